@@ -1,0 +1,392 @@
+"""Vectorizable float32/float64 math primitives.
+
+PyPI's llvmlite ships no vector math library, so ``math.exp`` inside a Numba loop
+stays a scalar libm call and the loop cannot be vectorized.  Everything here is
+built from additions, multiplications, selects and integer bit tricks, all of which
+LLVM turns into packed AVX2/AVX-512 instructions.
+
+Conventions shared by every primitive:
+
+* ``T = type(x)`` and every literal is wrapped in ``T(...)``: a bare Python float
+  would silently promote a float32 kernel to float64.
+* Ordered comparisons (``<``, ``>``) and ``min``/``max`` on a NaN set the x86
+  *invalid* flag, which NumPy turns into a RuntimeWarning; only ``==``/``!=`` are
+  quiet.  Replacing the NaN first is not enough: LLVM assumes flags do not matter
+  and folds ``select(isnan(x), 0, x) > 0`` back into ``x > 0``.  So every
+  comparison or clamp that can see a NaN input is done on the integer bit pattern
+  (:func:`abs_clamped`, :func:`is_positive`, :func:`sign_clear`), which LLVM cannot
+  turn back into a floating-point compare.  The primitives themselves are only fed
+  NaN-free values.
+* No intermediate result is ever subnormal: subnormal arithmetic costs microcode
+  assists on x86 and raises the *underflow* flag.  Results whose true value is
+  below the smallest normal number are returned as zero (their absolute error is
+  then below the smallest normal, which is the accuracy contract for that range).
+
+Polynomial coefficients come from ``tools/fit_poly.py`` (relative minimax fits in
+60-digit arithmetic on the reduced range |r| <= ln2/2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic, overload
+
+__all__ = [
+    "JIT_OPTIONS",
+    "abs_clamped",
+    "is_positive",
+    "sign_clear",
+    "chain_rule",
+    "exp_reduce",
+    "expm1_clamped",
+    "float_bits",
+    "fma",
+    "float_from_bits",
+    "ldexp_flush",
+    "logistic_pair",
+    "ratio_corrected",
+]
+
+#: Options of every scalar kernel: NumPy's error model (no zero-division branch,
+#: which would block vectorization), FMA contraction only (no nnan/ninf: they
+#: would break NaN/inf handling), inlined into the ufunc loop.
+JIT_OPTIONS = dict(error_model="numpy", fastmath={"contract"}, cache=True)
+_jit = njit(**JIT_OPTIONS)
+
+
+# --------------------------------------------------------------------------------
+# Bit casts.  Numba has no reinterpret cast between float and int; these compile to
+# a single LLVM ``bitcast`` (free in a vector register).
+# --------------------------------------------------------------------------------
+_INT_OF = {types.float32: types.int32, types.float64: types.int64}
+
+
+@intrinsic
+def float_bits(typingctx, x):
+    """Reinterpret a float32/float64 as its int32/int64 bit pattern."""
+    if x not in _INT_OF:
+        return None
+    ity = _INT_OF[x]
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(ity.bitwidth))
+
+    return ity(x), codegen
+
+
+@intrinsic
+def float_from_bits(typingctx, bits, like):
+    """Reinterpret the low bits of an integer as a float of the type of ``like``.
+
+    Numba widens int32 arithmetic to int64; taking the low 32 bits here lets LLVM
+    narrow the whole integer computation back to 32-bit lanes.
+    """
+    if like not in _INT_OF or not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        width = like.bitwidth
+        value = args[0]
+        if bits.bitwidth > width:
+            value = builder.trunc(value, ir.IntType(width))
+        elif bits.bitwidth < width:
+            value = builder.sext(value, ir.IntType(width))
+        return builder.bitcast(value, context.get_value_type(like))
+
+    return like(bits, like), codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` with a single rounding (LLVM ``llvm.fma``, a vfmadd on x86).
+
+    Used where an exact residual is the point; ``fastmath={"contract"}`` only
+    *allows* LLVM to fuse, this makes it certain.
+    """
+    if a not in _INT_OF or b != a or c != a:
+        return None
+
+    def codegen(context, builder, sig, args):
+        t = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.fma", [t], ir.FunctionType(t, [t, t, t]))
+        return builder.call(fn, args)
+
+    return a(a, a, a), codegen
+
+
+# --------------------------------------------------------------------------------
+# Flag-free comparisons: on the bit pattern, never on the float.
+# --------------------------------------------------------------------------------
+@_jit
+def abs_clamped(x, lo, hi):
+    """``min(max(|x|, lo), hi)`` for ``0 < lo <= hi``, computed on integer bits.
+
+    NaN maps to ``hi`` (its magnitude bits exceed those of every finite number)
+    and raises no flag; callers put the NaN back with a final ``x != x`` select.
+    For non-negative floats the integer order of the bit patterns is the numeric
+    order, so integer min/max are exact.
+    """
+    T = type(x)
+    mag = float_bits(abs(x))
+    mag = max(mag, float_bits(T(lo)))
+    mag = min(mag, float_bits(T(hi)))
+    return float_from_bits(mag, x)
+
+
+@_jit
+def is_positive(x):
+    """``x > 0`` for non-NaN ``x`` (False for +-0), with no floating-point compare."""
+    return float_bits(x) > 0
+
+
+@_jit
+def sign_clear(x):
+    """True where the sign bit of ``x`` is clear (+0.0 and positive numbers)."""
+    return float_bits(x) >= 0
+
+
+# --------------------------------------------------------------------------------
+# exp range reduction: y = k*ln2 + r, |r| <= ln2/2, p = e^r.
+# --------------------------------------------------------------------------------
+# Rounding y/ln2 to an integer by adding 1.5*2^(mantissa bits): the sum's low
+# mantissa bits then hold k as a two's-complement integer, so no float->int
+# conversion (and no invalid flag for huge inputs) is needed.
+_SHIFT32 = np.float32(12582912.0)  # 1.5 * 2**23
+_SHIFT64 = np.float64(6755399441055744.0)  # 1.5 * 2**52
+_LOG2E = 1.4426950408889634
+# Cody-Waite split of ln2: the high part has trailing zero bits so that k*hi is
+# exact for every k we produce.
+_LN2_HI32 = np.float32(0.693145751953125)
+_LN2_LO32 = np.float32(1.4286067653e-06)
+_LN2_HI64 = 0.6931471803691238
+_LN2_LO64 = 1.9082149292705877e-10
+
+# exp(r) = 1 + r + r^2 * Q(r); relative error 3.1e-9 (f32) and 3.6e-18 (f64).
+_E32 = (0.49999993451696134, 0.16666520689898046, 0.04166838736284516,
+        0.00836870981595111, 0.0013814613195517978)
+_E64 = (0.5000000000000011, 0.16666666666666413, 0.041666666666530267,
+        0.008333333333494338, 0.0013888888943597738, 0.00019841269506769076,
+        2.4801493136147198e-05, 2.7557586276516033e-06, 2.763023393167464e-07,
+        2.500006893365782e-08)
+# expm1(r) = r + r^2/2 + r^3 * Q(r); relative error 3.9e-10 (f32), 2.7e-19 (f64).
+_M32 = (0.16666666299328842, 0.041666482712644726, 0.00833341961072721,
+        0.0013933244322565396, 0.00019824129494048983)
+_M64 = (0.16666666666666677, 0.04166666666666658, 0.008333333333322167,
+        0.0013888888888942625, 0.00019841269884918704, 2.480158719828052e-05,
+        2.7557245321206427e-06, 2.755738701970531e-07, 2.5108676078172114e-08,
+        2.087891093827763e-09)
+
+
+@_jit
+def _reduce32(y):
+    f = np.float32
+    # Beyond these bounds exp(y) under/overflows anyway; clamping keeps k in the
+    # range ldexp_flush handles and avoids any overflow in the reduction.
+    y = min(max(y, f(-104.0)), f(88.0))
+    t = y * f(_LOG2E) + _SHIFT32
+    kf = t - _SHIFT32
+    r = (y - kf * _LN2_HI32) - kf * _LN2_LO32
+    k = float_bits(t) - float_bits(_SHIFT32)
+    return r, k
+
+
+@_jit
+def _reduce64(y):
+    y = min(max(y, -746.0), 709.0)
+    t = y * _LOG2E + _SHIFT64
+    kf = t - _SHIFT64
+    r = (y - kf * _LN2_HI64) - kf * _LN2_LO64
+    k = float_bits(t) - float_bits(_SHIFT64)
+    return r, k
+
+
+@_jit
+def _exp_reduce32(y):
+    f = np.float32
+    r, k = _reduce32(y)
+    # Estrin-style split: two short Horner chains for more instruction parallelism.
+    r2 = r * r
+    q_lo = f(_E32[0]) + r * f(_E32[1])
+    q_hi = f(_E32[2]) + r * (f(_E32[3]) + r * f(_E32[4]))
+    q = q_lo + r2 * q_hi
+    return f(1) + (r + r2 * q), k
+
+
+@_jit
+def _exp_reduce64(y):
+    r, k = _reduce64(y)
+    r2 = r * r
+    r4 = r2 * r2
+    c = _E64
+    q0 = c[0] + r * c[1]
+    q1 = c[2] + r * c[3]
+    q2 = c[4] + r * c[5]
+    q3 = c[6] + r * c[7]
+    q4 = c[8] + r * c[9]
+    q = (q0 + r2 * q1) + r4 * ((q2 + r2 * q3) + r4 * q4)
+    return 1.0 + (r + r2 * q), k
+
+
+def exp_reduce(y):
+    """Return ``(p, k)`` with ``exp(y) = p * 2**k``, ``p`` in [0.70, 1.42].
+
+    ``k`` is an integer.  ``y`` must not be NaN; it is clamped to [-104, 88]
+    (float32) or [-746, 709] (float64), beyond which exp has under/overflowed.
+    The relative error of ``p`` is below 1 ULP of the working precision.
+    """
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(exp_reduce)
+def _exp_reduce_overload(y):
+    if y == types.float32:
+        return lambda y: _exp_reduce32(y)
+    if y == types.float64:
+        return lambda y: _exp_reduce64(y)
+    return None
+
+
+# --------------------------------------------------------------------------------
+# Scaling by 2**k with flush to zero instead of subnormal results.
+# --------------------------------------------------------------------------------
+# Done entirely on the bit pattern: adding k to the exponent field of p is exact,
+# and the flush is an integer compare.  A float multiply here would underflow on
+# the flushed lanes, and a select cannot hide that: LLVM assumes flags do not
+# matter and evaluates both sides.
+@_jit
+def _ldexp_flush32(p, k):
+    bits = float_bits(p) + (k << 23)
+    return float_from_bits(bits if bits >= (1 << 23) else 0, p)
+
+
+@_jit
+def _ldexp_flush64(p, k):
+    bits = float_bits(p) + (k << 52)
+    return float_from_bits(bits if bits >= (1 << 52) else 0, p)
+
+
+def ldexp_flush(p, k):
+    """``p * 2**k`` for positive ``p``, or ``+0.0`` where that is below the smallest normal.
+
+    ``p`` must be normal and the result must not overflow (every caller scales an
+    ``exp_reduce`` mantissa of a non-positive argument, possibly by a small
+    offset); never produces a subnormal or raises a floating-point flag.
+    """
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(ldexp_flush)
+def _ldexp_flush_overload(p, k):
+    if p == types.float32:
+        return lambda p, k: _ldexp_flush32(p, k)
+    if p == types.float64:
+        return lambda p, k: _ldexp_flush64(p, k)
+    return None
+
+
+# --------------------------------------------------------------------------------
+# expm1 on a clamped range.
+# --------------------------------------------------------------------------------
+@_jit
+def _expm1_32(y):
+    f = np.float32
+    r, k = _reduce32(y)
+    r2 = r * r
+    q = (f(_M32[0]) + r * f(_M32[1])) + r2 * (f(_M32[2]) + r * (f(_M32[3]) + r * f(_M32[4])))
+    p = r + (r2 * f(0.5) + r2 * r * q)  # expm1(r), relative accuracy kept for tiny r
+    s = float_from_bits((k + 127) << 23, y)  # 2**k, exact
+    # expm1(y) = 2^k * expm1(r) + (2^k - 1); for k == 0 this is p itself, so tiny
+    # arguments keep full relative accuracy.  2^k - 1 is exact for |k| <= 24.
+    return s * p + (s - f(1))
+
+
+@_jit
+def _expm1_64(y):
+    r, k = _reduce64(y)
+    r2 = r * r
+    r4 = r2 * r2
+    c = _M64
+    q = ((c[0] + r * c[1]) + r2 * (c[2] + r * c[3])) + r4 * (
+        ((c[4] + r * c[5]) + r2 * (c[6] + r * c[7])) + r4 * (c[8] + r * c[9])
+    )
+    p = r + (r2 * 0.5 + r2 * r * q)
+    s = float_from_bits((k + 1023) << 52, y)
+    return s * p + (s - 1.0)
+
+
+def expm1_clamped(y):
+    """``exp(y) - 1`` with full relative accuracy near 0.
+
+    ``y`` must lie in [-80, 80] (both dtypes; callers clamp, every use here has
+    saturated well before) and ``|y|`` must not be below 2**-40, where ``r**3``
+    would underflow (callers clamp there too: expm1(y) == y in that range).
+    """
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(expm1_clamped)
+def _expm1_overload(y):
+    if y == types.float32:
+        return lambda y: _expm1_32(y)
+    if y == types.float64:
+        return lambda y: _expm1_64(y)
+    return None
+
+
+# --------------------------------------------------------------------------------
+# Shared pieces of the activation kernels.
+# --------------------------------------------------------------------------------
+@_jit
+def _ratio_corrected(num, base, addend, use_err):
+    d = base + addend
+    # Fast2Sum: base + addend == d + d_err exactly (|base| >= |addend|).  Where
+    # use_err is False the caller knows d_err is negligible and would underflow.
+    d_err = ((base - d) + addend) if use_err else type(num)(0)
+    inv = type(num)(1) / d
+    q = num * inv
+    res = fma(-q, d, num) - q * d_err
+    return fma(inv, res, q)
+
+
+@_jit
+def ratio_corrected(num, base, addend):
+    """``num / (base + addend)`` with the rounding of the sum and of the division
+    corrected once (``|base| >= |addend|``, both normal): about half an ULP."""
+    return _ratio_corrected(num, base, addend, True)
+
+
+@_jit
+def logistic_pair(e, num):
+    """For ``e = exp(-|x|)`` return ``(1/(1+e), num/(1+e))``.
+
+    With ``num = e`` these are sigmoid(|x|) and sigmoid(-|x|); ``num = 4e`` (built
+    by the caller from the same exponent, so that it does not underflow early)
+    serves tanh's derivative.  ``1 + e`` is rounded; its exact error and the
+    division's own rounding error (an FMA residual) are folded back in with one
+    correction step, so both results are within about half an ULP of the
+    correctly rounded value for the given inputs.  For e < 2**-60, 1 + e == 1 and
+    the error term (about e*num, which could underflow) is dropped: the results
+    are then (1, num) exactly, computed on the same path, not patched in later.
+    """
+    T = type(e)
+    use_err = e >= T(2.0**-60)
+    # Both calls share 1 + e and its reciprocal; LLVM computes them once.
+    return _ratio_corrected(T(1), T(1), e, use_err), _ratio_corrected(num, T(1), e, use_err)
+
+
+@_jit
+def chain_rule(grad_out, derivative):
+    """``grad_out * derivative``, where an infinite ``grad_out`` meets a zero derivative.
+
+    A derivative that is exactly 0 (saturation beyond the float range, or a zero
+    slope) blocks the gradient: the result is 0 even for ``grad_out = +-inf``,
+    as in PyTorch's threshold_backward, instead of the NaN (with an *invalid*
+    flag, hence a RuntimeWarning) of IEEE ``inf * 0``.  A NaN ``grad_out`` still
+    gives NaN.  The infinite operand is replaced *before* the product, so the
+    product itself is the result and LLVM cannot reintroduce ``inf * 0``.
+    """
+    T = type(grad_out)
+    blocked = (derivative == T(0)) & (abs(grad_out) == T(np.inf))
+    return (T(0) if blocked else grad_out) * derivative

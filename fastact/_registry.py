@@ -1,0 +1,200 @@
+"""One record per activation, and the machinery that turns records into ufuncs.
+
+An :class:`Activation` holds everything about a function in one place: its scalar
+kernels (forward, derivative, fused backward), its NumPy reference, its mpmath
+definition for the accuracy tests, its parameters with defaults, its accuracy
+bound per dtype, its limits at +-inf and its aliases.  The public API, the tests,
+the benchmarks and the reports all iterate over :data:`REGISTRY`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types as pytypes
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from numba import vectorize
+
+__all__ = ["Activation", "Param", "REGISTRY", "register", "build_public"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A scalar parameter of an activation, passed as an extra ufunc argument."""
+
+    name: str
+    default: float
+    doc: str
+
+
+@dataclass(frozen=True)
+class Activation:
+    """Everything that defines one activation function.
+
+    Kernels are Numba ``@njit`` scalar functions ``f(x, *params)``; the backward
+    kernel is ``f(grad_out, x, *params)``.  ``mp_forward``/``mp_grad`` take the
+    ``mpmath`` module first so that the record does not import mpmath (a test-only
+    dependency): ``mp_forward(mp, x, *params)``.
+    """
+
+    name: str
+    summary: str
+    formula: str
+    grad_formula: str
+    forward: Any
+    grad: Any
+    backward: Any
+    reference: Callable[..., np.ndarray]
+    reference_grad: Callable[..., np.ndarray]
+    mp_forward: Callable[..., Any]
+    mp_grad: Callable[..., Any]
+    params: tuple[Param, ...] = ()
+    #: max error in ULPs of the correctly rounded result, per dtype name
+    ulp_bound: dict[str, float] = field(default_factory=lambda: {"float32": 2.0, "float64": 2.0})
+    #: (f(-inf), f(+inf)) and (f'(-inf), f'(+inf))
+    limits: tuple[float, float] = (0.0, 0.0)
+    grad_limits: tuple[float, float] = (0.0, 0.0)
+    #: stable evaluation, kink conventions, special values: the docstring's notes
+    notes: str = ""
+    aliases: tuple[str, ...] = ()
+    #: uses the exp/expm1 core: its loops must be vectorized (tested)
+    transcendental: bool = False
+    #: piecewise linear: results are exact, tested bitwise
+    exact: bool = False
+
+    @property
+    def param_defaults(self) -> tuple[float, ...]:
+        return tuple(p.default for p in self.params)
+
+    @property
+    def public_names(self) -> tuple[str, str, str]:
+        return (self.name, self.name + "_grad", self.name + "_backward")
+
+
+REGISTRY: dict[str, Activation] = {}
+
+
+def register(act: Activation) -> Activation:
+    """Add an activation to the registry (names must be unique)."""
+    if act.name in REGISTRY:
+        raise ValueError(f"activation {act.name!r} registered twice")
+    REGISTRY[act.name] = act
+    return act
+
+
+# --------------------------------------------------------------------------------
+# Ufunc construction
+# --------------------------------------------------------------------------------
+def _renamed(py_func: pytypes.FunctionType, name: str, doc: str) -> pytypes.FunctionType:
+    """A copy of ``py_func`` (same code object) under the public ``name``.
+
+    NumPy names a ufunc after the Python function and pickles it by that name, so
+    the compiled ufunc must carry the public name.  Sharing the code object keeps
+    Numba's on-disk cache keyed to the source file and line of the kernel.
+    """
+    fn = pytypes.FunctionType(
+        py_func.__code__, py_func.__globals__, name, py_func.__defaults__, py_func.__closure__
+    )
+    fn.__qualname__ = name
+    fn.__doc__ = doc
+    fn.__module__ = py_func.__module__
+    return fn
+
+
+def _ufunc(kernel: Any, name: str, nargs: int, doc: str) -> np.ufunc:
+    """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops."""
+    sigs = [f"{t}({', '.join([t] * nargs)})" for t in ("float32", "float64")]
+    fn = _renamed(kernel.py_func, name, doc)
+    compiled = vectorize(sigs, cache=True, fastmath={"contract"})(fn)
+    # The DUFunc wrapper costs ~2 us more per call than the ufunc it holds.
+    return getattr(compiled, "ufunc", compiled)
+
+
+def _with_defaults(ufunc: np.ufunc, name: str, leading: tuple[str, ...], params: tuple[Param, ...], doc: str):
+    """A thin Python wrapper over ``ufunc`` that supplies parameter defaults.
+
+    Keeps ``out=`` and every other ufunc keyword.  It is a module-level name of
+    :mod:`fastact`, so it pickles by reference.
+    """
+    nin = len(leading) + len(params)
+    defaults = tuple(p.default for p in params)
+
+    def call(*args, **kwargs):
+        if len(args) < len(leading) or len(args) > nin:
+            raise TypeError(f"{name}() takes {len(leading)} to {nin} positional arguments, got {len(args)}")
+        missing = defaults[len(args) - len(leading):]
+        extra = []
+        for p, default in zip(params[len(args) - len(leading):], missing):
+            extra.append(kwargs.pop(p.name, default))
+        return ufunc(*args, *extra, **kwargs)
+
+    sig_params = [inspect.Parameter(a, inspect.Parameter.POSITIONAL_ONLY) for a in leading]
+    sig_params += [inspect.Parameter(p.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=p.default) for p in params]
+    sig_params += [
+        inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD),
+    ]
+    call.__signature__ = inspect.Signature(sig_params)
+    call.__name__ = call.__qualname__ = name
+    call.__module__ = "fastact"
+    call.__doc__ = doc
+    call.ufunc = ufunc
+    return call
+
+
+def _docstring(act: Activation, kind: str) -> str:
+    bound = ", ".join(f"{dt} <= {b:g} ULP" for dt, b in act.ulp_bound.items())
+    lines = []
+    if kind == "forward":
+        lines += [act.summary, "", f"    {act.name}(x) = {act.formula}"]
+    elif kind == "grad":
+        lines += [f"Derivative of {act.name} with respect to x.", "", f"    {act.name}_grad(x) = {act.grad_formula}"]
+    else:
+        lines += [
+            f"Fused chain rule of {act.name}: grad_out * {act.name}_grad(x) in one pass.",
+            "",
+            f"    {act.name}_backward(grad_out, x) = grad_out * ({act.grad_formula})",
+            "",
+            "Where the derivative is exactly 0 the gradient is blocked: the result is",
+            "0 even for an infinite grad_out (PyTorch's threshold_backward rule; IEEE",
+            "inf * 0 would be NaN with a warning).  A NaN grad_out gives NaN.",
+        ]
+    if act.params:
+        lines += ["", "Parameters (ufunc arguments after x, with defaults):"]
+        lines += [f"    {p.name} = {p.default!r}: {p.doc}" for p in act.params]
+    if act.notes:
+        lines += ["", act.notes.strip()]
+    lines += [
+        "",
+        f"Accuracy: max error {bound} of the correctly rounded result; results below the",
+        "smallest normal number are flushed to +0 (absolute error < smallest normal).",
+        "NaN in, NaN out; no floating-point warning for any input.",
+        "float32 in -> float32 out, float64 in -> float64 out.",
+    ]
+    if act.aliases:
+        lines += ["", "Aliases: " + ", ".join(act.aliases)]
+    return "\n".join(lines)
+
+
+def build_public(act: Activation) -> dict[str, Any]:
+    """Compile the three ufuncs of ``act``.
+
+    Returns ``{public name: callable}`` plus ``{"ufunc:" + name: raw ufunc}``.  The
+    callables are the raw ufuncs themselves for parameter-free activations and thin
+    default-supplying wrappers otherwise.
+    """
+    nparam = len(act.params)
+    specs = (
+        (act.name, act.forward, ("x",), "forward"),
+        (act.name + "_grad", act.grad, ("x",), "grad"),
+        (act.name + "_backward", act.backward, ("grad_out", "x"), "backward"),
+    )
+    out: dict[str, Any] = {}
+    for name, kernel, leading, kind in specs:
+        doc = _docstring(act, kind)
+        uf = _ufunc(kernel, name, len(leading) + nparam, doc)
+        out["ufunc:" + name] = uf
+        out[name] = _with_defaults(uf, name, leading, act.params, doc) if nparam else uf
+    return out

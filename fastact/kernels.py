@@ -1,0 +1,260 @@
+"""Every activation: scalar kernels (forward, derivative, fused backward) and its record.
+
+Each block below is the single definition of one activation.  The scalar kernels are
+Numba ``@njit`` functions, generic over float32/float64 (``T = type(x)``, every
+literal wrapped in ``T(...)``), branch-free (selects, not jumps) and free of libm
+calls, so that LLVM vectorizes the ufunc loops built from them.
+
+Common pattern: comparisons and clamps that may see a NaN are made on integer bits
+(``abs_clamped``, ``is_positive``, ``sign_clear`` from ``_core``), because ordered
+float comparisons on NaN raise the *invalid* flag that NumPy turns into a
+RuntimeWarning; ``nan = x != x`` (a quiet comparison) puts the NaN back at the end
+(NaN in, NaN out).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import reference as ref
+from ._core import (
+    JIT_OPTIONS,
+    abs_clamped,
+    chain_rule,
+    exp_reduce,
+    expm1_clamped,
+    float_bits,
+    is_positive,
+    ldexp_flush,
+    logistic_pair,
+    ratio_corrected,
+    sign_clear,
+)
+from ._registry import Activation, Param, register
+
+_jit = njit(**JIT_OPTIONS)
+
+# Below this |x| every kernel here has reached its x -> 0 value (sigmoid 1/2 and
+# tanh(x) == x to the last bit, in both dtypes); clamping there keeps squares of x
+# out of the subnormal range.
+_TINY = 2.0**-60
+_TANH_TINY = 2.0**-30  # tanh(x) rounds to x below this, float32 and float64
+_TANH_SAT = 40.0  # tanh(40) == 1 exactly in both dtypes, and 2*40 stays in range
+
+
+# ================================================================================
+# sigmoid
+# ================================================================================
+@_jit
+def _logistic_tail(x):
+    """(sigmoid(|x|), sigmoid(-|x|)) for a non-NaN x, via e = exp(-|x|) <= 1."""
+    T = type(x)
+    # |x| above 1e4 saturates in both dtypes (exp_reduce clamps further).
+    a = abs_clamped(x, _TINY, 1e4)
+    p, k = exp_reduce(-a)
+    e = ldexp_flush(p, k)
+    return logistic_pair(e, e)
+
+
+@_jit
+def _sigmoid(x):
+    s_pos, s_neg = _logistic_tail(x)
+    # sigmoid(-0.0) takes the e/(1+e) side: 0.5 either way.
+    return x if x != x else (s_pos if sign_clear(x) else s_neg)
+
+
+@_jit
+def _sigmoid_grad(x):
+    s_pos, s_neg = _logistic_tail(x)
+    return x if x != x else s_pos * s_neg
+
+
+@_jit
+def _sigmoid_backward(grad_out, x):
+    return chain_rule(grad_out, _sigmoid_grad(x))
+
+
+register(
+    Activation(
+        name="sigmoid",
+        summary="Logistic sigmoid, 1 / (1 + exp(-x)).",
+        formula="1 / (1 + exp(-x))",
+        grad_formula="sigmoid(x) * (1 - sigmoid(x)) = exp(-|x|) / (1 + exp(-|x|))**2",
+        forward=_sigmoid,
+        grad=_sigmoid_grad,
+        backward=_sigmoid_backward,
+        reference=ref.sigmoid,
+        reference_grad=ref.sigmoid_grad,
+        mp_forward=lambda mp, x: 1 / (1 + mp.exp(-x)),
+        mp_grad=lambda mp, x: mp.exp(-x) / (1 + mp.exp(-x)) ** 2,
+        limits=(0.0, 1.0),
+        grad_limits=(0.0, 0.0),
+        notes=(
+            "Stable evaluation: e = exp(-|x|) never overflows; sigmoid(x) = 1/(1+e) for\n"
+            "x >= 0 and e/(1+e) for x < 0, with the rounding of 1+e and of the division\n"
+            "corrected by one FMA step.  The derivative e/(1+e)^2 keeps its relative\n"
+            "accuracy in the tails: sigmoid_grad(30) is 9.36e-14 in float32, not 0."
+        ),
+        aliases=("expit", "logistic"),
+        transcendental=True,
+    )
+)
+
+
+# ================================================================================
+# tanh
+# ================================================================================
+@_jit
+def _tanh(x):
+    T = type(x)
+    ac = abs_clamped(x, _TANH_TINY, _TANH_SAT)
+    # tanh(a) = -t / (2 + t) with t = expm1(-2a) in (-1, 0]: no cancellation near
+    # 0 (t keeps its relative accuracy), exactly 1 in saturation.
+    t = expm1_clamped(T(-2) * ac)
+    th = np.copysign(ratio_corrected(-t, T(2), t), x)
+    # Below the clamp tanh(x) rounds to x itself (and -0.0 stays -0.0).
+    tiny = float_bits(abs(x)) < float_bits(T(_TANH_TINY))
+    return x if (x != x) | tiny else th
+
+
+@_jit
+def _tanh_grad(x):
+    T = type(x)
+    a = abs_clamped(x, _TINY, 1e4)
+    # 1 - tanh^2 = 4e / (1+e)^2 with e = exp(-2|x|): no cancellation in the tails.
+    # 4e is built from the same reduction with exponent k + 2, so that it is not
+    # flushed to zero while e alone already would be.
+    p, k = exp_reduce(T(-2) * a)
+    e = ldexp_flush(p, k)
+    e4 = ldexp_flush(p, k + 2)
+    s_pos, s_num = logistic_pair(e, e4)
+    return x if x != x else s_pos * s_num
+
+
+@_jit
+def _tanh_backward(grad_out, x):
+    return chain_rule(grad_out, _tanh_grad(x))
+
+
+register(
+    Activation(
+        name="tanh",
+        summary="Hyperbolic tangent, (e^x - e^-x) / (e^x + e^-x).",
+        formula="(exp(x) - exp(-x)) / (exp(x) + exp(-x))",
+        grad_formula="1 - tanh(x)**2 = 4 exp(-2|x|) / (1 + exp(-2|x|))**2",
+        forward=_tanh,
+        grad=_tanh_grad,
+        backward=_tanh_backward,
+        reference=ref.tanh,
+        reference_grad=ref.tanh_grad,
+        mp_forward=lambda mp, x: mp.tanh(x),
+        mp_grad=lambda mp, x: mp.sech(x) ** 2,
+        limits=(-1.0, 1.0),
+        grad_limits=(0.0, 0.0),
+        notes=(
+            "Stable evaluation: tanh(|x|) = -t/(2+t) with t = expm1(-2|x|), so tiny inputs\n"
+            "keep full relative accuracy (tanh(1e-30) == 1e-30) and large ones give exactly\n"
+            "+-1 (never the NaN of the textbook formula); tanh(-0.0) == -0.0.  The\n"
+            "derivative is evaluated as 4e/(1+e)^2 with e = exp(-2|x|), which does not\n"
+            "cancel where 1 - tanh^2 would."
+        ),
+        transcendental=True,
+    )
+)
+
+
+# ================================================================================
+# relu
+# ================================================================================
+@_jit
+def _relu(x):
+    T = type(x)
+    return x if x != x else (x if is_positive(x) else T(0))
+
+
+@_jit
+def _relu_grad(x):
+    T = type(x)
+    return x if x != x else (T(1) if is_positive(x) else T(0))
+
+
+@_jit
+def _relu_backward(grad_out, x):
+    T = type(x)
+    # A select, not grad_out * relu'(x): an infinite grad_out passes through as
+    # PyTorch's threshold_backward does, and 0 * inf is never formed.
+    return x if x != x else (grad_out if is_positive(x) else T(0))
+
+
+register(
+    Activation(
+        name="relu",
+        summary="Rectified linear unit, max(x, 0).",
+        formula="max(x, 0)",
+        grad_formula="1 if x > 0 else 0",
+        forward=_relu,
+        grad=_relu_grad,
+        backward=_relu_backward,
+        reference=ref.relu,
+        reference_grad=ref.relu_grad,
+        mp_forward=lambda mp, x: x if x > 0 else mp.mpf(0),
+        mp_grad=lambda mp, x: mp.mpf(1) if x > 0 else mp.mpf(0),
+        limits=(0.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "Conventions (PyTorch's): relu_grad(0) = 0; relu(-0.0) = +0.0; NaN propagates\n"
+            "through forward, derivative and backward.  Exact (no rounding)."
+        ),
+        ulp_bound={"float32": 0.0, "float64": 0.0},
+        exact=True,
+    )
+)
+
+
+# ================================================================================
+# leaky_relu
+# ================================================================================
+_SLOPE = Param("negative_slope", 0.01, "slope for x < 0 (PyTorch's and the tutorial's default)")
+
+
+@_jit
+def _leaky_relu(x, negative_slope):
+    return x if is_positive(x) else x * negative_slope  # NaN * slope is NaN
+
+
+@_jit
+def _leaky_relu_grad(x, negative_slope):
+    T = type(x)
+    return x if x != x else (T(1) if is_positive(x) else negative_slope)
+
+
+@_jit
+def _leaky_relu_backward(grad_out, x, negative_slope):
+    return x if x != x else (grad_out if is_positive(x) else chain_rule(grad_out, negative_slope))
+
+
+register(
+    Activation(
+        name="leaky_relu",
+        summary="Leaky rectified linear unit, x if x > 0 else negative_slope * x.",
+        formula="x if x > 0 else negative_slope * x",
+        grad_formula="1 if x > 0 else negative_slope",
+        forward=_leaky_relu,
+        grad=_leaky_relu_grad,
+        backward=_leaky_relu_backward,
+        reference=ref.leaky_relu,
+        reference_grad=ref.leaky_relu_grad,
+        mp_forward=lambda mp, x, s: x if x > 0 else s * x,
+        mp_grad=lambda mp, x, s: mp.mpf(1) if x > 0 else mp.mpf(s),
+        params=(_SLOPE,),
+        limits=(-np.inf, np.inf),
+        grad_limits=(0.01, 1.0),
+        notes=(
+            "Conventions (PyTorch's): leaky_relu_grad(0) = negative_slope; NaN propagates.\n"
+            "One rounding (the product slope * x for x < 0): correctly rounded."
+        ),
+        ulp_bound={"float32": 0.5, "float64": 0.5},
+        exact=True,
+    )
+)
