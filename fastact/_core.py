@@ -52,7 +52,7 @@ __all__ = [
 #: Options of every scalar kernel: NumPy's error model (no zero-division branch,
 #: which would block vectorization), FMA contraction only (no nnan/ninf: they
 #: would break NaN/inf handling), inlined into the ufunc loop.
-JIT_OPTIONS = dict(error_model="numpy", fastmath={"contract"}, cache=True)
+JIT_OPTIONS = dict(error_model="numpy", fastmath={"contract"}, inline="always", cache=True)
 _jit = njit(**JIT_OPTIONS)
 
 
@@ -239,7 +239,7 @@ def exp_reduce(y):
     raise NotImplementedError  # pragma: no cover - replaced by the overload
 
 
-@overload(exp_reduce)
+@overload(exp_reduce, inline="always")
 def _exp_reduce_overload(y):
     if y == types.float32:
         return lambda y: _exp_reduce32(y)
@@ -258,13 +258,15 @@ def _exp_reduce_overload(y):
 @_jit
 def _ldexp_flush32(p, k):
     bits = float_bits(p) + (k << 23)
-    return float_from_bits(bits if bits >= (1 << 23) else 0, p)
+    # bits * (condition) rather than a ternary: Numba's IR inliner warns about the
+    # phi node a ternary leaves behind in an inlined overload.
+    return float_from_bits(bits * (bits >= (1 << 23)), p)
 
 
 @_jit
 def _ldexp_flush64(p, k):
     bits = float_bits(p) + (k << 52)
-    return float_from_bits(bits if bits >= (1 << 52) else 0, p)
+    return float_from_bits(bits * (bits >= (1 << 52)), p)
 
 
 def ldexp_flush(p, k):
@@ -277,7 +279,7 @@ def ldexp_flush(p, k):
     raise NotImplementedError  # pragma: no cover - replaced by the overload
 
 
-@overload(ldexp_flush)
+@overload(ldexp_flush, inline="always")
 def _ldexp_flush_overload(p, k):
     if p == types.float32:
         return lambda p, k: _ldexp_flush32(p, k)
@@ -326,7 +328,7 @@ def expm1_clamped(y):
     raise NotImplementedError  # pragma: no cover - replaced by the overload
 
 
-@overload(expm1_clamped)
+@overload(expm1_clamped, inline="always")
 def _expm1_overload(y):
     if y == types.float32:
         return lambda y: _expm1_32(y)

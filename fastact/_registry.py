@@ -10,12 +10,12 @@ the benchmarks and the reports all iterate over :data:`REGISTRY`.
 from __future__ import annotations
 
 import inspect
-import types as pytypes
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from numba import vectorize
+
+from ._loops import make_ufunc
 
 __all__ = ["Activation", "Param", "REGISTRY", "register", "build_public"]
 
@@ -87,29 +87,15 @@ def register(act: Activation) -> Activation:
 # --------------------------------------------------------------------------------
 # Ufunc construction
 # --------------------------------------------------------------------------------
-def _renamed(py_func: pytypes.FunctionType, name: str, doc: str) -> pytypes.FunctionType:
-    """A copy of ``py_func`` (same code object) under the public ``name``.
-
-    NumPy names a ufunc after the Python function and pickles it by that name, so
-    the compiled ufunc must carry the public name.  Sharing the code object keeps
-    Numba's on-disk cache keyed to the source file and line of the kernel.
-    """
-    fn = pytypes.FunctionType(
-        py_func.__code__, py_func.__globals__, name, py_func.__defaults__, py_func.__closure__
-    )
-    fn.__qualname__ = name
-    fn.__doc__ = doc
-    fn.__module__ = py_func.__module__
-    return fn
+#: compiled loops, kept alive for as long as the ufuncs that point into them
+_KEEPALIVE: list = []
 
 
-def _ufunc(kernel: Any, name: str, nargs: int, doc: str) -> np.ufunc:
+def _ufunc(kernel: Any, name: str, narrays: int, nparams: int, doc: str) -> np.ufunc:
     """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops."""
-    sigs = [f"{t}({', '.join([t] * nargs)})" for t in ("float32", "float64")]
-    fn = _renamed(kernel.py_func, name, doc)
-    compiled = vectorize(sigs, cache=True, fastmath={"contract"})(fn)
-    # The DUFunc wrapper costs ~2 us more per call than the ufunc it holds.
-    return getattr(compiled, "ufunc", compiled)
+    ufunc, loops = make_ufunc(kernel, name, narrays, nparams, doc)
+    _KEEPALIVE.append(loops)
+    return ufunc
 
 
 def _with_defaults(ufunc: np.ufunc, name: str, leading: tuple[str, ...], params: tuple[Param, ...], doc: str):
@@ -194,7 +180,7 @@ def build_public(act: Activation) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, kernel, leading, kind in specs:
         doc = _docstring(act, kind)
-        uf = _ufunc(kernel, name, len(leading) + nparam, doc)
+        uf = _ufunc(kernel, name, len(leading), nparam, doc)
         out["ufunc:" + name] = uf
         out[name] = _with_defaults(uf, name, leading, act.params, doc) if nparam else uf
     return out

@@ -1,0 +1,156 @@
+"""NumPy ufunc inner loops around the scalar kernels, compiled as Numba ``cfunc``s.
+
+Numba's own ``@vectorize`` loop vectorizes only when *every* operand is unit
+strided, so a scalar parameter (stride 0, as in ``leaky_relu(x, 0.01)``) drops it
+to a scalar loop that is 5-10x slower; and an in-place call (``out=x``) fails
+LLVM's runtime overlap check and runs scalar too.  These loops dispatch on the
+strides NumPy hands over:
+
+1. arrays contiguous, parameters broadcast scalars (stride 0): parameters are
+   loaded once, the loop body is ``out[i] = kernel(a[i], ..., p, ...)``; an input
+   that *is* the output is read through the output pointer, so in-place calls
+   vectorize as well;
+2. anything else: a general strided loop.
+
+The loop source is generated per arity (a tiny template, like NumPy's
+``.c.src``) and compiled with its file name set to this module, so Numba's
+on-disk cache works.  Cache entries are keyed by a hash of the kernel sources
+(``kernels.py``, ``_core.py``, this file): Numba itself only watches the file of
+the function it compiles, so an edit to ``_core.py`` would otherwise leave stale
+machine code in the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pathlib
+
+import numpy as np
+from llvmlite import ir
+from numba import carray, cfunc, types
+from numba.extending import intrinsic
+from numba.np.ufunc import _internal
+
+__all__ = ["make_ufunc", "SOURCE_HASH"]
+
+_HERE = pathlib.Path(__file__).resolve().parent
+SOURCE_HASH = hashlib.sha256(
+    b"".join((_HERE / f).read_bytes() for f in ("kernels.py", "_core.py", "_loops.py"))
+).hexdigest()[:12]
+
+_LOOP_SIG = types.void(
+    types.CPointer(types.voidptr), types.CPointer(types.intp), types.CPointer(types.intp), types.voidptr
+)
+
+
+@intrinsic
+def load_at(typingctx, ptr, offset, like):
+    """Load a value of the type of ``like`` from ``ptr + offset`` bytes."""
+    if not isinstance(like, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        base, off, _ = args
+        addr = builder.gep(builder.bitcast(base, ir.IntType(8).as_pointer()), [off])
+        return builder.load(builder.bitcast(addr, context.get_value_type(like).as_pointer()))
+
+    return like(ptr, offset, like), codegen
+
+
+@intrinsic
+def store_at(typingctx, ptr, offset, value):
+    """Store ``value`` at ``ptr + offset`` bytes."""
+    if not isinstance(value, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        base, off, val = args
+        addr = builder.gep(builder.bitcast(base, ir.IntType(8).as_pointer()), [off])
+        builder.store(val, builder.bitcast(addr, val.type.as_pointer()))
+        return context.get_dummy_value()
+
+    return types.none(ptr, offset, value), codegen
+
+
+@intrinsic
+def same_address(typingctx, a, b):
+    """``a == b`` for two raw pointers (Numba has no ``==`` on ``voidptr``)."""
+    if a != types.voidptr or b != types.voidptr:
+        return None
+
+    def codegen(context, builder, sig, args):
+        i64 = ir.IntType(64)
+        return builder.icmp_unsigned("==", builder.ptrtoint(args[0], i64), builder.ptrtoint(args[1], i64))
+
+    return types.boolean(a, b), codegen
+
+
+def _loop_source(fname: str, narrays: int, nparams: int) -> str:
+    """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams`` scalar arguments."""
+    nin = narrays + nparams
+    arr = [f"a{j}" for j in range(narrays)]
+    par = [f"p{j}" for j in range(nparams)]
+    lines = [f"def {fname}(args, dims, steps, data):", "    n = dims[0]", f"    op = args[{nin}]"]
+    fast = " and ".join([f"steps[{j}] == ITEM" for j in range(narrays)] + [f"steps[{nin}] == ITEM"]
+                        + [f"steps[{narrays + j}] == 0" for j in range(nparams)])
+    lines.append(f"    if {fast}:")
+    for j, p in enumerate(par):
+        lines.append(f"        {p} = load_at(args[{narrays + j}], 0, ZERO)")
+    lines.append("        o = carray(op, (n,), DTYPE)")
+    # one branch per input that may be the output itself (in-place), plus none
+    for alias in list(range(narrays)) + [None]:
+        cond = "else:" if alias is None else f"{'if' if alias == 0 else 'elif'} same_address(args[{alias}], op):"
+        lines.append(f"        {cond}")
+        reads = []
+        for j in range(narrays):
+            if j == alias:
+                reads.append("o[i]")
+            else:
+                lines.append(f"            {arr[j]} = carray(args[{j}], (n,), DTYPE)")
+                reads.append(f"{arr[j]}[i]")
+        lines.append("            for i in range(n):")
+        lines.append(f"                o[i] = KERNEL({', '.join(reads + par)})")
+    lines.append("    else:")
+    lines.append("        for i in range(n):")
+    reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)]
+    lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
+    return "\n".join(lines) + "\n"
+
+
+def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int):
+    fname = f"loop_{name}_{dtype.name}_{SOURCE_HASH}"
+    src = _loop_source(fname, narrays, nparams)
+    namespace = {
+        "KERNEL": kernel,
+        "DTYPE": dtype,
+        "ITEM": dtype.itemsize,
+        "ZERO": dtype.type(0),
+        "carray": carray,
+        "load_at": load_at,
+        "store_at": store_at,
+        "same_address": same_address,
+    }
+    # Compiled "from" this file: Numba's cache locator needs a real source file.
+    exec(compile(src, __file__, "exec"), namespace)
+    fn = namespace[fname]
+    fn.__module__ = __name__
+    return cfunc(_LOOP_SIG, cache=True, error_model="numpy", fastmath={"contract"})(fn)
+
+
+def make_ufunc(kernel, name: str, narrays: int, nparams: int, doc: str) -> tuple[np.ufunc, list]:
+    """Build a real ``numpy.ufunc`` named ``name`` with float32 and float64 loops.
+
+    Returns the ufunc and the compiled loop objects, which must be kept alive as
+    long as the ufunc (they own the machine code).
+    """
+    nin = narrays + nparams
+    loops, ptrs, typenums = [], [], []
+    for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+        loop = _compile_loop(kernel, name, dtype, narrays, nparams)
+        loops.append(loop)
+        ptrs.append(loop.address)
+        typenums.append([dtype.num] * (nin + 1))
+    ufunc = _internal.fromfunc(
+        name, doc, ptrs, typenums, nin, 1, [None] * len(ptrs), loops, _internal.PyUFunc_None
+    )
+    return ufunc, loops
