@@ -87,14 +87,17 @@ def register(act: Activation) -> Activation:
 # --------------------------------------------------------------------------------
 # Ufunc construction
 # --------------------------------------------------------------------------------
-#: compiled loops, kept alive for as long as the ufuncs that point into them
-_KEEPALIVE: list = []
+#: compiled ufunc inner loops by (public name, dtype name): they own the machine
+#: code the ufuncs point into (so they must stay alive), and the vectorization test
+#: inspects them.
+LOOPS: dict[tuple[str, str], Any] = {}
 
 
 def _ufunc(kernel: Any, name: str, narrays: int, nparams: int, doc: str) -> np.ufunc:
     """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops."""
     ufunc, loops = make_ufunc(kernel, name, narrays, nparams, doc)
-    _KEEPALIVE.append(loops)
+    for dtype, loop in zip(("float32", "float64"), loops):
+        LOOPS[name, dtype] = loop
     return ufunc
 
 

@@ -1,0 +1,77 @@
+"""Core performance table: every fastact kernel against the fastest peer, one run.
+
+Usage:  NUMBA_NUM_THREADS=1 python bench/compare.py [--sizes 1000000,10000000]
+                                                    [--dtypes float32,float64] [--names sigmoid,tanh]
+
+Single thread for everyone (PyTorch is pinned to one thread).  For each public
+function (forward, _grad, _backward), dtype and size: fastact's best time, the
+fastest installed peer (numpy-reference, numpy-best, scipy, torch), their ratio
+(< 1.0 means fastact is faster) and fastact's time as a multiple of a memory copy
+of the same array (np.copyto: the physical limit).  Then the call overhead on a
+1-element array against np.tanh's.  Ratios, never absolute times, are the claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+import fastact as fa  # noqa: E402
+from fastact._timing import best_time  # noqa: E402
+from fastact.peers import peers  # noqa: E402
+
+
+def _inputs(n: int, dtype: str):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(n) * 4).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    return x, g, np.empty_like(x)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--dtypes", default="float32,float64")
+    ap.add_argument("--names", default=",".join(fa.REGISTRY))
+    ap.add_argument("--budget", type=float, default=0.5, help="seconds per measurement")
+    a = ap.parse_args(argv)
+    print(f"# {platform.processor() or platform.machine()}, numpy {np.__version__}, single thread")
+    header = f"{'kernel':22} {'dtype':8} {'n':>9} {'best peer':>16} {'fastact/peer':>12} {'fastact/memcpy':>14}"
+    print(header)
+    worst = 0.0
+    for base in a.names.split(","):
+        act = fa.REGISTRY[base]
+        for name in act.public_names:
+            fn = fa.ufuncs.__dict__[name]
+            for dtype in a.dtypes.split(","):
+                for n in map(int, a.sizes.split(",")):
+                    x, g, out = _inputs(n, dtype)
+                    args = ((g, x) if name.endswith("_backward") else (x,)) + act.param_defaults
+                    t_fa = best_time(lambda: fn(*args, out=out), a.budget)
+                    t_copy = best_time(lambda: np.copyto(out, x), a.budget)
+                    times = {
+                        peer: best_time(make(x, g, out, *act.param_defaults), a.budget)
+                        for peer, make in peers(name).items()
+                    }
+                    best = min(times, key=times.get)
+                    ratio = t_fa / times[best]
+                    worst = max(worst, ratio)
+                    print(f"{name:22} {dtype:8} {n:>9} {best:>16} {ratio:>12.2f} {t_fa / t_copy:>14.2f}", flush=True)
+    x1 = np.ones(1)
+    o1 = np.empty(1)
+    t_tanh = best_time(lambda: np.tanh(x1, out=o1), 0.2)
+    print("\n# call overhead on 1 element, relative to np.tanh(x, out=o)")
+    for name in ("sigmoid", "tanh", "relu", "leaky_relu"):
+        fn = getattr(fa, name)
+        print(f"{name:22} {best_time(lambda: fn(x1, out=o1), 0.2) / t_tanh:6.2f}x")
+    print(f"\nworst fastact/best-peer ratio: {worst:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

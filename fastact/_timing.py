@@ -1,0 +1,25 @@
+"""Best-of-N wall-clock timing shared by ``python -m fastact`` and ``bench/compare.py``."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+
+def best_time(fn: Callable[[], object], budget: float = 0.5, max_reps: int = 50) -> float:
+    """Minimum wall time of ``fn()`` in seconds, after one warm-up call.
+
+    The minimum is the least noisy estimator of the uncontended cost; the number of
+    repetitions adapts so that one measurement takes about ``budget`` seconds.
+    """
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = time.perf_counter() - t0
+    reps = max(3, min(max_reps, int(budget / max(once, 1e-7))))
+    best = once
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best

@@ -1,0 +1,154 @@
+"""What a user would run instead of fastact: peer implementations for comparisons.
+
+Every peer is a factory ``make(x, g, out, *params) -> callable()`` that computes one
+public function (forward, ``_grad`` or ``_backward``) into the preallocated ``out``
+(or allocates where the library has no ``out=``).  Peers are only listed when the
+library is installed.  PyTorch is pinned to one thread here; callers that compare
+multi-threaded set it themselves.
+
+Used by ``python -m fastact`` and ``bench/compare.py``; kept in the package so that
+both see the same definitions.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Callable
+
+import numpy as np
+
+from . import reference as ref
+
+Factory = Callable[..., Callable[[], object]]
+
+
+def _numpy_best() -> dict[str, Factory]:
+    """The fastest plain-NumPy formulations we know, in place where possible."""
+
+    def sigmoid(x, g, out):
+        one = x.dtype.type(1)
+        return lambda: np.divide(one, np.add(one, np.exp(np.negative(x, out=out), out=out), out=out), out=out)
+
+    def sigmoid_grad(x, g, out):
+        s = sigmoid(x, g, out)
+        one = x.dtype.type(1)
+        return lambda: (s(), np.multiply(out, np.subtract(one, out), out=out))
+
+    def sigmoid_backward(x, g, out):
+        d = sigmoid_grad(x, g, out)
+        return lambda: (d(), np.multiply(out, g, out=out))
+
+    def tanh_grad(x, g, out):
+        one = x.dtype.type(1)
+        return lambda: (np.tanh(x, out=out), np.multiply(out, out, out=out), np.subtract(one, out, out=out))
+
+    def tanh_backward(x, g, out):
+        d = tanh_grad(x, g, out)
+        return lambda: (d(), np.multiply(out, g, out=out))
+
+    return {
+        "sigmoid": sigmoid,
+        "sigmoid_grad": sigmoid_grad,
+        "sigmoid_backward": sigmoid_backward,
+        "tanh": lambda x, g, out: (lambda: np.tanh(x, out=out)),
+        "tanh_grad": tanh_grad,
+        "tanh_backward": tanh_backward,
+        "relu": lambda x, g, out: (lambda: np.maximum(x, x.dtype.type(0), out=out)),
+        "relu_grad": lambda x, g, out: (lambda: np.greater(x, 0, out=out)),
+        "relu_backward": lambda x, g, out: (lambda: np.multiply(g, np.greater(x, 0), out=out)),
+        "leaky_relu": lambda x, g, out, s=0.01: (
+            lambda: np.multiply(x, np.where(x > 0, x.dtype.type(1), x.dtype.type(s)), out=out)
+        ),
+        "leaky_relu_grad": lambda x, g, out, s=0.01: (
+            lambda: np.copyto(out, np.where(x > 0, x.dtype.type(1), x.dtype.type(s)))
+        ),
+        "leaky_relu_backward": lambda x, g, out, s=0.01: (
+            lambda: np.multiply(g, np.where(x > 0, x.dtype.type(1), x.dtype.type(s)), out=out)
+        ),
+    }
+
+
+def _numpy_reference() -> dict[str, Factory]:
+    """fastact.reference: the stable formulas the tests compare against."""
+    table: dict[str, Factory] = {}
+    for name in ("sigmoid", "tanh", "relu", "leaky_relu"):
+        fwd, grad = getattr(ref, name), getattr(ref, name + "_grad")
+        table[name] = lambda x, g, out, *p, f=fwd: (lambda: f(x, *p))
+        table[name + "_grad"] = lambda x, g, out, *p, f=grad: (lambda: f(x, *p))
+        table[name + "_backward"] = lambda x, g, out, *p, f=grad: (lambda: np.multiply(g, f(x, *p), out=out))
+    return table
+
+
+def _scipy() -> dict[str, Factory]:
+    if importlib.util.find_spec("scipy") is None:
+        return {}
+    import scipy.special as sp
+
+    return {"sigmoid": lambda x, g, out: (lambda: sp.expit(x, out=out))}
+
+
+def _torch() -> dict[str, Factory]:
+    if importlib.util.find_spec("torch") is None:
+        return {}
+    import torch
+
+    torch.set_num_threads(1)
+    aten = torch.ops.aten
+    t = torch.from_numpy
+
+    def with_tensors(build):
+        def factory(x, g, out, *p):
+            tx = t(x)
+            # b: scratch buffer; ones: grad_out of 1 turns a *_backward op into a derivative
+            return build(tx, t(g), t(out), torch.empty_like(tx), torch.ones_like(tx), *p)
+
+        return factory
+
+    return {
+        "sigmoid": with_tensors(lambda x, g, o, b, ones: lambda: torch.sigmoid(x, out=o)),
+        "sigmoid_grad": with_tensors(
+            lambda x, g, o, b, ones: lambda: aten.sigmoid_backward.grad_input(
+                ones, torch.sigmoid(x, out=b), grad_input=o
+            )
+        ),
+        "sigmoid_backward": with_tensors(
+            lambda x, g, o, b, ones: lambda: aten.sigmoid_backward.grad_input(g, torch.sigmoid(x, out=b), grad_input=o)
+        ),
+        "tanh": with_tensors(lambda x, g, o, b, ones: lambda: torch.tanh(x, out=o)),
+        "tanh_grad": with_tensors(
+            lambda x, g, o, b, ones: lambda: aten.tanh_backward.grad_input(
+                ones, torch.tanh(x, out=b), grad_input=o
+            )
+        ),
+        "tanh_backward": with_tensors(
+            lambda x, g, o, b, ones: lambda: aten.tanh_backward.grad_input(g, torch.tanh(x, out=b), grad_input=o)
+        ),
+        "relu": with_tensors(lambda x, g, o, b, ones: lambda: torch.clamp_min(x, 0, out=o)),
+        "relu_grad": with_tensors(lambda x, g, o, b, ones: lambda: o.copy_(x > 0)),
+        "relu_backward": with_tensors(
+            lambda x, g, o, b, ones: lambda: aten.threshold_backward.grad_input(g, x, 0, grad_input=o)
+        ),
+        "leaky_relu": with_tensors(lambda x, g, o, b, ones, s=0.01: lambda: aten.leaky_relu.out(x, s, out=o)),
+        "leaky_relu_grad": with_tensors(
+            lambda x, g, o, b, ones, s=0.01: lambda: aten.leaky_relu_backward.grad_input(
+                ones, x, s, False, grad_input=o
+            )
+        ),
+        "leaky_relu_backward": with_tensors(
+            lambda x, g, o, b, ones, s=0.01: lambda: aten.leaky_relu_backward.grad_input(g, x, s, False, grad_input=o)
+        ),
+    }
+
+
+def peers(name: str) -> dict[str, Factory]:
+    """Installed peer implementations of the public function ``name``, by peer name."""
+    found: dict[str, Factory] = {}
+    for peer, table in (
+        ("numpy-reference", _numpy_reference()),
+        ("numpy-best", _numpy_best()),
+        ("scipy", _scipy()),
+        ("torch", _torch()),
+    ):
+        if name in table:
+            found[peer] = table[name]
+    return found
