@@ -39,6 +39,7 @@ __all__ = [
     "is_positive",
     "sign_clear",
     "chain_rule",
+    "exp_limit",
     "exp_reduce",
     "expm1_clamped",
     "float_bits",
@@ -46,6 +47,7 @@ __all__ = [
     "float_from_bits",
     "ldexp_flush",
     "logistic_pair",
+    "logistic_ratio",
     "ratio_corrected",
 ]
 
@@ -147,6 +149,25 @@ def sign_clear(x):
     return float_bits(x) >= 0
 
 
+def exp_limit(x):
+    """Largest ``a`` for which ``exp(-a)`` is worth computing in the dtype of ``x``.
+
+    exp(-104) and exp(-746) are below half the smallest subnormal of float32 and
+    float64, so every result beyond is 0; the bound keeps the exponent arithmetic
+    of :func:`ldexp_flush` in range.
+    """
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(exp_limit, inline="always")
+def _exp_limit_overload(x):
+    if x == types.float32:
+        return lambda x: np.float32(104.0)
+    if x == types.float64:
+        return lambda x: 746.0
+    return None
+
+
 # --------------------------------------------------------------------------------
 # exp range reduction: y = k*ln2 + r, |r| <= ln2/2, p = e^r.
 # --------------------------------------------------------------------------------
@@ -182,9 +203,6 @@ _M64 = (0.16666666666666677, 0.04166666666666658, 0.008333333333322167,
 @_jit
 def _reduce32(y):
     f = np.float32
-    # Beyond these bounds exp(y) under/overflows anyway; clamping keeps k in the
-    # range ldexp_flush handles and avoids any overflow in the reduction.
-    y = min(max(y, f(-104.0)), f(88.0))
     t = y * f(_LOG2E) + _SHIFT32
     kf = t - _SHIFT32
     r = (y - kf * _LN2_HI32) - kf * _LN2_LO32
@@ -194,7 +212,6 @@ def _reduce32(y):
 
 @_jit
 def _reduce64(y):
-    y = min(max(y, -746.0), 709.0)
     t = y * _LOG2E + _SHIFT64
     kf = t - _SHIFT64
     r = (y - kf * _LN2_HI64) - kf * _LN2_LO64
@@ -232,9 +249,11 @@ def _exp_reduce64(y):
 def exp_reduce(y):
     """Return ``(p, k)`` with ``exp(y) = p * 2**k``, ``p`` in [0.70, 1.42].
 
-    ``k`` is an integer.  ``y`` must not be NaN; it is clamped to [-104, 88]
-    (float32) or [-746, 709] (float64), beyond which exp has under/overflowed.
-    The relative error of ``p`` is below 1 ULP of the working precision.
+    ``k`` is an integer.  ``y`` must lie in [-exp_limit(y), 88] (float32) or
+    [-exp_limit(y), 709] (float64), NaN excluded: callers clamp (with
+    :func:`abs_clamped`, which also removes NaN), so that the reduction does not
+    clamp a second time.  The relative error of ``p`` is below 1 ULP of the
+    working precision.
     """
     raise NotImplementedError  # pragma: no cover - replaced by the overload
 
@@ -355,22 +374,30 @@ def ratio_corrected(num, base, addend):
 
 
 @_jit
+def logistic_ratio(num, e):
+    """``num / (1 + e)`` for ``0 <= e <= 1`` (``e = exp(-|x|)``), about half an ULP.
+
+    ``1 + e`` is rounded; its exact error and the division's own rounding error (an
+    FMA residual) are folded back in with one correction step.  For e < 2**-60,
+    1 + e == 1 and the error term (about e*num, which could underflow) is dropped:
+    the result is then num exactly, computed on the same path, not patched in later
+    (LLVM would evaluate a discarded path anyway, flags and all).
+    """
+    T = type(e)
+    return _ratio_corrected(num, T(1), e, e >= T(2.0**-60))
+
+
+@_jit
 def logistic_pair(e, num):
     """For ``e = exp(-|x|)`` return ``(1/(1+e), num/(1+e))``.
 
     With ``num = e`` these are sigmoid(|x|) and sigmoid(-|x|); ``num = 4e`` (built
     by the caller from the same exponent, so that it does not underflow early)
-    serves tanh's derivative.  ``1 + e`` is rounded; its exact error and the
-    division's own rounding error (an FMA residual) are folded back in with one
-    correction step, so both results are within about half an ULP of the
-    correctly rounded value for the given inputs.  For e < 2**-60, 1 + e == 1 and
-    the error term (about e*num, which could underflow) is dropped: the results
-    are then (1, num) exactly, computed on the same path, not patched in later.
+    serves tanh's derivative.  Both calls share 1 + e and its reciprocal; LLVM
+    computes them once.
     """
     T = type(e)
-    use_err = e >= T(2.0**-60)
-    # Both calls share 1 + e and its reciprocal; LLVM computes them once.
-    return _ratio_corrected(T(1), T(1), e, use_err), _ratio_corrected(num, T(1), e, use_err)
+    return logistic_ratio(T(1), e), logistic_ratio(num, e)
 
 
 @_jit

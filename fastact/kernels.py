@@ -22,12 +22,14 @@ from ._core import (
     JIT_OPTIONS,
     abs_clamped,
     chain_rule,
+    exp_limit,
     exp_reduce,
     expm1_clamped,
     float_bits,
     is_positive,
     ldexp_flush,
     logistic_pair,
+    logistic_ratio,
     ratio_corrected,
     sign_clear,
 )
@@ -47,26 +49,27 @@ _TANH_SAT = 40.0  # tanh(40) == 1 exactly in both dtypes, and 2*40 stays in rang
 # sigmoid
 # ================================================================================
 @_jit
-def _logistic_tail(x):
-    """(sigmoid(|x|), sigmoid(-|x|)) for a non-NaN x, via e = exp(-|x|) <= 1."""
-    T = type(x)
-    # |x| above 1e4 saturates in both dtypes (exp_reduce clamps further).
-    a = abs_clamped(x, _TINY, 1e4)
+def _exp_neg_abs(x):
+    """exp(-|x|) <= 1, flushed to 0 below the smallest normal; NaN maps to 0."""
+    a = abs_clamped(x, _TINY, exp_limit(x))
     p, k = exp_reduce(-a)
-    e = ldexp_flush(p, k)
-    return logistic_pair(e, e)
+    return ldexp_flush(p, k)
 
 
 @_jit
 def _sigmoid(x):
-    s_pos, s_neg = _logistic_tail(x)
-    # sigmoid(-0.0) takes the e/(1+e) side: 0.5 either way.
-    return x if x != x else (s_pos if sign_clear(x) else s_neg)
+    T = type(x)
+    e = _exp_neg_abs(x)
+    # 1/(1+e) for x >= 0, e/(1+e) for x < 0 (sigmoid(-0.0) = 0.5 either way): one
+    # corrected division with the numerator chosen first.
+    s = logistic_ratio(T(1) if sign_clear(x) else e, e)
+    return x if x != x else s
 
 
 @_jit
 def _sigmoid_grad(x):
-    s_pos, s_neg = _logistic_tail(x)
+    e = _exp_neg_abs(x)
+    s_pos, s_neg = logistic_pair(e, e)
     return x if x != x else s_pos * s_neg
 
 
@@ -121,7 +124,7 @@ def _tanh(x):
 @_jit
 def _tanh_grad(x):
     T = type(x)
-    a = abs_clamped(x, _TINY, 1e4)
+    a = abs_clamped(x, _TINY, exp_limit(x) * T(0.5))
     # 1 - tanh^2 = 4e / (1+e)^2 with e = exp(-2|x|): no cancellation in the tails.
     # 4e is built from the same reduction with exponent k + 2, so that it is not
     # flushed to zero while e alone already would be.
