@@ -105,17 +105,19 @@ def prefer_512_bit_vectors(typingctx):
     return types.none(), codegen
 
 
-def _loop_source(fname: str, narrays: int, nparams: int) -> str:
-    """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams`` scalar arguments."""
+def _loop_source(fname: str, narrays: int, nparams: int, nbaked: int) -> str:
+    """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams``
+    scalar arguments, followed by ``nbaked`` compile-time constants."""
     nin = narrays + nparams
     arr = [f"a{j}" for j in range(narrays)]
-    par = [f"p{j}" for j in range(nparams)]
+    baked = [f"BAKED{j}" for j in range(nbaked)]
+    par = [f"p{j}" for j in range(nparams)] + baked
     lines = [f"def {fname}(args, dims, steps, data):", "    prefer_512_bit_vectors()",
              "    n = dims[0]", f"    op = args[{nin}]"]
     fast = " and ".join([f"steps[{j}] == ITEM" for j in range(narrays)] + [f"steps[{nin}] == ITEM"]
                         + [f"steps[{narrays + j}] == 0" for j in range(nparams)])
     lines.append(f"    if {fast}:")
-    for j, p in enumerate(par):
+    for j, p in enumerate(par[:nparams]):
         lines.append(f"        {p} = load_at(args[{narrays + j}], 0, ZERO)")
     lines.append("        o = carray(op, (n,), DTYPE)")
     # one branch per input that may be the output itself (in-place), plus none
@@ -133,15 +135,17 @@ def _loop_source(fname: str, narrays: int, nparams: int) -> str:
         lines.append(f"                o[i] = KERNEL({', '.join(reads + par)})")
     lines.append("    else:")
     lines.append("        for i in range(n):")
-    reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)]
+    reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)] + baked
     lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
     return "\n".join(lines) + "\n"
 
 
-def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int):
-    fname = f"loop_{name}_{dtype.name}_{SOURCE_HASH}"
-    src = _loop_source(fname, narrays, nparams)
+def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple):
+    tag = "_baked" if baked else ""
+    fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}"
+    src = _loop_source(fname, narrays, nparams, len(baked))
     namespace = {
+        **{f"BAKED{j}": dtype.type(v) for j, v in enumerate(baked)},
         "KERNEL": kernel,
         "DTYPE": dtype,
         "ITEM": dtype.itemsize,
@@ -159,16 +163,21 @@ def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int
     return cfunc(_LOOP_SIG, cache=True, error_model="numpy", fastmath={"contract"})(fn)
 
 
-def make_ufunc(kernel, name: str, narrays: int, nparams: int, doc: str) -> tuple[np.ufunc, list]:
+def make_ufunc(
+    kernel, name: str, narrays: int, nparams: int, doc: str, baked: tuple = ()
+) -> tuple[np.ufunc, list]:
     """Build a real ``numpy.ufunc`` named ``name`` with float32 and float64 loops.
 
-    Returns the ufunc and the compiled loop objects, which must be kept alive as
-    long as the ufunc (they own the machine code).
+    The kernel takes ``narrays`` array arguments and ``nparams`` scalar parameters
+    as ufunc inputs; ``baked`` parameter values (if any) follow them as constants
+    compiled into the loop (the default-parameter fast path).  Returns the ufunc
+    and the compiled loop objects, which must be kept alive as long as the ufunc
+    (they own the machine code).
     """
     nin = narrays + nparams
     loops, ptrs, typenums = [], [], []
     for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
-        loop = _compile_loop(kernel, name, dtype, narrays, nparams)
+        loop = _compile_loop(kernel, name, dtype, narrays, nparams, baked)
         loops.append(loop)
         ptrs.append(loop.address)
         typenums.append([dtype.num] * (nin + 1))
