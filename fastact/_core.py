@@ -400,17 +400,65 @@ def logistic_pair(e, num):
     return logistic_ratio(T(1), e), logistic_ratio(num, e)
 
 
-@_jit
-def chain_rule(grad_out, derivative):
-    """``grad_out * derivative``, where an infinite ``grad_out`` meets a zero derivative.
+@njit(error_model="numpy", cache=True)
+def _select(condition, if_true, if_false):
+    """``if_true if condition else if_false`` as a call: Numba's IR inliner warns
+    about the phi nodes of ternaries inside inlined overloads; LLVM inlines this."""
+    return if_true if condition else if_false
 
-    A derivative that is exactly 0 (saturation beyond the float range, or a zero
-    slope) blocks the gradient: the result is 0 even for ``grad_out = +-inf``,
-    as in PyTorch's threshold_backward, instead of the NaN (with an *invalid*
-    flag, hence a RuntimeWarning) of IEEE ``inf * 0``.  A NaN ``grad_out`` still
-    gives NaN.  The infinite operand is replaced *before* the product, so the
-    product itself is the result and LLVM cannot reintroduce ``inf * 0``.
-    """
+
+@_jit
+def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below, flush_below):
     T = type(grad_out)
     blocked = (derivative == T(0)) & (abs(grad_out) == T(np.inf))
-    return (T(0) if blocked else grad_out) * derivative
+    # Unbiased exponents from the bit patterns (a subnormal counts as 2**-bias,
+    # an upper bound, which the thresholds allow for).
+    eg = (float_bits(abs(grad_out)) >> mant) - bias
+    ed = (float_bits(abs(derivative)) >> mant) - bias
+    e = eg + ed  # |g * d| < 2**(e + 2)
+    # Products that may land below the smallest normal are formed with both factors
+    # scaled up (no underflow flag), then scaled back exactly on the bit pattern,
+    # flushing to zero.  Products certainly below it use g = 0: 0 * d, no flag.
+    scaled = (e < scaled_below) & (eg < big) & (ed < big)
+    s = _select(scaled, half_scale, T(1))
+    g = _select(blocked | (e < flush_below), T(0), grad_out)
+    p = (g * s) * (derivative * s)
+    back = np.copysign(ldexp_flush(abs(p), 2 * bias - 2 * (float_bits(half_scale) >> mant)), p)
+    return _select(scaled, back, p)
+
+
+@_jit
+def _chain_rule32(grad_out, derivative):
+    # scale 2**32 per factor; scaled iff |g*d| < 2**40 and both factors < 2**60;
+    # flushed iff |g*d| < 2**-166 (so the scaled product stays normal)
+    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166)
+
+
+@_jit
+def _chain_rule64(grad_out, derivative):
+    return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096)
+
+
+def chain_rule(grad_out, derivative):
+    """``grad_out * derivative`` with no floating-point flag for any input.
+
+    * A derivative that is exactly 0 (saturation beyond the float range, or a zero
+      slope) blocks the gradient: the result is 0 even for ``grad_out = +-inf``, as
+      in PyTorch's threshold_backward, instead of IEEE's NaN with an *invalid* flag.
+      A NaN ``grad_out`` still gives NaN.
+    * A product below the smallest normal number is flushed to +-0, like every
+      other result, without the *underflow* flag a plain multiply would raise.
+
+    The replaced operands are chosen *before* the product, so the product itself is
+    the result and LLVM cannot reintroduce the flagged operation.
+    """
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(chain_rule, inline="always")
+def _chain_rule_overload(grad_out, derivative):
+    if grad_out == types.float32:
+        return lambda grad_out, derivative: _chain_rule32(grad_out, derivative)
+    if grad_out == types.float64:
+        return lambda grad_out, derivative: _chain_rule64(grad_out, derivative)
+    return None

@@ -22,6 +22,7 @@ machine code in the cache.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import pathlib
 
@@ -29,7 +30,7 @@ import numpy as np
 from llvmlite import ir
 from numba import carray, cfunc, types
 from numba.extending import intrinsic
-from numba.np.ufunc import _internal
+from numpy._core import _multiarray_umath
 
 __all__ = ["make_ufunc", "SOURCE_HASH"]
 
@@ -163,6 +164,36 @@ def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int
     return cfunc(_LOOP_SIG, cache=True, error_model="numpy", fastmath={"contract"})(fn)
 
 
+def _numpy_ufunc_constructor():
+    """NumPy's C function ``PyUFunc_FromFuncAndData``, from its published C-API table.
+
+    Numba's private ``fromfunc`` builds ufuncs on which ``where=`` fails (NumPy
+    takes the generalized-ufunc path for them); the plain NumPy constructor gives
+    an ordinary ufunc with every ufunc feature.
+    """
+    get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    get_pointer.restype = ctypes.c_void_p
+    get_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    table = ctypes.cast(get_pointer(_multiarray_umath._UFUNC_API, None), ctypes.POINTER(ctypes.c_void_p))
+    proto = ctypes.PYFUNCTYPE(
+        ctypes.py_object,  # the new ufunc
+        ctypes.c_void_p,  # PyUFuncGenericFunction *func
+        ctypes.c_void_p,  # void **data
+        ctypes.c_void_p,  # char *types
+        ctypes.c_int,  # ntypes
+        ctypes.c_int,  # nin
+        ctypes.c_int,  # nout
+        ctypes.c_int,  # identity
+        ctypes.c_char_p,  # name
+        ctypes.c_char_p,  # doc
+        ctypes.c_int,  # unused
+    )
+    return proto(table[1])  # slot 1 of the UFUNC API: PyUFunc_FromFuncAndData
+
+
+_PyUFunc_None = -1
+
+
 def make_ufunc(
     kernel, name: str, narrays: int, nparams: int, doc: str, baked: tuple = ()
 ) -> tuple[np.ufunc, list]:
@@ -171,17 +202,21 @@ def make_ufunc(
     The kernel takes ``narrays`` array arguments and ``nparams`` scalar parameters
     as ufunc inputs; ``baked`` parameter values (if any) follow them as constants
     compiled into the loop (the default-parameter fast path).  Returns the ufunc
-    and the compiled loop objects, which must be kept alive as long as the ufunc
-    (they own the machine code).
+    and everything it points into (compiled loops, the C arrays and strings NumPy
+    keeps pointers to), which must be kept alive as long as the ufunc.
     """
     nin = narrays + nparams
-    loops, ptrs, typenums = [], [], []
-    for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
-        loop = _compile_loop(kernel, name, dtype, narrays, nparams, baked)
-        loops.append(loop)
-        ptrs.append(loop.address)
-        typenums.append([dtype.num] * (nin + 1))
-    ufunc = _internal.fromfunc(
-        name, doc, ptrs, typenums, nin, 1, [None] * len(ptrs), loops, _internal.PyUFunc_None
+    dtypes = (np.dtype(np.float32), np.dtype(np.float64))
+    loops = [_compile_loop(kernel, name, dt, narrays, nparams, baked) for dt in dtypes]
+    funcs = (ctypes.c_void_p * len(loops))(*(loop.address for loop in loops))
+    data = (ctypes.c_void_p * len(loops))()
+    types_ = (ctypes.c_char * (len(loops) * (nin + 1)))(*[dt.num for dt in dtypes for _ in range(nin + 1)])
+    c_name, c_doc = name.encode(), doc.encode()
+    ufunc = _numpy_ufunc_constructor()(
+        ctypes.addressof(funcs), ctypes.addressof(data), ctypes.addressof(types_),
+        len(loops), nin, 1, _PyUFunc_None, c_name, c_doc, 0,
     )
-    return ufunc, loops
+    # pickle looks a ufunc up as <__module__>.<__name__>; without __module__ it
+    # scans every loaded module (and trips NumPy's deprecated numpy.core aliases).
+    ufunc.__module__ = "fastact.ufuncs"
+    return ufunc, [loops, funcs, data, types_, c_name, c_doc]

@@ -91,21 +91,25 @@ def register(act: Activation) -> Activation:
 #: code the ufuncs point into (so they must stay alive), and the vectorization test
 #: inspects them.
 LOOPS: dict[tuple[str, str], Any] = {}
+#: what the ufuncs point into (loops, C arrays, name strings): never freed
+_KEEPALIVE: list = []
 
 
 def _ufunc(kernel: Any, name: str, narrays: int, nparams: int, doc: str) -> np.ufunc:
     """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops."""
-    ufunc, loops = make_ufunc(kernel, name, narrays, nparams, doc)
-    for dtype, loop in zip(("float32", "float64"), loops):
+    ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc)
+    for dtype, loop in zip(("float32", "float64"), keepalive[0]):
         LOOPS[name, dtype] = loop
+    _KEEPALIVE.append(keepalive)
     return ufunc
 
 
 def _baked_ufunc(kernel: Any, name: str, narrays: int, defaults: tuple, doc: str) -> np.ufunc:
     """The ufunc of ``kernel`` with its parameters fixed at ``defaults``."""
-    ufunc, loops = make_ufunc(kernel, name, narrays, 0, doc, baked=defaults)
-    for dtype, loop in zip(("float32", "float64"), loops):
+    ufunc, keepalive = make_ufunc(kernel, name, narrays, 0, doc, baked=defaults)
+    for dtype, loop in zip(("float32", "float64"), keepalive[0]):
         LOOPS[name + "[defaults]", dtype] = loop
+    _KEEPALIVE.append(keepalive)
     return ufunc
 
 
@@ -118,7 +122,9 @@ def _with_defaults(
     by position or keyword, every ufunc keyword passed through.  With every
     parameter at its default (the very default objects, i.e. omitted) it calls
     ``baked``, a ufunc with the defaults compiled in: NumPy then has no Python
-    scalar to convert, which halves the per-call cost.  The wrapper is generated
+    scalar to convert, which halves the per-call cost.  That path is taken for
+    float32/float64 arrays only, so that other inputs (ints, Python scalars) get
+    exactly the type resolution of the explicit call.  The wrapper is generated
     with an explicit signature, since a generic ``*args, **kwargs`` one costs
     ~0.5 us per call.  It is a module-level name of :mod:`fastact`, so it pickles
     by reference.
@@ -128,11 +134,16 @@ def _with_defaults(
     at_default = " and ".join(f"{n} is DEFAULT{j}" for j, n in enumerate(pnames))
     src = (
         f"def {name}({lead}, /, {', '.join(f'{n}=DEFAULT{j}' for j, n in enumerate(pnames))}, *, out=None, **kwargs):\n"
-        f"    if {at_default}:\n"
+        f"    if {at_default} and getattr({leading[-1]}, 'dtype', None) in FLOATS:\n"
         f"        return baked({lead}, out=out, **kwargs)\n"
         f"    return ufunc({lead}, {', '.join(pnames)}, out=out, **kwargs)\n"
     )
-    namespace = {"ufunc": ufunc, "baked": baked, **{f"DEFAULT{j}": p.default for j, p in enumerate(params)}}
+    namespace = {
+        "ufunc": ufunc,
+        "baked": baked,
+        "FLOATS": (np.dtype(np.float32), np.dtype(np.float64)),
+        **{f"DEFAULT{j}": p.default for j, p in enumerate(params)},
+    }
     exec(src, namespace)
     call = namespace[name]
     call.__module__ = "fastact"

@@ -223,7 +223,9 @@ _SLOPE = Param("negative_slope", 0.01, "slope for x < 0 (PyTorch's and the tutor
 
 @_jit
 def _leaky_relu(x, negative_slope):
-    return x if is_positive(x) else x * negative_slope  # NaN * slope is NaN
+    # chain_rule, not x * slope: it flushes a product below the smallest normal
+    # without the underflow flag, and gives 0 for -inf * 0 (slope 0 is relu).
+    return x if is_positive(x) else chain_rule(x, negative_slope)  # NaN stays NaN
 
 
 @_jit
@@ -255,7 +257,8 @@ register(
         grad_limits=(0.01, 1.0),
         notes=(
             "Conventions (PyTorch's): leaky_relu_grad(0) = negative_slope; NaN propagates.\n"
-            "One rounding (the product slope * x for x < 0): correctly rounded."
+            "One rounding (the product slope * x for x < 0): correctly rounded; a product\n"
+            "below the smallest normal number is flushed to -0.0."
         ),
         ulp_bound={"float32": 0.5, "float64": 0.5},
         exact=True,

@@ -97,9 +97,17 @@ def relu_grad(x):
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """leaky_relu(x) = x if x > 0 else negative_slope * x."""
+    """leaky_relu(x) = x if x > 0 else negative_slope * x.
+
+    A product below the smallest normal number is flushed to a signed zero, the
+    library-wide rule for results in that range.
+    """
     x = _as_float(x)
-    return np.where(x > 0, x, x.dtype.type(negative_slope) * x)
+    with np.errstate(under="ignore"):
+        scaled = x.dtype.type(negative_slope) * x
+    tiny = np.abs(scaled) < np.finfo(x.dtype).tiny
+    scaled = np.where(tiny, np.copysign(x.dtype.type(0), scaled), scaled)
+    return np.where(x > 0, x, scaled)
 
 
 def leaky_relu_grad(x, negative_slope=0.01):

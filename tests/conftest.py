@@ -1,4 +1,4 @@
-"""Shared helpers and fixtures of the fastact test suite.
+"""Shared helpers of the fastact test suite (imported by the test modules as ``conftest``).
 
 Everything here is driven by :data:`fastact.REGISTRY`: a new activation registered
 there is picked up by every test module without edits.
@@ -15,13 +15,13 @@ Judging rules (DESIGN.md section 3):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import mpmath
 import numpy as np
-import pytest
 
 import fastact
 
@@ -31,20 +31,13 @@ TRANSCENDENTAL = tuple(act for act in RECORDS if act.transcendental)
 KINDS = ("forward", "grad", "backward")
 
 # --------------------------------------------------------------------------------
-# Floating-point flags.  Every kernel is called under np.errstate(all="raise").
-# The one accepted exception, keyed by public function name:
+# Floating-point flags.  Every kernel is called under np.errstate(all="raise"):
+# no kernel raises any flag for any input (products below the smallest normal are
+# flushed without the underflow flag by fastact._core.chain_rule).
 # --------------------------------------------------------------------------------
-FP_FLAG_EXCEPTIONS: dict[str, dict[str, str]] = {
-    # negative_slope * x for a tiny or subnormal x < 0 is a correctly rounded
-    # subnormal: IEEE raises *underflow* for it, legitimately.  Nothing else.
-    "leaky_relu": {"under": "ignore"},
-    "leaky_relu_backward": {"under": "ignore"},
-}
-
-
 def fp_errstate(name: str) -> np.errstate:
-    """``np.errstate(all="raise")`` with the accepted exception of function ``name``."""
-    return np.errstate(**{"all": "raise", **FP_FLAG_EXCEPTIONS.get(name, {})})
+    """``np.errstate(all="raise")`` for public function ``name`` (no exceptions)."""
+    return np.errstate(all="raise")
 
 
 # --------------------------------------------------------------------------------
@@ -68,7 +61,7 @@ def all_public() -> Iterator[tuple[str, Any, str]]:
     """``(public name, record, kind)`` for every public function, aliases included."""
     for act in RECORDS:
         for prefix in (act.name, *act.aliases):
-            for kind, suffix in zip(KINDS, ("", "_grad", "_backward")):
+            for kind, suffix in zip(KINDS, ("", "_grad", "_backward"), strict=True):
                 yield prefix + suffix, act, kind
 
 
@@ -222,14 +215,15 @@ def special_values(dtype) -> np.ndarray:
     dt = np.dtype(dtype)
     fi = np.finfo(dt)
     sub = fi.smallest_subnormal
-    vals = [0.0, -0.0, sub, -sub, sub * 3, -sub * 3, fi.tiny, -fi.tiny, fi.tiny * 0.5, -fi.tiny * 0.75,
-            1.0, -1.0, fi.max, -fi.max, np.inf, -np.inf, np.nan]
-    with np.errstate(under="ignore"):
+    with np.errstate(under="ignore"):  # the products below are exact subnormals
+        vals = [0.0, -0.0, sub, -sub, sub * 3, -sub * 3, fi.tiny, -fi.tiny, fi.tiny * 0.5, -fi.tiny * 0.75]
+        vals += [1.0, -1.0, fi.max, -fi.max, np.inf, -np.inf, np.nan]
         return np.array(vals, dtype=dt)
 
 
-def log_uniform(dtype, n: int, rng: np.random.Generator, *, binades: tuple[int, int] | None = None,
-                specials: bool = True) -> np.ndarray:
+def log_uniform(
+    dtype, n: int, rng: np.random.Generator, *, binades: tuple[int, int] | None = None, specials: bool = True
+) -> np.ndarray:
     """``n`` values log-uniform over binades (both signs), uniform within each binade.
 
     Random sign, random exponent field (every normal binade equally likely, from
@@ -250,8 +244,9 @@ def log_uniform(dtype, n: int, rng: np.random.Generator, *, binades: tuple[int, 
     x = bits.astype(_UINT[dt.itemsize]).view(dt)
     if specials:
         k = max(n // 100, 1)
-        sub_bits = rng.integers(1, 1 << mbits, k, dtype=np.uint64) | (rng.integers(0, 2, k, dtype=np.uint64)
-                                                                     << u(mbits + ebits))
+        sub_bits = rng.integers(1, 1 << mbits, k, dtype=np.uint64) | (
+            rng.integers(0, 2, k, dtype=np.uint64) << u(mbits + ebits)
+        )
         subs = sub_bits.astype(_UINT[dt.itemsize]).view(dt)
         x = np.concatenate([x, subs, special_values(dt)])
     return x
@@ -275,13 +270,91 @@ def neighbours(values, dtype, steps: int = 3) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------
-# Fixtures and the max-ULP table
+# The accuracy sample set
 # --------------------------------------------------------------------------------
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20240611)
+N_ALL = 100_000
+N_ACTIVE = 50_000
+
+# Where the numerics change.  Exp overflow/underflow thresholds: float32 exp
+# overflows above 88.72 and its result leaves the normal range below -87.33
+# (subnormal to -103.28); float64 likewise at 709.78, -708.39, -744.44.  The
+# kernels clamp |x| at 2**-60 and 1e4, tanh at 2**-30 (tanh(x) == x below) and 40
+# (saturation), exp arguments at [-104, 88] / [-746, 709]; the logistic core
+# drops its correction term where exp(-|x|) < 2**-60 (|x| = 60 ln 2 = 41.59).
+# tanh and its derivative use exp(-2|x|), so every point is also taken at x/2
+# and 2x; 19/20/40/44 straddle float32 and float64 tanh saturation.
+THRESHOLDS = (
+    88.0,
+    89.0,
+    87.33,
+    87.33654475,
+    88.72283935546875,
+    103.28,
+    103.97,
+    104.0,
+    709.0,
+    710.0,
+    708.39,
+    709.782712893384,
+    744.44,
+    745.0,
+    746.0,
+    2.0**-30,
+    2.0**-40,
+    2.0**-60,
+    1e-30,
+    19.0,
+    20.0,
+    40.0,
+    44.0,
+    44.36,
+    41.58883083359672,
+    52.0,
+    0.5,
+    1.0,
+    0.34657359027997264,  # ln2/2: edge of the exp reduction interval
+    1e4,
+)
 
 
+def threshold_points(dtype) -> np.ndarray:
+    fi = np.finfo(dtype)
+    pts = [neighbours([fi.tiny, fi.smallest_subnormal, fi.tiny * 2, fi.max], dtype, steps=4)]
+    for scale in (0.5, 1.0, 2.0):
+        t = np.array(THRESHOLDS) * scale
+        pts.append(neighbours(t, dtype, steps=4))
+        with np.errstate(under="ignore"):
+            dense = np.concatenate([np.linspace(v * (1 - 1e-3), v * (1 + 1e-3), 65) for v in t])
+        pts.append(neighbours(dense, dtype, steps=0))
+    return np.unique(np.concatenate(pts))
+
+
+@functools.cache
+def accuracy_samples(dtype: str) -> np.ndarray:
+    """Read-only sample set of the accuracy tests (fixed seed); infinities left out.
+
+    10**5 log-uniform over every binade, both signs, with zeros, subnormals and NaN
+    mixed in; 5*10**4 log-uniform over the binades [2**-32, 2**10) where none of the
+    functions is saturated or linear yet; and hand-placed points (with neighbours,
+    halves and doubles, both signs) where the numerics change.
+    """
+    rng = np.random.default_rng(7 if dtype == "float32" else 8)
+    x = np.concatenate(
+        [
+            log_uniform(dtype, N_ALL, rng),
+            log_uniform(dtype, N_ACTIVE, rng, binades=(-32, 10), specials=False),
+            threshold_points(dtype),
+        ]
+    )
+    # infinities are the records' exact limits, tested in test_special_values
+    x = x[~np.isinf(x)]
+    x.setflags(write=False)
+    return x
+
+
+# --------------------------------------------------------------------------------
+# The max-ULP table
+# --------------------------------------------------------------------------------
 #: (function, dtype, judged against) -> measured max ULP, printed at the end of the run
 ULP_TABLE: dict[tuple[str, str, str], int] = {}
 
@@ -298,14 +371,11 @@ def pytest_terminal_summary(terminalreporter):
         return
     tr = terminalreporter
     tr.section("measured max ULP error")
-    against = sorted({k[2] for k in ULP_TABLE})
-    names = sorted({k[0] for k in ULP_TABLE}, key=lambda n: (n.split("_")[0], n))
-    header = f"{'function':<20}" + "".join(f"  {dt + ' vs ' + a:>27}" for dt in DTYPES for a in against)
-    tr.write_line(header)
+    columns = sorted({(k[1], k[2]) for k in ULP_TABLE}, key=lambda c: (c[1] != "mpmath", c))
+    names = [
+        n for act in RECORDS for n in (act.name, act.name + "_grad") if any(k[0] == n for k in ULP_TABLE)
+    ]
+    tr.write_line(f"{'function':<20}" + "".join(f"  {dt + ' vs ' + a:>27}" for dt, a in columns))
     for n in names:
-        cells = []
-        for dt in DTYPES:
-            for a in against:
-                v = ULP_TABLE.get((n, dt, a))
-                cells.append(f"  {'-' if v is None else v:>27}")
-        tr.write_line(f"{n:<20}" + "".join(cells))
+        cells = [ULP_TABLE.get((n, dt, a)) for dt, a in columns]
+        tr.write_line(f"{n:<20}" + "".join(f"  {'-' if v is None else v:>27}" for v in cells))

@@ -1,0 +1,131 @@
+"""fastact.scalar kernels inside user @njit code, and the ufuncs under threads."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+import pytest
+from conftest import DTYPES, KINDS, RECORDS, fp_errstate, params_as, public_name, special_values
+
+import fastact
+
+
+@numba.njit
+def _apply1(kernel, x, params, out):
+    for i in range(x.size):
+        out[i] = kernel(x[i], *params)
+
+
+@numba.njit
+def _apply2(kernel, g, x, params, out):
+    for i in range(x.size):
+        out[i] = kernel(g[i], x[i], *params)
+
+
+@numba.njit
+def _scalar1(kernel, x, params):
+    return kernel(x, *params)
+
+
+@numba.njit
+def _scalar2(kernel, g, x, params):
+    return kernel(g, x, *params)
+
+
+def _inputs(dtype):
+    rng = np.random.default_rng(12)
+    x = np.concatenate(
+        [
+            special_values(dtype),
+            (rng.standard_normal(500) * 10).astype(dtype),
+            np.array([1e4, -1e4, 30, -30, 88, -88, 710, -710], dtype),
+        ]
+    )
+    g = (rng.standard_normal(x.size) * 3).astype(dtype)
+    g[:4] = [0, np.inf, -np.inf, np.nan]
+    return g, x
+
+
+UINT = {"float32": np.uint32, "float64": np.uint64}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
+def test_scalar_kernel_in_user_njit_loop_matches_ufunc(act, kind, dtype):
+    name = public_name(act, kind)
+    kernel = getattr(fastact.scalar, name)
+    params = params_as(act, dtype)  # positional and required in nopython code
+    g, x = _inputs(dtype)
+    out = np.empty_like(x)
+    if kind == "backward":
+        _apply2(kernel, g, x, params, out)
+    else:
+        _apply1(kernel, x, params, out)
+    with fp_errstate(name):
+        expected = getattr(fastact, name)(*((g, x) if kind == "backward" else (x,)))
+    assert np.array_equal(out.view(UINT[dtype]), expected.view(UINT[dtype])), name
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
+def test_scalar_kernel_keeps_dtype_in_nopython_code(act, kind, dtype):
+    """float32 in, float32 out inside user code: no silent promotion to float64."""
+    name = public_name(act, kind)
+    kernel = getattr(fastact.scalar, name)
+    dt = np.dtype(dtype).type
+    params = params_as(act, dtype)
+    if kind == "backward":
+        got = _scalar2(kernel, dt(0.5), dt(0.75), params)
+        sig = next(
+            s
+            for s in _scalar2.nopython_signatures
+            if s.args[0] == kernel_type(kernel) and s.args[1] == numba.from_dtype(np.dtype(dtype))
+        )
+        expected = getattr(fastact, name)(dt(0.5), dt(0.75))
+    else:
+        got = _scalar1(kernel, dt(0.75), params)
+        sig = next(
+            s
+            for s in _scalar1.nopython_signatures
+            if s.args[0] == kernel_type(kernel) and s.args[1] == numba.from_dtype(np.dtype(dtype))
+        )
+        expected = getattr(fastact, name)(dt(0.75))
+    assert sig.return_type == numba.from_dtype(np.dtype(dtype))
+    assert dt(got) == expected
+
+
+def kernel_type(kernel):
+    return numba.typeof(kernel)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ufuncs_under_threads_give_identical_results(dtype):
+    """4 threads, each computing chunks of every public function into one output."""
+    rng = np.random.default_rng(13)
+    n = 1 << 18
+    x = (rng.standard_normal(n) * 10).astype(dtype)
+    g = (rng.standard_normal(n)).astype(dtype)
+    chunks = [slice(i, i + n // 16) for i in range(0, n, n // 16)]
+    for act in RECORDS:
+        for kind in KINDS:
+            name = public_name(act, kind)
+            fn = getattr(fastact, name)
+            args = (g, x) if kind == "backward" else (x,)
+            with fp_errstate(name):
+                serial = fn(*args)
+            out = np.empty_like(x)
+
+            def work(sl, fn=fn, args=args, out=out, name=name):
+                with fp_errstate(name):  # errstate is per thread
+                    fn(*(a[sl] for a in args), out=out[sl])
+                    return fn(*args)  # and whole-array calls racing each other
+
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                whole = list(pool.map(work, chunks))
+            assert np.array_equal(out.view(UINT[dtype]), serial.view(UINT[dtype])), name
+            for w in whole:
+                assert np.array_equal(w.view(UINT[dtype]), serial.view(UINT[dtype])), name

@@ -1,0 +1,282 @@
+"""Special values: zeros, infinities, NaN, saturation, tiny inputs, and the
+floating-point flags of every public function on "interesting values".
+
+Expectations come from the records: ``limits``/``grad_limits`` at +-inf, the
+mpmath definition at 0 and at tiny inputs, the NumPy reference for the sign of
+zero, and the conventions written in each record's ``notes``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from conftest import (
+    DTYPES,
+    RECORDS,
+    all_public,
+    evaluate,
+    fp_errstate,
+    mp_reference,
+    params_as,
+    public_name,
+    special_values,
+    ulp_distance,
+)
+
+import fastact
+
+FORWARD_GRAD = ("forward", "grad")
+UINT = {"float32": np.uint32, "float64": np.uint64}
+
+
+def bits(a) -> np.ndarray:
+    a = np.asarray(a)
+    return a.view(UINT[a.dtype.name])
+
+
+def interesting(dtype) -> np.ndarray:
+    """0, -0, +-tiny, +-subnormal, +-1, +-large, +-max, +-inf, NaN (and a few more)."""
+    dt = np.dtype(dtype)
+    more = np.array(
+        [1e-30, -1e-30, 0.5, -0.5, 3, -3, 30, -30, 100, -100, 1000, -1000, 1e4, -1e4, 1e30, -1e30], dtype=dt
+    )
+    return np.concatenate([special_values(dt), more])
+
+
+def _limit_cases():
+    for act in RECORDS:
+        for kind in FORWARD_GRAD:
+            for dtype in DTYPES:
+                yield pytest.param(act, kind, dtype, id=f"{public_name(act, kind)}-{dtype}")
+
+
+def _limits(act, kind):
+    return act.limits if kind == "forward" else act.grad_limits
+
+
+# --------------------------------------------------------------------------------
+# +-inf, +-0, NaN
+# --------------------------------------------------------------------------------
+@pytest.mark.parametrize(("act", "kind", "dtype"), list(_limit_cases()))
+def test_infinities_give_the_exact_limits(act, kind, dtype):
+    x = np.array([-np.inf, np.inf], dtype)
+    got = evaluate(act, kind, x)
+    with np.errstate(over="ignore"):
+        expected = np.array(_limits(act, kind), dtype)
+    # bitwise: the limits are exact, a zero limit is +0
+    assert np.array_equal(bits(got), bits(expected)), (got, expected)
+
+
+@pytest.mark.parametrize(("act", "kind", "dtype"), list(_limit_cases()))
+def test_signed_zeros(act, kind, dtype):
+    """f(+-0) is the exact value, with the sign of zero the reference gives."""
+    x = np.array([0.0, -0.0], dtype)
+    got = evaluate(act, kind, x)
+    mp_fn = act.mp_forward if kind == "forward" else act.mp_grad
+    expected = mp_reference(mp_fn, x, dtype, act.param_defaults)
+    assert np.array_equal(got, expected), (got, expected)
+    ref = act.reference if kind == "forward" else act.reference_grad
+    with fp_errstate(public_name(act, kind)):
+        ref_got = ref(x, *act.param_defaults)
+    assert np.array_equal(bits(got), bits(ref_got)), (got, ref_got)
+
+
+# Conventions written in the records' notes, e.g. "relu_grad(0) = 0",
+# "tanh(-0.0) == -0.0", "leaky_relu_grad(0) = negative_slope".
+_CLAIM = re.compile(r"\b(\w+)\(([+-]?0(?:\.0)?)\)\s*==?\s*([+-]?\d+(?:\.\d+)?|[A-Za-z_]\w*)")
+
+
+def _documented_claims():
+    for act in RECORDS:
+        for fn, arg, value in _CLAIM.findall(act.notes):
+            if fn not in {public_name(act, k) for k in FORWARD_GRAD}:
+                continue
+            for dtype in DTYPES:
+                yield pytest.param(act, fn, arg, value, dtype, id=f"{fn}({arg})={value}-{dtype}")
+
+
+def test_notes_document_the_kink_conventions():
+    """The exact (piecewise linear) records state their derivative at the kink."""
+    documented = {p.values[1] for p in _documented_claims()}
+    for act in RECORDS:
+        if act.exact:
+            assert act.name + "_grad" in documented, act.notes
+
+
+@pytest.mark.parametrize(("act", "fn", "arg", "value", "dtype"), list(_documented_claims()))
+def test_documented_conventions_at_zero(act, fn, arg, value, dtype):
+    params = {p.name: p.default for p in act.params}
+    expected = np.array(params[value] if value in params else float(value), dtype)
+    got = getattr(fastact, fn)(np.array(float(arg), dtype))
+    assert bits(got) == bits(expected), (fn, arg, got, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("name", "act", "kind"), [pytest.param(*c, id=c[0]) for c in all_public()])
+def test_nan_in_nan_out(name, act, kind, dtype):
+    fn = getattr(fastact, name)
+    nan = np.array([np.nan, -np.nan], dtype)
+    with fp_errstate(name):
+        if kind == "backward":
+            g = interesting(dtype)
+            got = fn(g[:, None], nan[None, :])
+        else:
+            got = fn(nan)
+    assert np.isnan(got).all(), got
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
+def test_backward_nan_grad_out_gives_nan_where_derivative_is_nonzero(act, dtype):
+    x = interesting(dtype)
+    grad = evaluate(act, "grad", x)
+    nonzero = (grad != 0) & ~np.isnan(grad)
+    assert nonzero.sum() >= 4
+    got = evaluate(act, "backward", x, g=np.full_like(x, np.nan))
+    assert np.isnan(got[nonzero]).all(), (x[nonzero], got[nonzero])
+
+
+# --------------------------------------------------------------------------------
+# Saturation and tiny inputs
+# --------------------------------------------------------------------------------
+def _saturation_cases():
+    for act, kind, dtype in (p.values for p in _limit_cases()):
+        for side, limit in zip((-1, 1), _limits(act, kind), strict=True):
+            if np.isfinite(limit):
+                yield pytest.param(act, kind, dtype, side, id=f"{public_name(act, kind)}-{dtype}-{side:+d}")
+
+
+@pytest.mark.parametrize(("act", "kind", "dtype", "side"), list(_saturation_cases()))
+def test_saturation_is_exact(act, kind, dtype, side):
+    """Large finite inputs give the finite limit exactly: sigmoid(1000) == 1.0,
+    sigmoid(-1000) == 0.0 (the true value is below the smallest normal), tanh(+-1000)
+    == +-1.0, derivatives exactly 0 (or the slope)."""
+    large = np.array([1000.0, 1e4, np.finfo(dtype).max], dtype) * side
+    got = evaluate(act, kind, large)
+    limit = _limits(act, kind)[(side + 1) // 2]
+    expected = np.full_like(large, limit)
+    assert np.array_equal(bits(got), bits(expected)), (large, got, expected)
+    # and that is the true value rounded (flushed below the smallest normal)
+    mp_fn = act.mp_forward if kind == "forward" else act.mp_grad
+    true = mp_reference(mp_fn, large[:2], dtype, act.param_defaults)
+    assert np.array_equal(np.abs(true) >= np.finfo(dtype).tiny, expected[:2] != 0)
+
+
+@pytest.mark.parametrize(("act", "kind", "dtype"), list(_limit_cases()))
+def test_tiny_inputs_keep_relative_accuracy(act, kind, dtype):
+    """At tiny |x| the results are judged in plain ULPs (no absolute rule), and a
+    function that is x to working precision there returns x itself:
+    tanh(1e-30) == 1e-30, in both dtypes."""
+    fi = np.finfo(dtype)
+    x = np.array([1e-30, 2.0**-60 * 1.5, 2.0**-100, 2.0**-120, fi.tiny * 8], dtype)
+    x = np.concatenate([x, -x])
+    got = evaluate(act, kind, x)
+    mp_fn = act.mp_forward if kind == "forward" else act.mp_grad
+    expected = mp_reference(mp_fn, x, dtype, act.param_defaults)
+    normal = np.abs(expected) >= fi.tiny
+    err = ulp_distance(got, expected)
+    assert err[normal].max(initial=0) <= act.ulp_bound[dtype], (x, got, expected)
+    # below the smallest normal: absolute rule (flushed to 0 or exact subnormal)
+    assert (np.abs(got[~normal].astype(float) - expected[~normal]) <= fi.tiny).all(), (x, got, expected)
+    same = expected == x
+    assert np.array_equal(bits(got[same]), bits(x[same]))
+
+
+def test_tanh_like_functions_return_tiny_x_itself():
+    """The check above covers the documented tanh(1e-30) == 1e-30: at least one record is x near 0."""
+    found = []
+    for act in RECORDS:
+        for dtype in DTYPES:
+            x = np.array([1e-30], dtype)
+            if mp_reference(act.mp_forward, x, dtype, act.param_defaults)[0] == x[0]:
+                found.append(act.name)
+                assert bits(evaluate(act, "forward", x)) == bits(x)
+                assert bits(evaluate(act, "forward", -x)) == bits(-x) or act.exact
+    assert found
+
+
+# --------------------------------------------------------------------------------
+# Floating-point flags
+# --------------------------------------------------------------------------------
+def _shapes_with(values: np.ndarray, rng) -> list[np.ndarray]:
+    """``values`` planted in arrays of several shapes and layouts."""
+    out = [values]
+    for shape in [(7, 5), (3, 4, 6), (1,), (64,)]:
+        a = rng.standard_normal(shape).astype(values.dtype) * 10
+        flat = a.reshape(-1)
+        k = min(flat.size, values.size)
+        flat[rng.choice(flat.size, k, replace=False)] = rng.choice(values, k, replace=False)
+        out += [a, a.T if a.ndim > 1 else a[::-1], a[..., ::2]]
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("name", "act", "kind"), [pytest.param(*c, id=c[0]) for c in all_public()])
+def test_interesting_values_raise_no_flags(name, act, kind, dtype):
+    """Under np.errstate(all="raise") and warnings-as-errors, nothing is raised.
+
+    backward takes its grad_out from moderate values (0, +-0.5, +-1, +-3, +-1e4,
+    +-inf, NaN) here; tiny grad_out is the next test's concern.
+    """
+    rng = np.random.default_rng(9)
+    fn = getattr(fastact, name)
+    g = np.array([0.0, -0.0, 0.5, -0.5, 1, -1, 3, -3, 1e4, -1e4, np.inf, -np.inf, np.nan], dtype)
+    for x in _shapes_with(interesting(dtype), rng):
+        with fp_errstate(name):
+            if kind == "backward":
+                got = fn(g.reshape((-1,) + (1,) * x.ndim), x)
+                assert got.shape == g.shape + x.shape
+                assert np.isnan(got[:, np.isnan(x)]).all()
+            else:
+                got = fn(x)
+                assert got.shape == x.shape
+                assert np.array_equal(np.isnan(got), np.isnan(x))
+        assert got.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
+def test_backward_tiny_grad_out_raises_no_flags(act, dtype):
+    """Every pair (grad_out, x) of interesting values, subnormal and tiny grad_out
+    included: "no floating-point warning for any input"; products below the
+    smallest normal are flushed without the underflow flag."""
+    x = interesting(dtype)
+    g = interesting(dtype)
+    name = public_name(act, "backward")
+    with fp_errstate(name):
+        got = getattr(fastact, name)(g[:, None], x[None, :])
+    assert got.shape == (g.size, x.size)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
+def test_backward_infinite_grad_out(act, dtype):
+    """Where the derivative is exactly 0 the gradient is blocked (0, no flag);
+    elsewhere inf * derivative is +-inf with the sign of the product."""
+    x = interesting(dtype)
+    grad = evaluate(act, "grad", x)
+    for g in (np.inf, -np.inf):
+        got = evaluate(act, "backward", x, g=np.full_like(x, g))
+        zero = grad == 0
+        nan = np.isnan(x)
+        other = ~zero & ~nan
+        assert (got[zero] == 0).all(), (x[zero], got[zero])
+        assert np.isnan(got[nan]).all()
+        assert np.array_equal(got[other], g * np.sign(grad[other])), (x[other], got[other])
+    assert (grad == 0).any() or act.params  # the blocked case is exercised where it exists
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", [a for a in RECORDS if a.params], ids=lambda a: a.name)
+def test_backward_infinite_grad_out_zero_parameter(act, dtype):
+    """With parameters set to 0 the derivative has zeros too (leaky_relu -> relu): blocked."""
+    x = interesting(dtype)
+    zeros = (0.0,) * len(act.params)
+    grad = evaluate(act, "grad", x, params=zeros)
+    zero = grad == 0
+    assert zero.any()
+    got = evaluate(act, "backward", x, g=np.full_like(x, np.inf), params=zeros)
+    assert (got[zero] == 0).all(), (x[zero], got[zero])
+    assert params_as(act, dtype)  # the record has parameters
