@@ -9,8 +9,9 @@ the benchmarks and the reports all iterate over :data:`REGISTRY`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ _KEEPALIVE: list = []
 def _ufunc(kernel: Any, name: str, narrays: int, nparams: int, doc: str) -> np.ufunc:
     """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops."""
     ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc)
-    for dtype, loop in zip(("float32", "float64"), keepalive[0]):
+    for dtype, loop in zip(("float32", "float64"), keepalive[0], strict=False):
         LOOPS[name, dtype] = loop
     _KEEPALIVE.append(keepalive)
     return ufunc
@@ -107,7 +108,7 @@ def _ufunc(kernel: Any, name: str, narrays: int, nparams: int, doc: str) -> np.u
 def _baked_ufunc(kernel: Any, name: str, narrays: int, defaults: tuple, doc: str) -> np.ufunc:
     """The ufunc of ``kernel`` with its parameters fixed at ``defaults``."""
     ufunc, keepalive = make_ufunc(kernel, name, narrays, 0, doc, baked=defaults)
-    for dtype, loop in zip(("float32", "float64"), keepalive[0]):
+    for dtype, loop in zip(("float32", "float64"), keepalive[0], strict=False):
         LOOPS[name + "[defaults]", dtype] = loop
     _KEEPALIVE.append(keepalive)
     return ufunc

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def best_time(fn: Callable[[], object], budget: float = 0.5, max_reps: int = 50) -> float:

@@ -13,7 +13,7 @@ both see the same definitions.
 from __future__ import annotations
 
 import importlib.util
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -23,7 +23,10 @@ _PROBE = textwrap.dedent(
     import json, re
     import fastact
     from fastact._registry import LOOPS
-    LIBM = re.compile(r"call [^@\n]*@(?:llvm\.)?(exp|exp2|expm1|log|log1p|log2|pow|tanh|erf|erfc|sinh|cosh)(?:f|\.f32|\.f64)?\(")
+    LIBM = re.compile(
+        r"call [^@\n]*@(?:llvm\.)?"
+        r"(exp|exp2|expm1|log|log1p|log2|pow|tanh|erf|erfc|sinh|cosh)(?:f|\.f32|\.f64)?\("
+    )
     out = {}
     for (name, dtype), loop in LOOPS.items():
         ir = loop.inspect_llvm()
