@@ -49,6 +49,7 @@ __all__ = [
     "logistic_pair",
     "logistic_ratio",
     "ratio_corrected",
+    "ratio_dd",
 ]
 
 #: Options of every scalar kernel: NumPy's error model (no zero-division branch,
@@ -306,16 +307,36 @@ def ldexp_flush(typingctx, p, k):
 # expm1 on a clamped range.
 # --------------------------------------------------------------------------------
 @_jit
+def _expm1_combine(r, tail, s):
+    """``s * (r + tail) + (s - 1)`` as an unevaluated sum ``hi + lo``.
+
+    ``r + tail`` is expm1(r) (``tail`` the small polynomial part) and ``s = 2**k``.
+    Both additions are Fast2Sums (the first operand is the larger: |r| >= |tail|,
+    and |s - 1| >= |s * p| for k != 0, while s - 1 == 0 for k == 0), so ``lo``
+    carries their rounding errors exactly.  Near k = -1 the final rounding of a
+    plain expm1 is amplified 1.5x by tanh's -t/(2+t); keeping ``lo`` removes it.
+    """
+    one = type(r)(1)
+    p_hi = r + tail
+    p_lo = (r - p_hi) + tail
+    sm1 = s - one  # rounds for k < -24 (float32) / -53 (float64): keep its error
+    sm1_lo = (-one - sm1) + s  # Fast2Sum, |-1| >= s for k <= 0
+    sp = s * p_hi  # exact: s is a power of two
+    hi = sm1 + sp
+    lo = ((sm1 - hi) + sp) + (s * p_lo + sm1_lo)
+    return hi, lo
+
+
+@_jit
 def _expm1_32(y):
     f = np.float32
     r, k = _reduce32(y)
     r2 = r * r
     q = (f(_M32[0]) + r * f(_M32[1])) + r2 * (f(_M32[2]) + r * (f(_M32[3]) + r * f(_M32[4])))
-    p = r + (r2 * f(0.5) + r2 * r * q)  # expm1(r), relative accuracy kept for tiny r
     s = float_from_bits((k + 127) << 23, y)  # 2**k, exact
-    # expm1(y) = 2^k * expm1(r) + (2^k - 1); for k == 0 this is p itself, so tiny
-    # arguments keep full relative accuracy.  2^k - 1 is exact for |k| <= 24.
-    return s * p + (s - f(1))
+    # expm1(y) = 2^k * expm1(r) + (2^k - 1); for k == 0 this is expm1(r) itself,
+    # so tiny arguments keep full relative accuracy.
+    return _expm1_combine(r, r2 * f(0.5) + r2 * r * q, s)
 
 
 @_jit
@@ -327,17 +348,22 @@ def _expm1_64(y):
     q = ((c[0] + r * c[1]) + r2 * (c[2] + r * c[3])) + r4 * (
         ((c[4] + r * c[5]) + r2 * (c[6] + r * c[7])) + r4 * (c[8] + r * c[9])
     )
-    p = r + (r2 * 0.5 + r2 * r * q)
     s = float_from_bits((k + 1023) << 52, y)
-    return s * p + (s - 1.0)
+    # float64 keeps to the <= 2 ULP contract without the low part, which would cost
+    # ~25% of tanh's time: lo = -0.0, which callers' "x + lo" folds away exactly.
+    return s * (r + (r2 * 0.5 + r2 * r * q)) + (s - 1.0), -0.0
 
 
 def expm1_clamped(y):
-    """``exp(y) - 1`` with full relative accuracy near 0.
+    """``exp(y) - 1`` as an unevaluated sum ``(hi, lo)``, full relative accuracy near 0.
 
-    ``y`` must lie in [-80, 80] (both dtypes; callers clamp, every use here has
-    saturated well before) and ``|y|`` must not be below 2**-40, where ``r**3``
-    would underflow (callers clamp there too: expm1(y) == y in that range).
+    float32: ``hi`` is expm1(y) to about half an ULP and ``lo`` the rounding error
+    of its last additions, for callers that amplify that error (tanh: float32 is
+    certified to 1 ULP).  float64: ``lo`` is -0.0 and ``hi`` is within about 1 ULP.
+
+    ``y`` must lie in [-80, -2**-40] (both dtypes; callers clamp: every use here
+    has saturated well before -80, and expm1(y) == y to the last bit above
+    -2**-40, where ``r**3`` would underflow).
     """
     raise NotImplementedError  # pragma: no cover - replaced by the overload
 
@@ -363,6 +389,19 @@ def _ratio_corrected(num, base, addend, use_err):
     inv = type(num)(1) / d
     q = num * inv
     res = fma(-q, d, num) - q * d_err
+    return fma(inv, res, q)
+
+
+@_jit
+def ratio_dd(num_hi, num_lo, base, addend_hi, addend_lo):
+    """``(num_hi + num_lo) / (base + addend_hi + addend_lo)`` for a denominator in
+    [1, 2] (``|base| >= |addend_hi|``): one division, then one FMA residual
+    correction that also folds in both low parts and the rounding of the sum."""
+    d = base + addend_hi
+    d_lo = ((base - d) + addend_hi) + addend_lo
+    inv = type(num_hi)(1) / d
+    q = num_hi * inv
+    res = (fma(-q, d, num_hi) + num_lo) - q * d_lo
     return fma(inv, res, q)
 
 

@@ -30,7 +30,7 @@ from ._core import (
     ldexp_flush,
     logistic_pair,
     logistic_ratio,
-    ratio_corrected,
+    ratio_dd,
     sign_clear,
 )
 from ._registry import Activation, Param, register
@@ -113,9 +113,10 @@ def _tanh(x):
     T = type(x)
     ac = abs_clamped(x, _TANH_TINY, _TANH_SAT)
     # tanh(a) = -t / (2 + t) with t = expm1(-2a) in (-1, 0]: no cancellation near
-    # 0 (t keeps its relative accuracy), exactly 1 in saturation.
-    t = expm1_clamped(T(-2) * ac)
-    th = np.copysign(ratio_corrected(-t, T(2), t), x)
+    # 0 (t keeps its relative accuracy), exactly 1 in saturation.  t comes as
+    # hi + lo: the quotient amplifies t's rounding by up to 1.5x.
+    t_hi, t_lo = expm1_clamped(T(-2) * ac)
+    th = np.copysign(ratio_dd(-t_hi, -t_lo, T(2), t_hi, t_lo), x)
     # Below the clamp tanh(x) rounds to x itself (and -0.0 stays -0.0).
     tiny = float_bits(abs(x)) < float_bits(T(_TANH_TINY))
     return x if (x != x) | tiny else th
