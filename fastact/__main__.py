@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import pathlib
 import platform
 import sys
+import time
 
 
 def _info(quick_n: int) -> int:
@@ -39,12 +42,78 @@ def _info(quick_n: int) -> int:
     return 0
 
 
+class _ProgressBar:
+    """A pytest plugin drawing one progress line on stderr (no dependency needed)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.done = 0
+        self.t0 = time.perf_counter()
+
+    def pytest_collection_finish(self, session) -> None:
+        self.total = len(session.items)
+        self._draw("")
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            self.done += 1
+            self._draw(report.nodeid.split("::")[-1])
+
+    def _draw(self, label: str) -> None:
+        width = 30
+        frac = self.done / self.total if self.total else 0.0
+        bar = "#" * int(width * frac) + "-" * (width - int(width * frac))
+        elapsed = time.perf_counter() - self.t0
+        eta = elapsed / frac - elapsed if frac else 0.0
+        sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} {elapsed:5.0f}s eta {eta:4.0f}s {label[:50]:50}")
+        sys.stderr.flush()
+        if self.total and self.done == self.total:
+            sys.stderr.write("\n")
+
+
+def _bench(args) -> int:
+    """Run the pytest-benchmark suite (bench/ in the source tree) and write its JSON."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # before Numba starts its pool
+    if args.full:
+        os.environ["FASTACT_BENCH_FULL"] = "1"
+    suite = pathlib.Path(__file__).resolve().parents[1] / "bench"
+    if not (suite / "test_throughput.py").exists():
+        print("fastact bench needs the source tree (bench/ beside the fastact package): "
+              "git clone the repository and pip install -e '.[bench]'", file=sys.stderr)
+        return 2
+    out = pathlib.Path(args.json or f"reports/data/bench-{time.strftime('%Y%m%d-%H%M%S')}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    import pytest
+
+    argv = [str(suite), "--benchmark-only", f"--benchmark-json={out}", "-q", "-p", "no:cacheprovider",
+            f"--rootdir={suite.parent}", "--benchmark-disable-gc"]
+    if args.full:
+        argv.append("--full")
+    if args.select:
+        argv += ["-k", args.select]
+    code = pytest.main(argv, plugins=[_ProgressBar()])
+    if out.exists():
+        from fastact.benchdata import summary
+
+        print(summary(out))
+        print(f"\nbenchmark JSON: {out}")
+    return int(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="fastact", description="fast, accurate activation functions")
     sub = ap.add_subparsers(dest="command")
     info = sub.add_parser("info", help="versions, kernels and a quick speed check (the default)")
     info.add_argument("-n", type=int, default=1_000_000, help="array size of the speed check")
+    bench = sub.add_parser("bench", help="run the benchmark suite (pytest-benchmark) and write its JSON")
+    mode = bench.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="the default subset (< 10 minutes on 2 cores)")
+    mode.add_argument("--full", action="store_true", help="every size, regime and implementation")
+    bench.add_argument("--json", help="output path (default: reports/data/bench-<time>.json)")
+    bench.add_argument("-k", dest="select", help="pytest -k expression to run a subset")
     a = ap.parse_args(argv)
+    if a.command == "bench":
+        return _bench(a)
     return _info(getattr(a, "n", 1_000_000))
 
 

@@ -140,15 +140,109 @@ def _torch() -> dict[str, Factory]:
     }
 
 
+def _numexpr() -> dict[str, Factory]:
+    """numexpr, single thread: the expression as a user would write it."""
+    if importlib.util.find_spec("numexpr") is None:
+        return {}
+    import numexpr as ne
+
+    ne.set_num_threads(1)
+    sig = "1 / (1 + exp(-x))"
+    exprs = {
+        "sigmoid": sig,
+        "sigmoid_grad": f"({sig}) * (1 - {sig})",
+        "sigmoid_backward": f"g * ({sig}) * (1 - {sig})",
+        "tanh": "tanh(x)",
+        "tanh_grad": "1 - tanh(x) ** 2",
+        "tanh_backward": "g * (1 - tanh(x) ** 2)",
+        "relu": "where(x > 0, x, 0)",
+        "relu_grad": "where(x > 0, 1, 0)",
+        "relu_backward": "where(x > 0, g, 0)",
+        "leaky_relu": "where(x > 0, x, s * x)",
+        "leaky_relu_grad": "where(x > 0, 1, s)",
+        "leaky_relu_backward": "where(x > 0, g, s * g)",
+    }
+
+    def factory(expr):
+        def make(x, g, out, *params):
+            local = {"x": x, "g": g}
+            if params:
+                local["s"] = x.dtype.type(params[0])
+            return lambda: ne.evaluate(expr, local_dict=local, out=out, casting="unsafe")
+
+        return make
+
+    return {name: factory(expr) for name, expr in exprs.items()}
+
+
 def peers(name: str) -> dict[str, Factory]:
     """Installed peer implementations of the public function ``name``, by peer name."""
     found: dict[str, Factory] = {}
-    for peer, table in (
-        ("numpy-reference", _numpy_reference()),
-        ("numpy-best", _numpy_best()),
-        ("scipy", _scipy()),
-        ("torch", _torch()),
-    ):
+    for peer, table in PEER_TABLES.items():
         if name in table:
             found[peer] = table[name]
     return found
+
+
+def all_peer_names() -> tuple[str, ...]:
+    """Every peer this module knows, installed or not."""
+    return ("numpy-reference", "numpy-best", "scipy", "torch", "numexpr")
+
+
+def _tables() -> dict[str, dict[str, Factory]]:
+    return {
+        "numpy-reference": _numpy_reference(),
+        "numpy-best": _numpy_best(),
+        "scipy": _scipy(),
+        "torch": _torch(),
+        "numexpr": _numexpr(),
+    }
+
+
+class _LazyTables(dict):
+    """Peer tables built on first use (importing torch costs seconds)."""
+
+    def _fill(self):
+        if not dict.__len__(self):
+            self.update(_tables())
+
+    def items(self):
+        self._fill()
+        return dict.items(self)
+
+    def __getitem__(self, key):
+        self._fill()
+        return dict.__getitem__(self, key)
+
+
+PEER_TABLES: dict[str, dict[str, Factory]] = _LazyTables()
+
+
+# --------------------------------------------------------------------------------
+# Input regimes of the benchmarks
+# --------------------------------------------------------------------------------
+REGIMES = ("central", "wide", "saturated", "special")
+
+
+def regime_input(regime: str, n: int, dtype: str, seed: int = 0) -> np.ndarray:
+    """``n`` values of ``dtype`` drawn from one of :data:`REGIMES`.
+
+    central: N(0, 1); wide: N(0, 10); saturated: |x| uniform in [20, 1000] with
+    random signs (every exp-based kernel saturates); special: central with 1% of
+    the values replaced by NaN, +inf and -inf.
+    """
+    rng = np.random.default_rng(seed)
+    if regime == "central":
+        x = rng.standard_normal(n)
+    elif regime == "wide":
+        x = rng.standard_normal(n) * 10
+    elif regime == "saturated":
+        x = rng.uniform(20, 1000, n) * rng.choice((-1.0, 1.0), n)
+    elif regime == "special":
+        x = rng.standard_normal(n)
+        k = max(1, n // 100) if n >= 3 else 0
+        idx = rng.choice(n, k, replace=False)
+        x[idx] = rng.choice((np.nan, np.inf, -np.inf), k)
+    else:
+        raise ValueError(f"unknown regime {regime!r}; expected one of {REGIMES}")
+    return x.astype(dtype)

@@ -1,0 +1,61 @@
+"""The benchmark matrix, generated from the registry: what is measured, on what.
+
+Kept apart from the test module so that ``fastact bench`` and the report can list
+the cases without running pytest.
+"""
+
+from __future__ import annotations
+
+import os
+
+import fastact
+from fastact.peers import PEER_TABLES, REGIMES, all_peer_names
+
+DTYPES = ("float32", "float64")
+QUICK_SIZES = (1000, 1_000_000, 10_000_000)
+FULL_SIZES = (1, 1000, 100_000, 1_000_000, 10_000_000)
+IMPLEMENTATIONS = ("fastact", *all_peer_names(), "memcpy")
+
+
+def full() -> bool:
+    return os.environ.get("FASTACT_BENCH_FULL", "") not in ("", "0")
+
+
+def public_functions() -> list[tuple[str, str]]:
+    """(public name, registry name) for every forward, _grad and _backward."""
+    return [(name, act.name) for act in fastact.REGISTRY.values() for name in act.public_names]
+
+
+def _has(impl: str, func: str) -> bool:
+    """Whether ``impl`` computes ``func``.  A peer that is not installed is kept (its
+    cases are reported as skipped, with the reason); an installed peer that lacks the
+    function (SciPy has only expit among these) is left out."""
+    if impl in ("fastact", "memcpy"):
+        return True
+    table = PEER_TABLES[impl]
+    return not table or func in table
+
+
+def throughput_cases(full_suite: bool) -> list[tuple[str, str, str, int, str]]:
+    """(function, implementation, dtype, size, regime) to benchmark.
+
+    Quick (default): every implementation on ``central`` at 10^3, 10^6 and 10^7
+    (the slow NumPy reference up to 10^6), plus fastact and the memory copy on the
+    other regimes at 10^6 (the saturation check).  Full: every combination.
+    """
+    cases = []
+    sizes = FULL_SIZES if full_suite else QUICK_SIZES
+    for func, _ in public_functions():
+        for dtype in DTYPES:
+            for size in sizes:
+                for regime in REGIMES:
+                    for impl in IMPLEMENTATIONS:
+                        if not full_suite and regime != "central":
+                            if impl not in ("fastact", "memcpy") or size != 1_000_000:
+                                continue
+                        if not full_suite and impl == "numpy-reference" and size > 1_000_000:
+                            continue  # 10-30x slower than everything else; 10^6 shows it
+                        if not _has(impl, func):
+                            continue
+                        cases.append((func, impl, dtype, size, regime))
+    return cases
