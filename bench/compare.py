@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     for base in a.names.split(","):
         act = fa.REGISTRY[base]
         for name in act.public_names:
-            fn = fa.ufuncs.__dict__[name]
+            fn = getattr(fa.ufuncs, name)
             for dtype in a.dtypes.split(","):
                 for n in map(int, a.sizes.split(",")):
                     x, g, out = _inputs(n, dtype)

@@ -11,29 +11,37 @@ Every activation ``name`` in :data:`REGISTRY` provides ``name`` (forward),
 rule).  Parameter-free ones are real :class:`numpy.ufunc` objects; those with
 parameters are thin wrappers supplying the defaults (the raw ufuncs live in
 :mod:`fastact.ufuncs`).  Scalar kernels callable from user ``@njit`` code are in
-:mod:`fastact.scalar`.
+:mod:`fastact.scalar`.  Functions are compiled (or loaded from Numba's cache) on
+first access.
 """
 
 from __future__ import annotations
 
-from . import kernels as _kernels  # noqa: F401  (registers every activation)
+from typing import Any
+
 from . import scalar, ufuncs
 from ._registry import REGISTRY
 
 __version__ = "0.1.0"
 
+#: every public name, aliases included -> the canonical public name
+_CANONICAL = {
+    alias + suffix: act.name + suffix
+    for act in REGISTRY.values()
+    for alias in (act.name, *act.aliases)
+    for suffix in ("", "_grad", "_backward")
+}
 
-def _export() -> list[str]:
-    names = []
-    for act in REGISTRY.values():
-        for name in act.public_names:
-            globals()[name] = ufuncs.PUBLIC[name]
-            names.append(name)
-        for alias in act.aliases:
-            for suffix in ("", "_grad", "_backward"):
-                globals()[alias + suffix] = ufuncs.PUBLIC[act.name + suffix]
-                names.append(alias + suffix)
-    return names
+__all__ = ["REGISTRY", "scalar", "ufuncs", "__version__", *sorted(_CANONICAL)]
 
 
-__all__ = ["REGISTRY", "scalar", "ufuncs", "__version__", *_export()]
+def __getattr__(name: str) -> Any:
+    if name in _CANONICAL:
+        obj = ufuncs.public(_CANONICAL[name])
+        globals()[name] = obj  # later lookups skip this function
+        return obj
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_CANONICAL))

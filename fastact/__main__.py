@@ -33,7 +33,7 @@ def _info(quick_n: int) -> int:
     g = rng.standard_normal(quick_n).astype(np.float32)
     out = np.empty_like(x)
     for act in fa.REGISTRY.values():
-        fn = fa.ufuncs.__dict__[act.name]
+        fn = getattr(fa.ufuncs, act.name)
         t_fa = best_time(lambda: fn(x, *act.param_defaults, out=out), 0.1)
         rows = [f"memcpy {best_time(lambda: np.copyto(out, x), 0.1) / t_fa:.2f}"]
         for peer, make in peers(act.name).items():

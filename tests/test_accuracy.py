@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import (
+from support import (
     DTYPES,
     N_ALL,
     RECORDS,
@@ -26,7 +26,7 @@ from conftest import (
     ulp_error,
     worst,
 )
-from conftest import accuracy_samples as sample_set
+from support import accuracy_samples as sample_set
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

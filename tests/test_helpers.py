@@ -6,7 +6,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
-from conftest import DTYPES, NAN_DISTANCE, log_uniform, mp_reference, mp_round, ulp_distance, ulp_error
+from support import DTYPES, NAN_DISTANCE, log_uniform, mp_reference, mp_round, ulp_distance, ulp_error
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 import pytest
-from conftest import DTYPES, KINDS, RECORDS, fp_errstate, params_as, public_name, special_values
+from support import DTYPES, KINDS, RECORDS, fp_errstate, params_as, public_name, special_values
 
 import fastact
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DTYPES, RECORDS, accuracy_samples, evaluate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from support import DTYPES, RECORDS, accuracy_samples, evaluate
 
 SETTINGS = settings(max_examples=200, deadline=None)
 

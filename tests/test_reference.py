@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import (
+from support import (
     DTYPES,
     RECORDS,
     accuracy_samples,

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import (
+from support import (
     DTYPES,
     RECORDS,
     all_public,

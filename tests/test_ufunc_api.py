@@ -9,7 +9,7 @@ import pydoc
 
 import numpy as np
 import pytest
-from conftest import DTYPES, RECORDS, all_public, fp_errstate, public_name, raw_ufunc, special_values
+from support import DTYPES, RECORDS, all_public, fp_errstate, public_name, raw_ufunc, special_values
 
 import fastact
 

@@ -23,6 +23,7 @@ _PROBE = textwrap.dedent(
     import json, re
     import fastact
     from fastact._registry import LOOPS
+    fastact.ufuncs.build_all()
     LIBM = re.compile(
         r"call [^@\n]*@(?:llvm\.)?"
         r"(exp|exp2|expm1|log|log1p|log2|pow|tanh|erf|erfc|sinh|cosh)(?:f|\.f32|\.f64)?\("

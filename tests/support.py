@@ -1,0 +1,366 @@
+"""Shared helpers of the fastact test suite (imported by the test modules as ``support``).
+
+Everything here is driven by :data:`fastact.REGISTRY`: a new activation registered
+there is picked up by every test module without edits.
+
+Judging rules (DESIGN.md section 3):
+
+* Error is measured in ULPs as the integer distance between the bit patterns of
+  ``got`` and ``expected`` (:func:`ulp_distance`), ``expected`` being the exact
+  value rounded straight to the tested dtype (:func:`mp_reference`).
+* Where ``|expected| <= smallest normal`` of the dtype the kernels flush to +0, and
+  accuracy is judged by absolute error ``<= smallest normal`` instead
+  (:func:`ulp_error`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import mpmath
+import numpy as np
+
+import fastact
+
+DTYPES = ("float32", "float64")
+RECORDS = tuple(fastact.REGISTRY.values())
+TRANSCENDENTAL = tuple(act for act in RECORDS if act.transcendental)
+KINDS = ("forward", "grad", "backward")
+
+# --------------------------------------------------------------------------------
+# Floating-point flags.  Every kernel is called under np.errstate(all="raise"):
+# no kernel raises any flag for any input (products below the smallest normal are
+# flushed without the underflow flag by fastact._core.chain_rule).
+# --------------------------------------------------------------------------------
+def fp_errstate(name: str) -> np.errstate:
+    """``np.errstate(all="raise")`` for public function ``name`` (no exceptions)."""
+    return np.errstate(all="raise")
+
+
+# --------------------------------------------------------------------------------
+# Public functions, from the registry
+# --------------------------------------------------------------------------------
+def public_name(act, kind: str) -> str:
+    return act.name + {"forward": "", "grad": "_grad", "backward": "_backward"}[kind]
+
+
+def public_function(act, kind: str) -> Callable[..., Any]:
+    """``fastact.<name>``, ``fastact.<name>_grad`` or ``fastact.<name>_backward``."""
+    return getattr(fastact, public_name(act, kind))
+
+
+def raw_ufunc(act, kind: str) -> np.ufunc:
+    """The compiled ufunc behind a public function (every parameter required)."""
+    return getattr(fastact.ufuncs, public_name(act, kind))
+
+
+def all_public() -> Iterator[tuple[str, Any, str]]:
+    """``(public name, record, kind)`` for every public function, aliases included."""
+    for act in RECORDS:
+        for prefix in (act.name, *act.aliases):
+            for kind, suffix in zip(KINDS, ("", "_grad", "_backward"), strict=True):
+                yield prefix + suffix, act, kind
+
+
+def params_as(act, dtype) -> tuple:
+    """The record's default parameters as scalars of ``dtype`` (what the loop sees)."""
+    return tuple(np.dtype(dtype).type(p) for p in act.param_defaults)
+
+
+def evaluate(act, kind: str, x, *, g=None, params=None):
+    """Public function of ``act`` on ``x`` (and ``g`` for backward) under the flag rule."""
+    params = act.param_defaults if params is None else params
+    fn = public_function(act, kind)
+    args = (x,) if kind != "backward" else (g, x)
+    with fp_errstate(public_name(act, kind)):
+        return fn(*args, *params)
+
+
+# --------------------------------------------------------------------------------
+# ULP distance
+# --------------------------------------------------------------------------------
+_UINT = {4: np.uint32, 8: np.uint64}
+#: distance reported for NaN against a non-NaN
+NAN_DISTANCE = np.uint64(2**63)
+
+
+def _monotone(a: np.ndarray) -> np.ndarray:
+    """Map float bits (sign-magnitude) to a uint64 line whose order is the float order.
+
+    +0 and -0 map to the same point (2**63); each step is one representable number.
+    """
+    bits = a.view(_UINT[a.dtype.itemsize]).astype(np.uint64)
+    sign_bit = np.uint64(1) << np.uint64(8 * a.dtype.itemsize - 1)
+    mag = bits & (sign_bit - np.uint64(1))
+    mid = np.uint64(2**63)
+    return np.where(bits & sign_bit, mid - mag, mid + mag)
+
+
+def ulp_distance(got, expected) -> np.ndarray:
+    """Integer number of representable numbers between ``got`` and ``expected``.
+
+    Same dtype required.  +0 and -0 are equal; NaN vs NaN is 0, NaN vs anything else
+    is :data:`NAN_DISTANCE`; inf is one step above the largest finite number.
+    """
+    got = np.asarray(got)
+    expected = np.asarray(expected)
+    assert got.dtype == expected.dtype and got.dtype.kind == "f", (got.dtype, expected.dtype)
+    a, b = _monotone(got), _monotone(expected)
+    d = np.where(a >= b, a - b, b - a)
+    nan_g, nan_e = np.isnan(got), np.isnan(expected)
+    d = np.where(nan_g & nan_e, np.uint64(0), d)
+    return np.where(nan_g ^ nan_e, NAN_DISTANCE, d)
+
+
+def ulp_error(got, expected) -> np.ndarray:
+    """ULP distance, with the absolute rule below the smallest normal number.
+
+    Where ``|expected| <= tiny`` (tiny = smallest normal of the dtype) an absolute
+    error ``<= tiny`` counts as 0 ULP; otherwise the plain distance stands.  ``<=``
+    rather than ``<``: a true value just below tiny may round *up* to tiny, and the
+    kernels may legitimately flush that value to +0.
+    """
+    got = np.asarray(got)
+    expected = np.asarray(expected)
+    d = ulp_distance(got, expected)
+    tiny = np.finfo(got.dtype).tiny
+    with np.errstate(all="ignore"):
+        small = np.abs(expected) <= tiny
+        close = np.abs(got.astype(np.float64) - expected.astype(np.float64)) <= tiny
+    return np.where(small & close, np.uint64(0), d)
+
+
+def worst(got, expected, x, err=None) -> str:
+    """Describe the worst point of a comparison: input bits, got, expected, ULPs."""
+    err = ulp_error(got, expected) if err is None else err
+    i = int(np.argmax(err))
+    x = np.asarray(x)
+    xi = x.flat[i] if x.ndim else x[()]
+    return (
+        f"worst at x={xi!r} (bits {bits_hex(xi)}): got {np.asarray(got).flat[i]!r} "
+        f"expected {np.asarray(expected).flat[i]!r}, {int(err.flat[i])} ULP"
+    )
+
+
+def bits_hex(v) -> str:
+    v = np.asarray(v)
+    return "0x" + format(int(v.view(_UINT[v.dtype.itemsize])), f"0{2 * v.dtype.itemsize}x")
+
+
+# --------------------------------------------------------------------------------
+# High-precision references
+# --------------------------------------------------------------------------------
+MP_DPS = 50
+
+
+def mp_round(value, dtype) -> float:
+    """Round an mpf straight to ``dtype`` (round to nearest, ties to even).
+
+    float64: ``float(mpf)`` is correctly rounded by mpmath.  float32: going through
+    float64 first (``np.float32(float(mpf))``) rounds twice, which is wrong by one
+    ULP when the float64 rounding lands exactly on a float32 halfway point.  So the
+    mpf is rounded once to 24 bits (``+v`` at working precision 24); the result is
+    then exactly representable in float64 and float32, and both conversions are
+    exact.  (Below float32's smallest normal the 24-bit value is rounded again to
+    the subnormal grid; the absolute-error rule applies there anyway.)
+    """
+    if dtype == np.float64 or np.dtype(dtype) == np.float64:
+        return float(value)
+    with mpmath.workprec(24):
+        return float(+value)
+
+
+def mp_reference(mp_fn, x, dtype, params=()) -> np.ndarray:
+    """``mp_fn(mpmath, x, *params)`` at 50 digits, rounded straight to ``dtype``.
+
+    ``x`` and ``params`` are taken as the exact values of their ``dtype`` numbers.
+    NaN maps to NaN; infinities are not evaluated (use the record's limits).
+    """
+    dtype = np.dtype(dtype)
+    xs = np.asarray(x, dtype=dtype)
+    assert not np.isinf(xs).any(), "mp_reference: infinities are the records' limits"
+    mp_params = [mpmath.mpf(float(dtype.type(p))) for p in params]
+    out = np.empty(xs.shape, dtype=np.float64)
+    flat = out.reshape(-1)
+    with mpmath.workdps(MP_DPS):
+        for i, v in enumerate(xs.reshape(-1).tolist()):
+            flat[i] = math.nan if v != v else mp_round(mp_fn(mpmath, mpmath.mpf(v), *mp_params), dtype)
+    with np.errstate(under="ignore"):  # float32 subnormal results: absolute rule
+        return out.astype(dtype)
+
+
+_MP_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def mp_expected(act, kind: str, x: np.ndarray, key: str) -> np.ndarray:
+    """Cached :func:`mp_reference` of ``act``'s forward or grad on sample set ``key``."""
+    ck = (act.name, kind, x.dtype.name, key, x.size)
+    if ck not in _MP_CACHE:
+        fn = act.mp_forward if kind == "forward" else act.mp_grad
+        _MP_CACHE[ck] = mp_reference(fn, x, x.dtype, act.param_defaults)
+    return _MP_CACHE[ck]
+
+
+# --------------------------------------------------------------------------------
+# Samplers
+# --------------------------------------------------------------------------------
+_LAYOUT = {"float32": (23, 8), "float64": (52, 11)}
+
+
+def special_values(dtype) -> np.ndarray:
+    """0, -0, +-smallest subnormal, subnormals, +-tiny, +-1, +-max, +-inf, NaN."""
+    dt = np.dtype(dtype)
+    fi = np.finfo(dt)
+    sub = fi.smallest_subnormal
+    with np.errstate(under="ignore"):  # the products below are exact subnormals
+        vals = [0.0, -0.0, sub, -sub, sub * 3, -sub * 3, fi.tiny, -fi.tiny, fi.tiny * 0.5, -fi.tiny * 0.75]
+        vals += [1.0, -1.0, fi.max, -fi.max, np.inf, -np.inf, np.nan]
+        return np.array(vals, dtype=dt)
+
+
+def log_uniform(
+    dtype, n: int, rng: np.random.Generator, *, binades: tuple[int, int] | None = None, specials: bool = True
+) -> np.ndarray:
+    """``n`` values log-uniform over binades (both signs), uniform within each binade.
+
+    Random sign, random exponent field (every normal binade equally likely, from
+    the smallest normal up to the largest finite: ``binades=(lo, hi)`` restricts to
+    ``[2**lo, 2**hi)``), random mantissa bits.  With ``specials`` the result also
+    holds zeros, random subnormals, +-inf and NaN (about 1% of the values).
+    """
+    dt = np.dtype(dtype)
+    mbits, ebits = _LAYOUT[dt.name]
+    bias = (1 << (ebits - 1)) - 1
+    lo, hi = (1, (1 << ebits) - 2) if binades is None else (binades[0] + bias, binades[1] + bias - 1)
+    assert 1 <= lo <= hi <= (1 << ebits) - 2
+    u = np.uint64
+    exp = rng.integers(lo, hi + 1, n, dtype=np.uint64)
+    mant = rng.integers(0, 1 << mbits, n, dtype=np.uint64)
+    sign = rng.integers(0, 2, n, dtype=np.uint64)
+    bits = (sign << u(mbits + ebits)) | (exp << u(mbits)) | mant
+    x = bits.astype(_UINT[dt.itemsize]).view(dt)
+    if specials:
+        k = max(n // 100, 1)
+        sub_bits = rng.integers(1, 1 << mbits, k, dtype=np.uint64) | (
+            rng.integers(0, 2, k, dtype=np.uint64) << u(mbits + ebits)
+        )
+        subs = sub_bits.astype(_UINT[dt.itemsize]).view(dt)
+        x = np.concatenate([x, subs, special_values(dt)])
+    return x
+
+
+def neighbours(values, dtype, steps: int = 3) -> np.ndarray:
+    """Each value (rounded to ``dtype``) and its ``steps`` neighbours on each side, both signs."""
+    dt = np.dtype(dtype)
+    with np.errstate(under="ignore", over="ignore"):
+        base = np.asarray(values, dtype=np.float64).astype(dt)
+    base = np.concatenate([base, -base])
+    out = [base]
+    up, down = base.copy(), base.copy()
+    with np.errstate(under="ignore", over="ignore"):  # stepping into subnormals / past max
+        for _ in range(steps):
+            up = np.nextafter(up, dt.type(np.inf))
+            down = np.nextafter(down, dt.type(-np.inf))
+            out += [up, down]
+    res = np.concatenate(out)
+    return res[np.isfinite(res)]
+
+
+# --------------------------------------------------------------------------------
+# The accuracy sample set
+# --------------------------------------------------------------------------------
+N_ALL = 100_000
+N_ACTIVE = 50_000
+
+# Where the numerics change.  Exp overflow/underflow thresholds: float32 exp
+# overflows above 88.72 and its result leaves the normal range below -87.33
+# (subnormal to -103.28); float64 likewise at 709.78, -708.39, -744.44.  The
+# kernels clamp |x| at 2**-60 and 1e4, tanh at 2**-30 (tanh(x) == x below) and 40
+# (saturation), exp arguments at [-104, 88] / [-746, 709]; the logistic core
+# drops its correction term where exp(-|x|) < 2**-60 (|x| = 60 ln 2 = 41.59).
+# tanh and its derivative use exp(-2|x|), so every point is also taken at x/2
+# and 2x; 19/20/40/44 straddle float32 and float64 tanh saturation.
+THRESHOLDS = (
+    88.0,
+    89.0,
+    87.33,
+    87.33654475,
+    88.72283935546875,
+    103.28,
+    103.97,
+    104.0,
+    709.0,
+    710.0,
+    708.39,
+    709.782712893384,
+    744.44,
+    745.0,
+    746.0,
+    2.0**-30,
+    2.0**-40,
+    2.0**-60,
+    1e-30,
+    19.0,
+    20.0,
+    40.0,
+    44.0,
+    44.36,
+    41.58883083359672,
+    52.0,
+    0.5,
+    1.0,
+    0.34657359027997264,  # ln2/2: edge of the exp reduction interval
+    1e4,
+)
+
+
+def threshold_points(dtype) -> np.ndarray:
+    fi = np.finfo(dtype)
+    pts = [neighbours([fi.tiny, fi.smallest_subnormal, fi.tiny * 2, fi.max], dtype, steps=4)]
+    for scale in (0.5, 1.0, 2.0):
+        t = np.array(THRESHOLDS) * scale
+        pts.append(neighbours(t, dtype, steps=4))
+        with np.errstate(under="ignore"):
+            dense = np.concatenate([np.linspace(v * (1 - 1e-3), v * (1 + 1e-3), 65) for v in t])
+        pts.append(neighbours(dense, dtype, steps=0))
+    return np.unique(np.concatenate(pts))
+
+
+@functools.cache
+def accuracy_samples(dtype: str) -> np.ndarray:
+    """Read-only sample set of the accuracy tests (fixed seed); infinities left out.
+
+    10**5 log-uniform over every binade, both signs, with zeros, subnormals and NaN
+    mixed in; 5*10**4 log-uniform over the binades [2**-32, 2**10) where none of the
+    functions is saturated or linear yet; and hand-placed points (with neighbours,
+    halves and doubles, both signs) where the numerics change.
+    """
+    rng = np.random.default_rng(7 if dtype == "float32" else 8)
+    x = np.concatenate(
+        [
+            log_uniform(dtype, N_ALL, rng),
+            log_uniform(dtype, N_ACTIVE, rng, binades=(-32, 10), specials=False),
+            threshold_points(dtype),
+        ]
+    )
+    # infinities are the records' exact limits, tested in test_special_values
+    x = x[~np.isinf(x)]
+    x.setflags(write=False)
+    return x
+
+
+# --------------------------------------------------------------------------------
+# The max-ULP table
+# --------------------------------------------------------------------------------
+#: (function, dtype, judged against) -> measured max ULP, printed at the end of the run
+ULP_TABLE: dict[tuple[str, str, str], int] = {}
+
+
+def record_max_ulp(name: str, dtype: str, against: str, err: np.ndarray) -> int:
+    measured = int(err.max()) if err.size else 0
+    key = (name, dtype, against)
+    ULP_TABLE[key] = max(ULP_TABLE.get(key, 0), measured)
+    return measured
