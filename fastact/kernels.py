@@ -28,7 +28,7 @@ from ._core import (
     float_bits,
     is_positive,
     ldexp_flush,
-    logistic_pair,
+    logistic_grad_ratio,
     logistic_ratio,
     ratio_dd,
     sign_clear,
@@ -69,8 +69,7 @@ def _sigmoid(x):
 @_jit
 def _sigmoid_grad(x):
     e = _exp_neg_abs(x)
-    s_pos, s_neg = logistic_pair(e, e)
-    return x if x != x else s_pos * s_neg
+    return x if x != x else logistic_grad_ratio(e, e)  # e / (1+e)^2
 
 
 @_jit
@@ -132,8 +131,7 @@ def _tanh_grad(x):
     p, k = exp_reduce(T(-2) * a)
     e = ldexp_flush(p, k)
     e4 = ldexp_flush(p, k + 2)
-    s_pos, s_num = logistic_pair(e, e4)
-    return x if x != x else s_pos * s_num
+    return x if x != x else logistic_grad_ratio(e4, e)
 
 
 @_jit
