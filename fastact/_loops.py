@@ -74,6 +74,31 @@ def store_at(typingctx, ptr, offset, value):
 
 
 @intrinsic
+def address(typingctx, ptr):
+    """The integer value of a raw pointer."""
+    if ptr != types.voidptr:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.ptrtoint(args[0], context.get_value_type(types.intp))
+
+    return types.intp(ptr), codegen
+
+
+@intrinsic
+def offset(typingctx, ptr, nbytes):
+    """``ptr + nbytes`` for a raw pointer."""
+    if ptr != types.voidptr or not isinstance(nbytes, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        base = builder.bitcast(args[0], ir.IntType(8).as_pointer())
+        return builder.bitcast(builder.gep(base, [args[1]]), context.get_value_type(types.voidptr))
+
+    return types.voidptr(ptr, nbytes), codegen
+
+
+@intrinsic
 def same_address(typingctx, a, b):
     """``a == b`` for two raw pointers (Numba has no ``==`` on ``voidptr``)."""
     if a != types.voidptr or b != types.voidptr:
@@ -120,20 +145,29 @@ def _loop_source(fname: str, narrays: int, nparams: int, nbaked: int) -> str:
     lines.append(f"    if {fast}:")
     for j, p in enumerate(par[:nparams]):
         lines.append(f"        {p} = load_at(args[{narrays + j}], 0, ZERO)")
-    lines.append("        o = carray(op, (n,), DTYPE)")
-    # one branch per input that may be the output itself (in-place), plus none
-    for alias in list(range(narrays)) + [None]:
-        cond = "else:" if alias is None else f"{'if' if alias == 0 else 'elif'} same_address(args[{alias}], op):"
-        lines.append(f"        {cond}")
-        reads = []
-        for j in range(narrays):
-            if j == alias:
-                reads.append("o[i]")
-            else:
-                lines.append(f"            {arr[j]} = carray(args[{j}], (n,), DTYPE)")
-                reads.append(f"{arr[j]}[i]")
-        lines.append("            for i in range(n):")
-        lines.append(f"                o[i] = KERNEL({', '.join(reads + par)})")
+    # Peel the first elements until the output is 64-byte aligned, then run the
+    # main loop on views that start there: NumPy's large arrays start 16 bytes
+    # past a page boundary, and a misaligned zmm access splits across two cache
+    # lines.  (Views, not range(head, n): a loop from 0 is what LLVM vectorizes
+    # without index checks.)
+    lines.append("        head = min(n, ((64 - address(op) % 64) % 64) // ITEM)")
+    lines.append("        m = n - head")
+    lines.append("        off = head * ITEM")
+    for count, shift in (("head", "0"), ("m", "off")):
+        lines.append(f"        o = carray(offset(op, {shift}), ({count},), DTYPE)")
+        # one branch per input that may be the output itself (in-place), plus none
+        for alias in list(range(narrays)) + [None]:
+            cond = "else:" if alias is None else f"{'if' if alias == 0 else 'elif'} same_address(args[{alias}], op):"
+            lines.append(f"        {cond}")
+            reads = []
+            for j in range(narrays):
+                if j == alias:
+                    reads.append("o[i]")
+                else:
+                    lines.append(f"            {arr[j]} = carray(offset(args[{j}], {shift}), ({count},), DTYPE)")
+                    reads.append(f"{arr[j]}[i]")
+            lines.append(f"            for i in range({count}):")
+            lines.append(f"                o[i] = KERNEL({', '.join(reads + par)})")
     lines.append("    else:")
     lines.append("        for i in range(n):")
     reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)] + baked
@@ -155,6 +189,8 @@ def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int
         "load_at": load_at,
         "store_at": store_at,
         "same_address": same_address,
+        "offset": offset,
+        "address": address,
         "prefer_512_bit_vectors": prefer_512_bit_vectors,
     }
     # Compiled "from" this file: Numba's cache locator needs a real source file.
