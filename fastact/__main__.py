@@ -111,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true", help="every size, regime and implementation")
     bench.add_argument("--json", help="output path (default: reports/data/bench-<time>.json)")
     bench.add_argument("-k", dest="select", help="pytest -k expression to run a subset")
+    sub.add_parser("verify", help="certify accuracy (fastact verify --help)", add_help=False)
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["verify"]:
+        from fastact.verify import main as verify_main
+
+        return verify_main(argv[1:])
     a = ap.parse_args(argv)
     if a.command == "bench":
         return _bench(a)
