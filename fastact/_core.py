@@ -48,7 +48,6 @@ __all__ = [
     "ldexp_flush",
     "logistic_grad_ratio",
     "logistic_ratio",
-    "ratio_corrected",
     "ratio_dd",
 ]
 
@@ -403,13 +402,6 @@ def ratio_dd(num_hi, num_lo, base, addend_hi, addend_lo):
     q = num_hi * inv
     res = (fma(-q, d, num_hi) + num_lo) - q * d_lo
     return fma(inv, res, q)
-
-
-@_jit
-def ratio_corrected(num, base, addend):
-    """``num / (base + addend)`` with the rounding of the sum and of the division
-    corrected once (``|base| >= |addend|``, both normal): about half an ULP."""
-    return _ratio_corrected(num, base, addend, True)
 
 
 @_jit
