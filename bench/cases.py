@@ -6,19 +6,13 @@ the cases without running pytest.
 
 from __future__ import annotations
 
-import os
-
 import fastact
-from fastact.peers import PEER_TABLES, REGIMES, all_peer_names
+from fastact.peers import PEER_NAMES, REGIMES, peer_table
 
 DTYPES = ("float32", "float64")
 QUICK_SIZES = (1000, 1_000_000, 10_000_000)
 FULL_SIZES = (1, 1000, 100_000, 1_000_000, 10_000_000)
-IMPLEMENTATIONS = ("fastact", *all_peer_names(), "memcpy")
-
-
-def full() -> bool:
-    return os.environ.get("FASTACT_BENCH_FULL", "") not in ("", "0")
+IMPLEMENTATIONS = ("fastact", *PEER_NAMES, "memcpy")
 
 
 def public_functions() -> list[tuple[str, str]]:
@@ -32,7 +26,7 @@ def _has(impl: str, func: str) -> bool:
     function (SciPy has only expit among these) is left out."""
     if impl in ("fastact", "memcpy"):
         return True
-    table = PEER_TABLES[impl]
+    table = peer_table(impl)
     return not table or func in table
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import platform
 
-import pytest
-
 SMOKE_SIZE = 1000
 
 
@@ -95,8 +93,3 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         "versions": versions,
         "threads": threads,
     }
-
-
-@pytest.fixture(scope="session")
-def full_suite(request) -> bool:
-    return bool(request.config.getoption("--full"))

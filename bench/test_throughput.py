@@ -21,13 +21,12 @@ from cases import throughput_cases  # noqa: E402
 import fastact  # noqa: E402
 from fastact.peers import peers, regime_input  # noqa: E402
 
-_FULL = os.environ.get("FASTACT_BENCH_FULL", "") not in ("", "0")
-
 
 def pytest_generate_tests(metafunc):
     if "impl" in metafunc.fixturenames:
-        full_suite = _FULL or metafunc.config.getoption("--full")
-        metafunc.parametrize(("function", "impl", "dtype", "size", "regime"), throughput_cases(full_suite))
+        # --full defaults to FASTACT_BENCH_FULL (bench/conftest.py)
+        cases = throughput_cases(metafunc.config.getoption("--full"))
+        metafunc.parametrize(("function", "impl", "dtype", "size", "regime"), cases)
 
 
 @functools.lru_cache(maxsize=8)

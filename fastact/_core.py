@@ -380,18 +380,6 @@ def _expm1_overload(y):
 # Shared pieces of the activation kernels.
 # --------------------------------------------------------------------------------
 @_jit
-def _ratio_corrected(num, base, addend, use_err):
-    d = base + addend
-    # Fast2Sum: base + addend == d + d_err exactly (|base| >= |addend|).  Where
-    # use_err is False the caller knows d_err is negligible and would underflow.
-    d_err = ((base - d) + addend) if use_err else type(num)(0)
-    inv = type(num)(1) / d
-    q = num * inv
-    res = fma(-q, d, num) - q * d_err
-    return fma(inv, res, q)
-
-
-@_jit
 def ratio_dd(num_hi, num_lo, base, addend_hi, addend_lo):
     """``(num_hi + num_lo) / (base + addend_hi + addend_lo)`` for a denominator in
     [1, 2] (``|base| >= |addend_hi|``): one division, then one FMA residual
@@ -415,7 +403,14 @@ def logistic_ratio(num, e):
     (LLVM would evaluate a discarded path anyway, flags and all).
     """
     T = type(e)
-    return _ratio_corrected(num, T(1), e, e >= T(2.0**-60))
+    one = T(1)
+    d = one + e
+    # Fast2Sum: 1 + e == d + d_err exactly (1 >= e).
+    d_err = ((one - d) + e) if e >= T(2.0**-60) else T(0)
+    inv = one / d
+    q = num * inv
+    res = fma(-q, d, num) - q * d_err
+    return fma(inv, res, q)
 
 
 @_jit

@@ -23,6 +23,7 @@ machine code in the cache.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import pathlib
 
@@ -44,6 +45,11 @@ _LOOP_SIG = types.void(
 )
 
 
+def _byte_pointer(builder, ptr, nbytes):
+    """LLVM IR for ``(char *)ptr + nbytes``."""
+    return builder.gep(builder.bitcast(ptr, ir.IntType(8).as_pointer()), [nbytes])
+
+
 @intrinsic
 def load_at(typingctx, ptr, offset, like):
     """Load a value of the type of ``like`` from ``ptr + offset`` bytes."""
@@ -51,8 +57,7 @@ def load_at(typingctx, ptr, offset, like):
         return None
 
     def codegen(context, builder, sig, args):
-        base, off, _ = args
-        addr = builder.gep(builder.bitcast(base, ir.IntType(8).as_pointer()), [off])
+        addr = _byte_pointer(builder, args[0], args[1])
         return builder.load(builder.bitcast(addr, context.get_value_type(like).as_pointer()))
 
     return like(ptr, offset, like), codegen
@@ -65,8 +70,8 @@ def store_at(typingctx, ptr, offset, value):
         return None
 
     def codegen(context, builder, sig, args):
-        base, off, val = args
-        addr = builder.gep(builder.bitcast(base, ir.IntType(8).as_pointer()), [off])
+        val = args[2]
+        addr = _byte_pointer(builder, args[0], args[1])
         builder.store(val, builder.bitcast(addr, val.type.as_pointer()))
         return context.get_dummy_value()
 
@@ -92,8 +97,7 @@ def offset(typingctx, ptr, nbytes):
         return None
 
     def codegen(context, builder, sig, args):
-        base = builder.bitcast(args[0], ir.IntType(8).as_pointer())
-        return builder.bitcast(builder.gep(base, [args[1]]), context.get_value_type(types.voidptr))
+        return builder.bitcast(_byte_pointer(builder, args[0], args[1]), context.get_value_type(types.voidptr))
 
     return types.voidptr(ptr, nbytes), codegen
 
@@ -200,6 +204,7 @@ def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int
     return cfunc(_LOOP_SIG, cache=True, error_model="numpy", fastmath={"contract"})(fn)
 
 
+@functools.cache
 def _numpy_ufunc_constructor():
     """NumPy's C function ``PyUFunc_FromFuncAndData``, from its published C-API table.
 

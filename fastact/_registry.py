@@ -76,7 +76,6 @@ class Activation:
 REGISTRY: dict[str, Activation] = {}
 
 
-
 def register(act: Activation) -> Activation:
     """Add an activation to the registry (names must be unique)."""
     if act.name in REGISTRY:
@@ -96,20 +95,16 @@ LOOPS: dict[tuple[str, str], Any] = {}
 _KEEPALIVE: list = []
 
 
-def _ufunc(kernel: Any, name: str, narrays: int, nparams: int, doc: str) -> np.ufunc:
-    """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops."""
-    ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc)
-    for dtype, loop in zip(("float32", "float64"), keepalive[0], strict=False):
-        LOOPS[name, dtype] = loop
-    _KEEPALIVE.append(keepalive)
-    return ufunc
+def _ufunc(kernel: Any, name: str, narrays: int, nparams: int, doc: str, baked: tuple = ()) -> np.ufunc:
+    """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops.
 
-
-def _baked_ufunc(kernel: Any, name: str, narrays: int, defaults: tuple, doc: str) -> np.ufunc:
-    """The ufunc of ``kernel`` with its parameters fixed at ``defaults``."""
-    ufunc, keepalive = make_ufunc(kernel, name, narrays, 0, doc, baked=defaults)
-    for dtype, loop in zip(("float32", "float64"), keepalive[0], strict=False):
-        LOOPS[name + "[defaults]", dtype] = loop
+    With ``baked`` parameter values the ufunc takes the arrays only and has the
+    parameters compiled in (the default-parameter fast path).
+    """
+    ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc, baked=baked)
+    key = name + "[defaults]" if baked else name
+    for dtype, loop in zip(("float32", "float64"), keepalive[0], strict=True):
+        LOOPS[key, dtype] = loop
     _KEEPALIVE.append(keepalive)
     return ufunc
 
@@ -206,7 +201,7 @@ def build_public(act: Activation) -> dict[str, Any]:
         uf = _ufunc(kernel, name, len(leading), nparam, doc)
         out["ufunc:" + name] = uf
         if nparam:
-            baked = _baked_ufunc(kernel, name, len(leading), act.param_defaults, doc)
+            baked = _ufunc(kernel, name, len(leading), 0, doc, baked=act.param_defaults)
             out[name] = _with_defaults(uf, baked, name, leading, act.params, doc)
         else:
             out[name] = uf

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-PEERS = ("numpy-reference", "numpy-best", "scipy", "torch", "numexpr")
+from .peers import PEER_NAMES
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def peer_ratios(rows: list[Row], sizes=(1_000_000, 10_000_000)) -> list[dict]:
     for (function, impl, dtype, size, regime), r in sorted(idx.items()):
         if impl != "fastact" or regime != "central" or size not in sizes:
             continue
-        keys = {p: (function, p, dtype, size, regime) for p in PEERS}
+        keys = {p: (function, p, dtype, size, regime) for p in PEER_NAMES}
         peers = {p: idx[k].min_s for p, k in keys.items() if k in idx}
         if not peers:
             continue

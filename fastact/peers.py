@@ -12,6 +12,7 @@ both see the same definitions.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Callable
 
@@ -175,47 +176,29 @@ def _numexpr() -> dict[str, Factory]:
     return {name: factory(expr) for name, expr in exprs.items()}
 
 
+_BUILDERS = {
+    "numpy-reference": _numpy_reference,
+    "numpy-best": _numpy_best,
+    "scipy": _scipy,
+    "torch": _torch,
+    "numexpr": _numexpr,
+}
+#: every peer this module knows, installed or not, in report order
+PEER_NAMES: tuple[str, ...] = tuple(_BUILDERS)
+
+
+@functools.cache
+def peer_table(peer: str) -> dict[str, Factory]:
+    """Public function name -> factory for one peer; empty when it is not installed.
+
+    Built on first use: importing torch costs seconds.
+    """
+    return _BUILDERS[peer]()
+
+
 def peers(name: str) -> dict[str, Factory]:
     """Installed peer implementations of the public function ``name``, by peer name."""
-    found: dict[str, Factory] = {}
-    for peer, table in PEER_TABLES.items():
-        if name in table:
-            found[peer] = table[name]
-    return found
-
-
-def all_peer_names() -> tuple[str, ...]:
-    """Every peer this module knows, installed or not."""
-    return ("numpy-reference", "numpy-best", "scipy", "torch", "numexpr")
-
-
-def _tables() -> dict[str, dict[str, Factory]]:
-    return {
-        "numpy-reference": _numpy_reference(),
-        "numpy-best": _numpy_best(),
-        "scipy": _scipy(),
-        "torch": _torch(),
-        "numexpr": _numexpr(),
-    }
-
-
-class _LazyTables(dict):
-    """Peer tables built on first use (importing torch costs seconds)."""
-
-    def _fill(self):
-        if not dict.__len__(self):
-            self.update(_tables())
-
-    def items(self):
-        self._fill()
-        return dict.items(self)
-
-    def __getitem__(self, key):
-        self._fill()
-        return dict.__getitem__(self, key)
-
-
-PEER_TABLES: dict[str, dict[str, Factory]] = _LazyTables()
+    return {peer: peer_table(peer)[name] for peer in PEER_NAMES if name in peer_table(peer)}
 
 
 # --------------------------------------------------------------------------------

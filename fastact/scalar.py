@@ -14,7 +14,7 @@ from ._registry import REGISTRY
 def _export() -> list[str]:
     names = []
     for act in REGISTRY.values():
-        for name, kernel in zip(act.public_names, (act.forward, act.grad, act.backward), strict=False):
+        for name, kernel in zip(act.public_names, (act.forward, act.grad, act.backward), strict=True):
             globals()[name] = kernel
             names.append(name)
     return names

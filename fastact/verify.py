@@ -193,6 +193,13 @@ def markdown(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def _summary_line(r: Result) -> str:
+    mode = r.mode if r.dtype == "float32" else "sampled"
+    return (f"{r.name:18} {r.dtype} {mode:>14}  max {r.max_ulp:.3f} ULP  >0.5: {r.above['0.5']}  "
+            f">1: {r.above['1.0']}  >2: {r.above['2.0']}  specials bad: {r.special_mismatches}  "
+            f"worst {r.worst_input}  ({r.seconds:.0f} s)")
+
+
 def main(argv=None) -> int:
     import argparse
 
@@ -223,15 +230,11 @@ def main(argv=None) -> int:
             r = float32_sweep(name, step, progress=bar)
             sys.stderr.write("\n")
             results.append(r)
-            print(f"{name:18} float32 {r.mode:>14}  max {r.max_ulp:.3f} ULP  >0.5: {r.above['0.5']}  "
-                  f">1: {r.above['1.0']}  >2: {r.above['2.0']}  specials bad: {r.special_mismatches}  "
-                  f"worst {r.worst_input}  ({r.seconds:.0f} s)", flush=True)
+            print(_summary_line(r), flush=True)
         if a.dtype in ("float64", "both"):
             r = float64_check(name, a.samples)
             results.append(r)
-            print(f"{name:18} float64 {'sampled':>14}  max {r.max_ulp:.3f} ULP  >0.5: {r.above['0.5']}  "
-                  f">1: {r.above['1.0']}  >2: {r.above['2.0']}  specials bad: {r.special_mismatches}  "
-                  f"worst {r.worst_input}  ({r.seconds:.0f} s)", flush=True)
+            print(_summary_line(r), flush=True)
     print()
     print(markdown(results))
     if a.json:
