@@ -12,7 +12,8 @@ rule).  Parameter-free ones are real :class:`numpy.ufunc` objects; those with
 parameters are thin wrappers supplying the defaults (the raw ufuncs live in
 :mod:`fastact.ufuncs`).  Scalar kernels callable from user ``@njit`` code are in
 :mod:`fastact.scalar`.  Functions are compiled (or loaded from Numba's cache) on
-first access.
+first access.  Large arrays run on every core (:func:`set_num_threads`,
+``$FASTACT_NUM_THREADS``); results are bitwise identical to one thread.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import scalar, ufuncs
+from ._parallel import get_num_threads, set_num_threads
 from ._registry import REGISTRY
 
 __version__ = "0.1.0"
@@ -32,7 +34,7 @@ _CANONICAL = {
     for suffix in ("", "_grad", "_backward")
 }
 
-__all__ = ["REGISTRY", "scalar", "ufuncs", "__version__", *sorted(_CANONICAL)]
+__all__ = ["REGISTRY", "scalar", "ufuncs", "__version__", "get_num_threads", "set_num_threads", *sorted(_CANONICAL)]
 
 
 def __getattr__(name: str) -> Any:

@@ -33,6 +33,8 @@ from numba import carray, cfunc, types
 from numba.extending import intrinsic
 from numpy._core import _multiarray_umath
 
+from ._parallel import dispatch, loop_record, threshold_for
+
 __all__ = ["make_ufunc", "SOURCE_HASH"]
 
 _HERE = pathlib.Path(__file__).resolve().parent
@@ -249,8 +251,14 @@ def make_ufunc(
     nin = narrays + nparams
     dtypes = (np.dtype(np.float32), np.dtype(np.float64))
     loops = [_compile_loop(kernel, name, dt, narrays, nparams, baked) for dt in dtypes]
-    funcs = (ctypes.c_void_p * len(loops))(*(loop.address for loop in loops))
-    data = (ctypes.c_void_p * len(loops))()
+    # NumPy calls the shared dispatcher, which runs the serial loop on one or
+    # several threads (see _parallel.py); each loop's data record says which.
+    records = [
+        loop_record(loop.address, nin + 1, threshold_for(name, dt.name))
+        for loop, dt in zip(loops, dtypes, strict=True)
+    ]
+    funcs = (ctypes.c_void_p * len(loops))(*(dispatch.address for _ in loops))
+    data = (ctypes.c_void_p * len(loops))(*(r.ctypes.data for r in records))
     types_ = (ctypes.c_char * (len(loops) * (nin + 1)))(*[dt.num for dt in dtypes for _ in range(nin + 1)])
     c_name, c_doc = name.encode(), doc.encode()
     ufunc = _numpy_ufunc_constructor()(
@@ -260,4 +268,4 @@ def make_ufunc(
     # pickle looks a ufunc up as <__module__>.<__name__>; without __module__ it
     # scans every loaded module (and trips NumPy's deprecated numpy.core aliases).
     ufunc.__module__ = "fastact.ufuncs"
-    return ufunc, [loops, funcs, data, types_, c_name, c_doc]
+    return ufunc, [loops, records, funcs, data, types_, c_name, c_doc]

@@ -91,6 +91,8 @@ def register(act: Activation) -> Activation:
 #: code the ufuncs point into (so they must stay alive), and the vectorization test
 #: inspects them.
 LOOPS: dict[tuple[str, str], Any] = {}
+#: (ufunc name, dtype) -> its loop's data record (threshold for multi-threading, ...)
+LOOP_RECORDS: dict[tuple[str, str], np.ndarray] = {}
 #: what the ufuncs point into (loops, C arrays, name strings): never freed
 _KEEPALIVE: list = []
 
@@ -103,8 +105,9 @@ def _ufunc(kernel: Any, name: str, narrays: int, nparams: int, doc: str, baked: 
     """
     ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc, baked=baked)
     key = name + "[defaults]" if baked else name
-    for dtype, loop in zip(("float32", "float64"), keepalive[0], strict=True):
+    for dtype, loop, record in zip(("float32", "float64"), keepalive[0], keepalive[1], strict=True):
         LOOPS[key, dtype] = loop
+        LOOP_RECORDS[key, dtype] = record
     _KEEPALIVE.append(keepalive)
     return ufunc
 

@@ -1,0 +1,223 @@
+"""Multi-core execution of the ufunc loops for large arrays.
+
+NumPy calls a ufunc's inner loop once per contiguous run (for a 1-D or contiguous
+array: once for the whole array), with the GIL released.  The loop NumPy is given
+is :func:`dispatch`, one compiled function shared by every fastact ufunc; the loop's
+``data`` pointer (which NumPy hands through untouched) points to a small record:
+
+    [threshold, serial loop address, number of operands, state address]
+
+Below ``threshold`` elements, ``dispatch`` calls the serial loop (``_loops.py``)
+directly: small arrays pay one compare and an indirect call, nothing else.  Above
+it, ``_run_chunks`` (a Numba ``parallel=True`` function) splits the index range into
+one chunk per thread, each a multiple of 64 elements (whole cache lines, so two
+threads never write one line), and runs the same serial loop on each chunk.  Every
+element goes through the same machine code either way, so results are bitwise
+identical to one thread.
+
+The process-wide state is two int64 words: the thread count
+(:func:`set_num_threads`) and a busy flag.  A call goes parallel only if it wins
+the flag with an atomic compare-and-swap; a call that loses (another thread's
+large call is running, e.g. Dask's threaded scheduler) runs serially on its own
+thread instead of waiting.  That keeps the cores from being oversubscribed, and
+Numba's ``workqueue`` threading layer, which aborts the process on concurrent
+parallel launches, safe.  Nothing else is written at call time.
+
+Addresses are never compiled into machine code (they change from process to
+process and the code is cached on disk): they reach the loop through ``data``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+import numpy as np
+from llvmlite import ir
+from numba import cfunc, config, njit, prange, types
+from numba.extending import intrinsic
+from numba.np.ufunc.parallel import _launch_threads
+
+__all__ = ["dispatch", "loop_record", "set_num_threads", "get_num_threads", "threshold_for"]
+
+#: the environment variable giving the default thread count
+ENV_VAR = "FASTACT_NUM_THREADS"
+
+#: elements per chunk are a multiple of this: 64 float32 or float64 values are
+#: whole cache lines (4 or 8) whatever the array's alignment
+_CHUNK_QUANTUM = 64
+
+_I64 = ir.IntType(64)
+
+_LOOP_SIG = types.void(
+    types.CPointer(types.voidptr), types.CPointer(types.intp), types.CPointer(types.intp), types.voidptr
+)
+
+
+@intrinsic
+def _load_word(typingctx, addr):
+    """The int64 at address ``addr``."""
+
+    def codegen(context, builder, sig, args):
+        return builder.load(builder.inttoptr(args[0], _I64.as_pointer()))
+
+    return types.int64(addr), codegen
+
+
+@intrinsic
+def _try_acquire(typingctx, addr):
+    """Atomically set the int64 at ``addr`` from 0 to 1; whether it was 0."""
+
+    def codegen(context, builder, sig, args):
+        ptr = builder.inttoptr(args[0], _I64.as_pointer())
+        pair = builder.cmpxchg(ptr, ir.Constant(_I64, 0), ir.Constant(_I64, 1), "acq_rel", "monotonic")
+        return builder.extract_value(pair, 1)
+
+    return types.boolean(addr), codegen
+
+
+@intrinsic
+def _release(typingctx, addr):
+    """Atomically store 0 at ``addr`` (release ordering)."""
+
+    def codegen(context, builder, sig, args):
+        ptr = builder.inttoptr(args[0], _I64.as_pointer())
+        builder.store_atomic(ir.Constant(_I64, 0), ptr, "release", 8)
+        return context.get_dummy_value()
+
+    return types.none(addr), codegen
+
+
+@intrinsic
+def _call_loop(typingctx, fn, args, dims, steps):
+    """Call the ufunc loop at address ``fn`` with these (integer) pointers and data=NULL."""
+
+    def codegen(context, builder, sig, a):
+        i8p = ir.IntType(8).as_pointer()
+        intp_p = context.get_value_type(types.intp).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i8p.as_pointer(), intp_p, intp_p, i8p])
+        callee = builder.inttoptr(a[0], fnty.as_pointer())
+        builder.call(callee, [builder.inttoptr(a[1], i8p.as_pointer()), builder.inttoptr(a[2], intp_p),
+                              builder.inttoptr(a[3], intp_p), ir.Constant(i8p, None)])
+        return context.get_dummy_value()
+
+    return types.none(fn, args, dims, steps), codegen
+
+
+@intrinsic
+def _address(typingctx, ptr):
+    """The integer value of a pointer."""
+
+    def codegen(context, builder, sig, args):
+        return builder.ptrtoint(args[0], _I64)
+
+    return types.int64(ptr), codegen
+
+
+@njit(parallel=True, cache=True)
+def _run_chunks(loop, args, steps, n, noperands, nchunks):  # pragma: no cover - compiled
+    chunk = (n + nchunks - 1) // nchunks
+    chunk = (chunk + _CHUNK_QUANTUM - 1) // _CHUNK_QUANTUM * _CHUNK_QUANTUM
+    for c in prange(nchunks):
+        start = c * chunk
+        count = min(n, start + chunk) - start
+        if count > 0:
+            local = np.empty(noperands, np.int64)
+            for j in range(noperands):
+                local[j] = _load_word(args + 8 * j) + start * _load_word(steps + 8 * j)
+            dims = np.empty(1, np.int64)
+            dims[0] = count
+            _call_loop(loop, _address(local.ctypes.data), _address(dims.ctypes.data), steps)
+
+
+def _dispatch(args, dims, steps, data):  # pragma: no cover - compiled
+    record = _address(data)
+    n = dims[0]
+    loop = _load_word(record + 8)
+    state = _load_word(record + 24)
+    nthreads = _load_word(state)
+    if n >= _load_word(record) and nthreads > 1 and _try_acquire(state + 8):
+        _run_chunks(loop, _address(args), _address(steps), n, _load_word(record + 16), nthreads)
+        _release(state + 8)
+    else:
+        _call_loop(loop, _address(args), _address(dims), _address(steps))
+
+
+# Numba starts its threading layer (and registers the symbols parallel code links
+# against) when it compiles a parallel function, not when it loads one from cache.
+_launch_threads()
+
+#: the ufunc loop NumPy calls for every fastact ufunc (its ``data`` is a loop record)
+dispatch = cfunc(_LOOP_SIG, cache=True)(_dispatch)
+
+
+def _default_threads() -> int:
+    pool = config.NUMBA_NUM_THREADS
+    value = os.environ.get(ENV_VAR, "").strip()
+    if not value:
+        return pool
+    try:
+        wanted = int(value)
+    except ValueError:
+        raise ValueError(f"{ENV_VAR}={value!r}: expected a positive integer") from None
+    if wanted < 1:
+        raise ValueError(f"{ENV_VAR}={value!r}: expected a positive integer")
+    return min(wanted, pool)
+
+
+#: [thread count, busy flag]: the only state shared by all calls
+_STATE = np.zeros(2, np.int64)
+_STATE[0] = _default_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Use up to ``n`` threads for large arrays (1 = single-threaded everywhere).
+
+    The default is ``$FASTACT_NUM_THREADS``, else Numba's pool size
+    (``$NUMBA_NUM_THREADS``, by default the number of cores).  ``n`` cannot exceed
+    the pool size, which Numba fixes when it starts.
+    """
+    n = int(n)
+    if not 1 <= n <= config.NUMBA_NUM_THREADS:
+        raise ValueError(f"number of threads must be between 1 and {config.NUMBA_NUM_THREADS} "
+                         f"(NUMBA_NUM_THREADS), got {n}")
+    _STATE[0] = n
+
+
+def get_num_threads() -> int:
+    """The number of threads fastact uses for large arrays."""
+    return int(_STATE[0])
+
+
+_THRESHOLDS_FILE = pathlib.Path(__file__).with_name("parallel_thresholds.json")
+#: used for a loop the measurement file does not list (a new activation)
+DEFAULT_THRESHOLD = 1 << 17
+
+
+def _load_thresholds() -> dict[str, int]:
+    try:
+        table = json.loads(_THRESHOLDS_FILE.read_text())["thresholds"]
+    except FileNotFoundError:
+        return {}
+    return {key: int(value) for key, value in table.items()}
+
+
+_THRESHOLDS = _load_thresholds()
+
+
+def threshold_for(name: str, dtype: str) -> int:
+    """Elements from which ufunc ``name`` runs on several threads (measured, see
+    ``tools/parallel_threshold.py``)."""
+    return _THRESHOLDS.get(f"{name}/{dtype}", DEFAULT_THRESHOLD)
+
+
+def loop_record(serial_loop_address: int, noperands: int, threshold: int) -> np.ndarray:
+    """The ``data`` record of one ufunc loop; keep it alive as long as the ufunc."""
+    return np.array([threshold, serial_loop_address, noperands, _STATE.ctypes.data], np.int64)
+
+
+def set_threshold(record: np.ndarray, threshold: int) -> None:
+    """Change one loop's threshold (measurement and tests)."""
+    record[0] = max(int(threshold), 1)
+
