@@ -1,7 +1,7 @@
 """Core performance table: every fastact kernel against the fastest peer, one run.
 
-Usage:  NUMBA_NUM_THREADS=1 python bench/compare.py [--sizes 1000000,10000000]
-                                                    [--dtypes float32,float64] [--names sigmoid,tanh]
+Usage:  python bench/compare.py [--sizes 1000000,10000000]
+                                [--dtypes float32,float64] [--names sigmoid,tanh]
 
 Single thread for everyone (PyTorch is pinned to one thread).  For each public
 function (forward, _grad, _backward), dtype and size: fastact's best time, the
@@ -18,7 +18,7 @@ import argparse
 import os
 import platform
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("FASTACT_NUM_THREADS", "1")  # single thread (set_num_threads for more)
 
 import numpy as np  # noqa: E402
 

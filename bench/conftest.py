@@ -71,6 +71,15 @@ def _cpu_flags() -> list[str]:
     return []
 
 
+def _threading_layer() -> str | None:
+    import numba
+
+    try:
+        return numba.threading_layer()
+    except ValueError:  # no parallel region has run yet
+        return None
+
+
 def pytest_benchmark_update_machine_info(config, machine_info):
     import importlib.metadata as md
 
@@ -80,7 +89,12 @@ def pytest_benchmark_update_machine_info(config, machine_info):
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             versions[pkg] = None
-    threads = {"NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS"), "cores": os.cpu_count()}
+    import numba
+
+    import fastact
+
+    threads = {"NUMBA_NUM_THREADS": numba.config.NUMBA_NUM_THREADS, "fastact_threads": fastact.get_num_threads(),
+               "threading_layer": _threading_layer(), "cores": os.cpu_count()}
     try:
         import torch
 

@@ -1,7 +1,7 @@
 """Saturation does not cost speed: each fastact kernel's throughput per input regime,
 relative to the central N(0,1) regime, measured in interleaved rounds.
 
-Usage:  NUMBA_NUM_THREADS=1 python bench/saturation.py [--size 1000000] [--budget 1.0]
+Usage:  python bench/saturation.py [--size 1000000] [--budget 1.0]
 
 The kernels are branch-free, so only hardware effects could make a regime slower:
 subnormal operands (microcode assists) or slow NaN paths.  Interleaving the four
@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("FASTACT_NUM_THREADS", "1")  # single thread (set_num_threads for more)
 
 import numpy as np  # noqa: E402
 

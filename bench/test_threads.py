@@ -1,15 +1,16 @@
-"""Threads: fastact against PyTorch with one thread and with every core.
+"""Threads: fastact and PyTorch on one thread and on every core.
 
 The headline comparisons (test_throughput) are single-thread for everyone; this
-group shows what a user with all cores gets.  fastact's kernels run on one thread
-until its parallel variant lands; PyTorch is measured pinned to 1 thread and with
-all threads.
+group shows what a user with all cores gets: fastact with ``set_num_threads(1)``
+and with every core, PyTorch pinned to one thread and with every core, at 10^3
+(where threading must cost nothing) and 10^7.
 """
 
 from __future__ import annotations
 
 import os
 
+import numba
 import numpy as np
 import pytest
 
@@ -18,14 +19,22 @@ from fastact.peers import regime_input
 
 _SIZE = 10_000_000
 _CORES = os.cpu_count() or 1
+_POOL = numba.config.NUMBA_NUM_THREADS  # fastact's threads come from Numba's pool
+_IMPLS = ("fastact-1-thread", f"fastact-{_POOL}-threads", "torch-1-thread", f"torch-{_CORES}-threads")
 _CASES = [
     (name, impl, dtype)
     for act in fastact.REGISTRY.values()
     if act.transcendental
     for name in (act.name, act.name + "_backward")
-    for impl in ("fastact", "torch-1-thread", f"torch-{_CORES}-threads")
+    for impl in _IMPLS
     for dtype in ("float32", "float64")
 ]
+
+
+def _threads(impl: str) -> int:
+    if impl.endswith("-1-thread"):
+        return 1
+    return _POOL if impl.startswith("fastact") else _CORES
 
 
 @pytest.mark.parametrize("size", [1000, _SIZE])
@@ -36,16 +45,21 @@ def test_threads(benchmark, function, impl, dtype, size):
     g = regime_input("central", size, dtype, seed=2)
     out = np.empty_like(x)
     benchmark.group = f"threads {function} {dtype} n={size}"
-    benchmark.extra_info.update(function=function, impl=impl, dtype=dtype, size=size, regime="central")
-    if impl == "fastact":
+    benchmark.extra_info.update(function=function, impl=impl, dtype=dtype, size=size, regime="central",
+                                threads=_threads(impl))
+    if impl.startswith("fastact"):
         fn = getattr(fastact.ufuncs, function)
         args = (g, x) if function.endswith("_backward") else (x,)
-        benchmark(fn, *args, out=out)
+        previous = fastact.get_num_threads()
+        fastact.set_num_threads(_threads(impl))
+        try:
+            benchmark(fn, *args, out=out)
+        finally:
+            fastact.set_num_threads(previous)
         return
     torch = pytest.importorskip("torch")
-    threads = 1 if impl == "torch-1-thread" else _CORES
     previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(_threads(impl))
     try:
         tx, tg, to = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(out)
         forward = {"sigmoid": torch.sigmoid, "tanh": torch.tanh}[function.removesuffix("_backward")]

@@ -4,22 +4,20 @@ One benchmark, parametrized over function x implementation x dtype x size x inpu
 regime (plain str/int parameters, so ``--benchmark-group-by=param:function`` and
 the JSON group cleanly).  Every implementation writes into a preallocated output
 where its library allows it; PyTorch and numexpr are pinned to one thread, like
-fastact (``NUMBA_NUM_THREADS=1`` is set below before Numba starts threads).
+fastact (``fastact.set_num_threads(1)`` for every case here; ``test_threads``
+measures all cores).
 """
 
 from __future__ import annotations
 
 import functools
-import os
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+import numpy as np
+import pytest
+from cases import throughput_cases
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from cases import throughput_cases  # noqa: E402
-
-import fastact  # noqa: E402
-from fastact.peers import peers, regime_input  # noqa: E402
+import fastact
+from fastact.peers import peers, regime_input
 
 
 def pytest_generate_tests(metafunc):
@@ -27,6 +25,14 @@ def pytest_generate_tests(metafunc):
         # --full defaults to FASTACT_BENCH_FULL (bench/conftest.py)
         cases = throughput_cases(metafunc.config.getoption("--full"))
         metafunc.parametrize(("function", "impl", "dtype", "size", "regime"), cases)
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    before = fastact.get_num_threads()
+    fastact.set_num_threads(1)
+    yield
+    fastact.set_num_threads(before)
 
 
 @functools.lru_cache(maxsize=8)

@@ -33,6 +33,7 @@ import json
 import os
 import pathlib
 
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import cfunc, config, njit, prange, types
@@ -171,6 +172,23 @@ _STATE = np.zeros(2, np.int64)
 _STATE[0] = _default_threads()
 
 
+def _after_fork_in_child() -> None:
+    # GNU OpenMP cannot start parallel regions in a child forked from a process
+    # that used it (Numba's omp layer terminates the child), and fork is how
+    # multiprocessing and PyTorch's DataLoader start workers on Linux: such
+    # children run fastact single-threaded.  (Numba's tbb and workqueue layers
+    # are fork-safe.)
+    global _FORKED_FROM_OMP
+    if numba.threading_layer() == "omp":
+        _FORKED_FROM_OMP = True
+        _STATE[0] = 1
+        _STATE[1] = 0
+
+
+_FORKED_FROM_OMP = False
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def set_num_threads(n: int) -> None:
     """Use up to ``n`` threads for large arrays (1 = single-threaded everywhere).
 
@@ -179,6 +197,10 @@ def set_num_threads(n: int) -> None:
     the pool size, which Numba fixes when it starts.
     """
     n = int(n)
+    if n > 1 and _FORKED_FROM_OMP:
+        raise RuntimeError("this process was forked from one using GNU OpenMP, which cannot run parallel "
+                           "code after fork(): fastact stays single-threaded here (use the 'spawn' or "
+                           "'forkserver' start method for multi-threaded workers)")
     if not 1 <= n <= config.NUMBA_NUM_THREADS:
         raise ValueError(f"number of threads must be between 1 and {config.NUMBA_NUM_THREADS} "
                          f"(NUMBA_NUM_THREADS), got {n}")

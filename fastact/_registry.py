@@ -133,7 +133,7 @@ def _with_defaults(
     at_default = " and ".join(f"{n} is DEFAULT{j}" for j, n in enumerate(pnames))
     src = (
         f"def {name}({lead}, /, {', '.join(f'{n}=DEFAULT{j}' for j, n in enumerate(pnames))}, *, out=None, **kwargs):\n"
-        f"    if {at_default} and getattr({leading[-1]}, 'dtype', None) in FLOATS:\n"
+        f"    if {at_default} and type({leading[-1]}) is NDARRAY and {leading[-1]}.dtype in FLOATS:\n"
         f"        return baked({lead}, out=out, **kwargs)\n"
         f"    return ufunc({lead}, {', '.join(pnames)}, out=out, **kwargs)\n"
     )
@@ -141,6 +141,7 @@ def _with_defaults(
         "ufunc": ufunc,
         "baked": baked,
         "FLOATS": (np.dtype(np.float32), np.dtype(np.float64)),
+        "NDARRAY": np.ndarray,
         **{f"DEFAULT{j}": p.default for j, p in enumerate(params)},
     }
     exec(src, namespace)

@@ -223,3 +223,44 @@ def test_bad_environment_value_is_a_clear_error():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
     assert "FASTACT_NUM_THREADS='many': expected a positive integer" in done.stderr
+
+
+_FORK_PROBE = textwrap.dedent(
+    """
+    import json, multiprocessing as mp, numpy as np, fastact
+    x = np.linspace(-9, 9, 1_000_003, dtype=np.float32)
+    expected = fastact.tanh(x)  # the parent runs a parallel region first
+
+    def child(queue):
+        refused = False
+        try:
+            fastact.set_num_threads(2)
+        except RuntimeError:
+            refused = True
+        queue.put((bool(np.array_equal(fastact.tanh(x), expected)), fastact.get_num_threads(), refused))
+
+    if __name__ == "__main__":
+        ctx = mp.get_context("fork")
+        queue = ctx.Queue()
+        proc = ctx.Process(target=child, args=(queue,))
+        proc.start()
+        equal, threads, refused = queue.get(timeout=120)
+        proc.join()
+        print(json.dumps({"equal": equal, "child_threads": threads, "refused": refused,
+                          "parent_threads": fastact.get_num_threads(), "exitcode": proc.exitcode,
+                          "layer": __import__("numba").threading_layer()}))
+    """
+)
+
+
+@needs_two_threads
+def test_forked_children_keep_working(tmp_path):
+    # multiprocessing's default start method on Linux, and PyTorch DataLoader workers
+    script = tmp_path / "fork_probe.py"
+    script.write_text(_FORK_PROBE)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["equal"] and report["exitcode"] == 0 and report["parent_threads"] == POOL
+    if report["layer"] == "omp":  # GNU OpenMP: the child runs single-threaded
+        assert report["child_threads"] == 1 and report["refused"]
