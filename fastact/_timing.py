@@ -25,19 +25,36 @@ def best_time(fn: Callable[[], object], budget: float = 0.5, max_reps: int = 50)
     return best
 
 
-def best_times(fns: dict[str, Callable[[], object]], budget: float = 1.0, max_rounds: int = 60) -> dict[str, float]:
-    """Minimum wall time of each of ``fns``, measured in interleaved rounds.
+def interleaved_samples(
+    fns: dict[str, Callable[[], object]], budget: float = 1.0, max_rounds: int = 60, min_rounds: int = 3
+) -> dict[str, list[float]]:
+    """Wall times in seconds of each of ``fns``, measured in interleaved rounds.
 
+    Every function is called once to warm up (JIT, page faults, lazy imports), then
+    timed once; the number of rounds is chosen from those times so that the whole
+    measurement takes about ``budget`` seconds (``min_rounds`` to ``max_rounds``).
     One call of every function per round, round after round: a shared machine's
     slow phases then hit every contender alike instead of whichever happened to
     be measured at the time, which is what makes the ratios between them fair.
+    Returns ``1 + rounds`` samples per function.
     """
-    once = {name: best_time(fn, budget=0, max_reps=1) for name, fn in fns.items()}
-    rounds = max(3, min(max_rounds, int(budget / max(sum(once.values()), 1e-7))))
-    best = dict(once)
+    samples: dict[str, list[float]] = {}
+    for name, fn in fns.items():
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        samples[name] = [time.perf_counter() - t0]
+    once = sum(ts[0] for ts in samples.values())
+    rounds = max(min_rounds, min(max_rounds, int(budget / max(once, 1e-7))))
     for _ in range(rounds):
         for name, fn in fns.items():
             t0 = time.perf_counter()
             fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best
+            samples[name].append(time.perf_counter() - t0)
+    return samples
+
+
+def best_times(fns: dict[str, Callable[[], object]], budget: float = 1.0, max_rounds: int = 60) -> dict[str, float]:
+    """Minimum wall time of each of ``fns``, measured in interleaved rounds
+    (:func:`interleaved_samples`)."""
+    return {name: min(ts) for name, ts in interleaved_samples(fns, budget, max_rounds).items()}

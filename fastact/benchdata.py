@@ -26,22 +26,30 @@ class Row:
     median_s: float
 
 
-def load(path: str | Path) -> tuple[list[Row], dict]:
-    """Throughput rows and the machine info of one pytest-benchmark JSON file."""
-    data = json.loads(Path(path).read_text())
+def parse(data: dict, threads: bool = False) -> list[Row]:
+    """Throughput rows of parsed pytest-benchmark JSON: the records of our suite
+    (``extra_info`` function/impl/dtype/size/regime), either the thread-scaling
+    groups (``threads ...``, where ``impl`` names the thread count, e.g.
+    ``torch-2-threads``) or everything else."""
     rows = []
     for bench in data.get("benchmarks", []):
         info = bench.get("extra_info", {})
         if not {"function", "impl", "dtype", "size", "regime"} <= info.keys():
             continue
-        if bench.get("group", "").startswith("threads"):
+        if bench.get("group", "").startswith("threads") != threads:
             continue
         stats = bench["stats"]
         rows.append(
             Row(info["function"], info["impl"], info["dtype"], int(info["size"]), info["regime"],
                 float(stats["min"]), float(stats["median"]))
         )
-    return rows, data.get("machine_info", {})
+    return rows
+
+
+def load(path: str | Path) -> tuple[list[Row], dict]:
+    """Throughput rows and the machine info of one pytest-benchmark JSON file."""
+    data = json.loads(Path(path).read_text())
+    return parse(data), data.get("machine_info", {})
 
 
 def _index(rows: list[Row]) -> dict:

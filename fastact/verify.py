@@ -91,15 +91,47 @@ def check(name, ufunc, reference, params, x: np.ndarray, mode: str) -> Result:
         return _check(name, ufunc, reference, params, x, mode)
 
 
-def _check(name, ufunc, reference, params, x: np.ndarray, mode: str) -> Result:
-    dtype = x.dtype.name
-    res = Result(name, dtype, mode, count=x.size)
-    wide = _WIDE[dtype]
+def evaluate(ufunc, reference, params, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(got, exact)``: the kernel's results and ``reference`` evaluated in the wider
+    dtype (float64 for float32 input, long double for float64) on the same input."""
+    wide = _WIDE[x.dtype.name]
     # Parameters as the kernel sees them (float32(0.01) is not 0.01): the exact
     # value is that of the kernel's own arguments.
     typed = tuple(x.dtype.type(p) for p in params)
     got = ufunc(x, *typed)
     exact = np.asarray(reference(x.astype(wide), *(wide(p) for p in typed)), dtype=wide)
+    return got, exact
+
+
+def _ulps(got: np.ndarray, exact: np.ndarray, finfo) -> np.ndarray:
+    """|got - exact| in units of the ULP of the correctly rounded result
+    (finite ``exact`` of magnitude >= the smallest normal number)."""
+    # ULP of the correctly rounded result: 2**(exponent - mantissa bits)
+    _, exp2 = np.frexp(np.abs(exact).astype(np.float64))
+    ulp = np.ldexp(np.ones_like(exp2, dtype=np.float64), exp2 - 1 - finfo.nmant).astype(exact.dtype)
+    return np.abs(got.astype(exact.dtype) - exact) / ulp
+
+
+def ulp_errors(ufunc, reference, params, x: np.ndarray) -> np.ndarray:
+    """Per-input error of ``ufunc(x, *params)`` in ULPs (float64 array of ``x``'s shape).
+
+    NaN where the result is not judged in ULPs: NaN or infinite results (judged by
+    exact match, see :func:`check`) and exact values below the smallest normal number
+    (judged by absolute error).
+    """
+    with np.errstate(all="ignore"):
+        got, exact = evaluate(ufunc, reference, params, x)
+        judged = np.isfinite(exact) & np.isfinite(got) & (np.abs(exact) >= np.finfo(x.dtype).tiny)
+        err = np.full(x.shape, np.nan)
+        err[judged] = _ulps(got[judged], exact[judged], np.finfo(x.dtype))
+    return err
+
+
+def _check(name, ufunc, reference, params, x: np.ndarray, mode: str) -> Result:
+    dtype = x.dtype.name
+    res = Result(name, dtype, mode, count=x.size)
+    wide = _WIDE[dtype]
+    got, exact = evaluate(ufunc, reference, params, x)
     finfo = np.finfo(x.dtype)
     # NaN and infinities must match exactly (sign included).
     special = np.isnan(exact) | np.isinf(exact) | np.isnan(got) | np.isinf(got)
@@ -109,16 +141,13 @@ def _check(name, ufunc, reference, params, x: np.ndarray, mode: str) -> Result:
         res.special_mismatches = int(bad.sum())
         res.special_examples = [_hex(v, dtype) for v in x[special][bad][:5]]
     ok = ~special
-    e, g, xs = exact[ok], got[ok].astype(wide), x[ok]
+    e, g, xs = exact[ok], got[ok], x[ok]
     tiny = np.abs(e) < finfo.tiny
     res.abs_judged = int(tiny.sum())
-    res.abs_violations = int((np.abs(g[tiny] - e[tiny]) > finfo.tiny).sum())
+    res.abs_violations = int((np.abs(g[tiny].astype(wide) - e[tiny]) > finfo.tiny).sum())
     e, g, xs = e[~tiny], g[~tiny], xs[~tiny]
     if e.size:
-        # ULP of the correctly rounded result: 2**(exponent - mantissa bits)
-        _, exp2 = np.frexp(np.abs(e).astype(np.float64))
-        ulp = np.ldexp(np.ones_like(exp2, dtype=np.float64), exp2 - 1 - finfo.nmant).astype(wide)
-        err = np.abs(g - e) / ulp
+        err = _ulps(g, e, finfo)
         i = int(np.argmax(err))
         res.max_ulp = float(err[i])
         res.worst_input = _hex(xs[i], dtype)
