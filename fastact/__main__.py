@@ -112,12 +112,22 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", help="output path (default: reports/data/bench-<time>.json)")
     bench.add_argument("-k", dest="select", help="pytest -k expression to run a subset")
     sub.add_parser("verify", help="certify accuracy (fastact verify --help)", add_help=False)
+    sub.add_parser("report", help="HTML performance report (fastact report --help)", add_help=False)
+    sub.add_parser("plot", help="the tutorial's figure of activations (fastact plot --help)", add_help=False)
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["verify"]:
         from fastact.verify import main as verify_main
 
         return verify_main(argv[1:])
+    if argv[:1] == ["report"]:
+        from fastact.report.cli import report_main
+
+        return report_main(argv[1:])
+    if argv[:1] == ["plot"]:
+        from fastact.report.cli import plot_main
+
+        return plot_main(argv[1:])
     a = ap.parse_args(argv)
     if a.command == "bench":
         return _bench(a)
