@@ -107,7 +107,9 @@ def bench_section(data: dict, source: str) -> dict:
     }
 
 
-def _rows(bench: dict, key: str = "rows"):
+def bench_rows(bench: dict, key: str = "rows"):
+    """:class:`fastact.benchdata.Row` objects of the report JSON's bench part
+    (``key``: ``"rows"`` or ``"threads"``)."""
     from fastact.benchdata import Row
 
     return [Row(**r) for r in bench[key]]
@@ -124,7 +126,7 @@ def summary_rows(bench: dict) -> list[dict]:
     """
     from fastact.benchdata import _index, peer_ratios
 
-    rows = _rows(bench)
+    rows = bench_rows(bench)
     idx = _index(rows)
     sizes = sorted({r.size for r in rows})
     ratios = {(p["function"], p["dtype"], p["size"]): p for p in peer_ratios(rows, sizes=tuple(sizes))}
@@ -159,7 +161,7 @@ def summary_rows(bench: dict) -> list[dict]:
 def throughput_series(bench: dict) -> dict:
     """``{function: {dtype: {impl: [(size, elements per second), ...]}}}``, central regime."""
     series: dict = {}
-    for r in _rows(bench):
+    for r in bench_rows(bench):
         if r.regime == "central":
             series.setdefault(r.function, {}).setdefault(r.dtype, {}).setdefault(r.impl, []).append(
                 (r.size, r.size / r.min_s))
@@ -174,7 +176,7 @@ def regime_ratios(bench: dict) -> list[dict]:
     """fastact's throughput per regime relative to central (:func:`fastact.benchdata.saturation_ratios`)."""
     from fastact.benchdata import saturation_ratios
 
-    return saturation_ratios(_rows(bench))
+    return saturation_ratios(bench_rows(bench))
 
 
 # --------------------------------------------------------------------------------

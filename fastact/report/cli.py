@@ -60,8 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--quick", action="store_true",
                       help="a short measurement and sampling (the default; under 3 minutes on 2 cores)")
     mode.add_argument("--full", action="store_true", help="longer measurement rounds and 10x the accuracy samples")
-    mode.add_argument("--bench-json", metavar="PATH",
-                      help="build from an existing `fastact bench --json` file instead of measuring")
+    ap.add_argument("--bench-json", metavar="PATH",
+                    help="build from an existing `fastact bench --json` file instead of measuring")
     ap.add_argument("--out", metavar="PATH", default=None,
                     help="HTML output (default: reports/fastact-report.html); the JSON goes beside it (.json)")
     ap.add_argument("--verify-json", metavar="PATH", default=None,
