@@ -375,3 +375,21 @@ def test_plot_errors(argv, message, tmp_path, capsys, monkeypatch):
     assert plot_main(argv) == 2
     assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_large_figures_are_embedded_as_images():
+    """Inline SVG for ordinary figures; a dense one (whose SVG would bloat the page)
+    becomes a data: image."""
+    from matplotlib.figure import Figure
+
+    from fastact.report.figures import MAX_SVG_BYTES, inline
+
+    small = Figure(figsize=(3, 2))
+    small.subplots().plot([0, 1], [1, 0])
+    assert inline(small, "small").startswith("<svg")
+    dense = Figure(figsize=(3, 2))
+    xy = np.random.default_rng(0).random((2, 20_000))
+    dense.subplots().scatter(*xy, s=2)
+    html = inline(dense, "dense", alt='a "dense" scatter')
+    assert html.startswith('<img src="data:image/') and 'alt="a &quot;dense&quot; scatter"' in html
+    assert len(html) < 2 * MAX_SVG_BYTES

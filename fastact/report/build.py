@@ -90,7 +90,7 @@ def write(data: dict, out: Path, progress: Callable[[str], None] | None = None, 
     if t0 is not None:
         data["meta"]["seconds"] = round(time.perf_counter() - t0, 1)
     html = render(data, progress=progress)
-    write_atomic(json_path, json.dumps(data, indent=1, allow_nan=False) + "\n")
+    write_atomic(json_path, json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n")
     write_atomic(out, html)
     return out, json_path
 

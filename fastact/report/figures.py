@@ -49,18 +49,38 @@ def _impl_key(impl: str):
     return (IMPL_ORDER.index(impl) if impl in IMPL_ORDER else len(IMPL_ORDER) - 0.5, impl)
 
 
-def to_svg(fig: Figure, salt: str) -> str:
-    """Inline SVG of ``fig``: text kept as text (small and searchable), no metadata,
-    element ids salted by ``salt`` so that many figures can share one page."""
+#: above this size a figure is embedded as a raster image instead (dense scatter plots, many polygons)
+MAX_SVG_BYTES = 250_000
+#: a raster image above this size (PNG) is embedded as JPEG (smooth colour fields compress ~4x better)
+MAX_PNG_BYTES = 250_000
+
+
+def inline(fig: Figure, salt: str, alt: str = "") -> str:
+    """``fig`` as markup for the page: inline SVG (text kept as text, small and
+    searchable; no metadata; element ids salted by ``salt`` so that many figures can
+    share one page), or, where the SVG would exceed :data:`MAX_SVG_BYTES`, a base64
+    PNG ``<img>`` (JPEG where the PNG exceeds :data:`MAX_PNG_BYTES`): the page stays
+    small enough to attach anywhere."""
+    import base64
+    import html
+
     import matplotlib
 
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]
-    # a responsive width; the viewBox keeps the aspect ratio
-    return re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="fig" role="img"', svg, count=1)
+    if len(svg) <= MAX_SVG_BYTES:
+        svg = svg[svg.index("<svg"):]
+        # a responsive width; the viewBox keeps the aspect ratio
+        return re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="fig" role="img"', svg, count=1)
+    raster, mime = io.BytesIO(), "image/png"
+    fig.savefig(raster, format="png", dpi=100, metadata={"Software": None})
+    if raster.tell() > MAX_PNG_BYTES:
+        raster, mime = io.BytesIO(), "image/jpeg"
+        fig.savefig(raster, format="jpg", dpi=100, pil_kwargs={"quality": 85})
+    data = base64.b64encode(raster.getvalue()).decode("ascii")
+    return f'<img src="data:{mime};base64,{data}" alt="{html.escape(alt)}">'
 
 
 def _style(ax) -> None:
@@ -242,7 +262,7 @@ def accuracy_figure(act, hists: list[dict]) -> Figure:
     cells = fraction of the band's ULP-judged results in each error bin."""
     kernels = [k for k in (act.name, act.name + "_grad") if any(h["kernel"] == k for h in hists)]
     fig = Figure(figsize=(12, 2.5 + 2.6 * len(kernels)), layout="constrained")
-    axes = fig.subplots(max(1, len(kernels)), len(DTYPES), squeeze=False)
+    axes = fig.subplots(max(1, len(kernels)), len(DTYPES), squeeze=False, sharex=True, sharey=True)
     labels = band_labels()
     edges = [f"{e:g}" for e in ULP_EDGES[:-1]] + ["∞"]
     norm = LogNorm(vmin=1e-6, vmax=1.0)
@@ -262,7 +282,8 @@ def accuracy_figure(act, hists: list[dict]) -> Figure:
                               extent=(0, counts.shape[1], counts.shape[0], 0))
             ax.set_yticks(np.arange(len(labels)) + 0.5, labels, fontsize=7.5)
             ax.set_xticks(range(len(edges)), edges, fontsize=7, rotation=90)
-            ax.set_xlabel("error (ULP of the correctly rounded result)", fontsize=8)
+            if i == len(kernels) - 1:
+                ax.set_xlabel("error (ULP of the exact value)", fontsize=8)
             limit = h.get("limit")
             if limit is not None:
                 ax.axvline(_edge_position(limit), color="#d62728", linewidth=1.6, linestyle="--")

@@ -197,51 +197,47 @@ def render(data: dict, progress: Callable[[str], None] | None = None) -> str:
         summary.append({"function": row["function"], "cells": cells})
 
     # figures
-    series = throughput_series(bench)
-    throughput_figures = []
-    for act in acts:
-        fig_id = f"fig-throughput-{act.name}"
-        throughput_figures.append(Fig(fig_id, F.to_svg(F.throughput_figure(act, series), fig_id),
-                                      f"{act.name}: elements per second against array size, every implementation "
-                                      "measured (single thread, N(0,1) inputs)."))
+    def make(fig_id: str, figure, caption: str) -> Fig:
+        fig = Fig(fig_id, F.inline(figure, fig_id, alt=caption), caption)
         step(fig_id)
+        return fig
+
+    series = throughput_series(bench)
+    throughput_figures = [
+        make(f"fig-throughput-{act.name}", F.throughput_figure(act, series),
+             f"{act.name}: elements per second against array size, every implementation measured (single thread, "
+             "N(0,1) inputs).")
+        for act in acts]
     threads_figure = None
     if bench.get("threads"):
-        threads_figure = Fig("fig-threads", F.to_svg(F.threads_figure(bench_rows(bench, "threads")), "fig-threads"),
-                             "Throughput on one thread (light) and on every core (full colour): "
-                             "fastact.set_num_threads and torch.set_num_threads. Small arrays stay on one thread; "
-                             "on a machine busy with other work, more threads can be slower.")
-        step("fig-threads")
-    tutorial_figures = []
-    for act in acts:
-        fig_id = f"fig-tutorial-{act.name}"
-        tutorial_figures.append(Fig(fig_id, F.to_svg(F.tutorial_figure([act]), fig_id),
-                                    f"{act.name} and its derivative on [−5, 5] (the tutorial's figure)."))
-        step(fig_id)
-    gradients_figure = Fig("fig-gradients", F.to_svg(F.gradients_figure(), "fig-gradients"),
-                           "|f′(x)| on a log axis: sigmoid's and tanh's derivatives fall below 10⁻³ and 10⁻⁶ within a "
-                           "few units of 0 (vanishing gradients); ReLU's is exactly 0 for x < 0 (drawn at the floor), "
-                           "leaky ReLU's never vanishes.")
-    step("fig-gradients")
+        threads_figure = make("fig-threads", F.threads_figure(bench_rows(bench, "threads")),
+                              "Throughput on one thread (light) and on every core (full colour): "
+                              "fastact.set_num_threads and torch.set_num_threads. Small arrays stay on one thread; "
+                              "on a machine busy with other work, more threads can be slower.")
+    tutorial_figures = [
+        make(f"fig-tutorial-{act.name}", F.tutorial_figure([act]),
+             f"{act.name} and its derivative on [−5, 5] (the tutorial's figure).")
+        for act in acts]
+    gradients_figure = make("fig-gradients", F.gradients_figure(),
+                            "|f′(x)| on a log axis: the derivatives of saturating activations fall below 10⁻³ and "
+                            "10⁻⁶ a few units away from 0, where gradients vanish; exact zeros are drawn at the "
+                            "floor. The table gives each function's region.")
     ratios = regime_ratios(bench)
     if ratios:  # one size: 10^6 where measured (the quick suites' choice), else the largest
         sizes = {r["size"] for r in ratios}
         ratios = [r for r in ratios if r["size"] == (REGIME_SIZE if REGIME_SIZE in sizes else max(sizes))]
     regimes_figure = None
     if ratios:
-        regimes_figure = Fig("fig-regimes", F.to_svg(F.regimes_figure(ratios), "fig-regimes"),
-                             "Throughput in the wide N(0,10), saturated |x| in [20, 1000] and special (1 % NaN/±inf) "
-                             "regimes relative to N(0,1). Branch-free kernels that never form subnormals keep "
-                             "saturated inputs at full speed (target ≥ 0.85).")
-        step("fig-regimes")
-    accuracy_figures = []
+        regimes_figure = make("fig-regimes", F.regimes_figure(ratios),
+                              "Throughput in the wide N(0,10), saturated |x| in [20, 1000] and special (1 % NaN/±inf) "
+                              "regimes relative to N(0,1). Branch-free kernels that never form subnormals keep "
+                              "saturated inputs at full speed (target ≥ 0.85).")
     hists = data["accuracy"]["histograms"]
-    for act in acts:
-        fig_id = f"fig-accuracy-{act.name}"
-        accuracy_figures.append(Fig(fig_id, F.to_svg(F.accuracy_figure(act, hists), fig_id),
-                                    f"{act.name}: share of results per ULP-error bin in each magnitude band of x; "
-                                    "the label gives the band's maximum; the red line is the accuracy contract."))
-        step(fig_id)
+    accuracy_figures = [
+        make(f"fig-accuracy-{act.name}", F.accuracy_figure(act, hists),
+             f"{act.name}: share of results per ULP-error bin in each magnitude band of x; the label gives the "
+             "band's maximum; the red line is the accuracy contract.")
+        for act in acts]
 
     # regions table
     regions = []
@@ -382,7 +378,7 @@ def _playground_context(pg: dict | None, step) -> dict | None:
         if fn is None:
             note = "The playground's figures need fastact.playground, which this installation lacks."
             continue
-        figs.append(Fig(fig_id, F.to_svg(fn(pg), fig_id), caption))
+        figs.append(Fig(fig_id, F.inline(fn(pg), fig_id, alt=caption), caption))
         step(fig_id)
     seeds = cfg.get("seeds")
     return {
