@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("verify", help="certify accuracy (fastact verify --help)", add_help=False)
     sub.add_parser("report", help="HTML performance report (fastact report --help)", add_help=False)
     sub.add_parser("plot", help="the tutorial's figure of activations (fastact plot --help)", add_help=False)
+    sub.add_parser("playground", help="convergence per activation, Playground-style (fastact playground --help)",
+                   add_help=False)
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["verify"]:
@@ -128,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         from fastact.report.cli import plot_main
 
         return plot_main(argv[1:])
+    if argv[:1] == ["playground"]:
+        from fastact.playground.cli import main as playground_main
+
+        return playground_main(argv[1:])
     a = ap.parse_args(argv)
     if a.command == "bench":
         return _bench(a)
