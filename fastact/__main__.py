@@ -28,6 +28,8 @@ def _info(quick_n: int) -> int:
         print(f"  {act.name + ('(x, ' + params + ')' if params else '(x)'):34} {act.formula:40} "
               f"<= {bound} ULP (f32/f64){alias}")
     print(f"\nquick speed check, n = {quick_n}, float32, single thread (time relative to fastact; >1 = slower):")
+    threads = fa.get_num_threads()
+    fa.set_num_threads(1)  # like the peers; restored below
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(quick_n) * 4).astype(np.float32)
     g = rng.standard_normal(quick_n).astype(np.float32)
@@ -39,6 +41,8 @@ def _info(quick_n: int) -> int:
         for peer, make in peers(act.name).items():
             rows.append(f"{peer} {best_time(make(x, g, out, *act.param_defaults), 0.1) / t_fa:.2f}")
         print(f"  {act.name:12} " + "  ".join(rows))
+    fa.set_num_threads(threads)
+    print(f"\nthreads for large arrays: {threads} (fastact.set_num_threads, $FASTACT_NUM_THREADS)")
     return 0
 
 
@@ -73,7 +77,6 @@ class _ProgressBar:
 
 def _bench(args) -> int:
     """Run the pytest-benchmark suite (bench/ in the source tree) and write its JSON."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # before Numba starts its pool
     if args.full:
         os.environ["FASTACT_BENCH_FULL"] = "1"
     suite = pathlib.Path(__file__).resolve().parents[1] / "bench"
