@@ -17,6 +17,7 @@ import json
 import os
 import select
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -100,9 +101,10 @@ def load(url: str, width: int = 1280, height: int = 2000, timeout: float = 60.0,
         raise FileNotFoundError("chromium is not installed")
     to_chrome_r, to_chrome_w = os.pipe()
     from_chrome_r, from_chrome_w = os.pipe()
+    profile = tempfile.mkdtemp(prefix="fastact-chromium-")  # no shared profile, no writable $HOME needed
     argv = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe", "--no-first-run",
-            "--no-default-browser-check", "--disable-extensions", "--mute-audio", f"--window-size={width},{height}",
-            "about:blank"]
+            "--no-default-browser-check", "--disable-extensions", "--mute-audio", f"--user-data-dir={profile}",
+            f"--window-size={width},{height}", "about:blank"]
     devnull = os.open(os.devnull, os.O_RDWR)
     # Descriptors 3 and 4 in the child are the protocol pipe (posix_spawn: no fork of this process).
     pid = os.posix_spawn(exe, argv, os.environ, file_actions=[
@@ -147,6 +149,7 @@ def load(url: str, width: int = 1280, height: int = 2000, timeout: float = 60.0,
         os.close(to_chrome_w)
         os.close(from_chrome_r)
         _reap(pid)
+        shutil.rmtree(profile, ignore_errors=True)
     return page
 
 
