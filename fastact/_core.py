@@ -37,11 +37,13 @@ __all__ = [
     "JIT_OPTIONS",
     "abs_clamped",
     "is_positive",
+    "quiet_greater",
     "sign_clear",
     "chain_rule",
     "exp_limit",
     "exp_reduce",
     "expm1_clamped",
+    "expm1_linear_below",
     "float_bits",
     "fma",
     "float_from_bits",
@@ -49,6 +51,7 @@ __all__ = [
     "logistic_grad_ratio",
     "logistic_ratio",
     "ratio_dd",
+    "two_sum",
 ]
 
 #: Options of every scalar kernel: NumPy's error model (no zero-division branch,
@@ -141,6 +144,35 @@ def abs_clamped(x, lo, hi):
 def is_positive(x):
     """``x > 0`` for non-NaN ``x`` (False for +-0), with no floating-point compare."""
     return float_bits(x) > 0
+
+
+@intrinsic
+def quiet_greater(typingctx, a, b):
+    """``a > b`` for non-NaN floats of one type, decided on the bit patterns.
+
+    Sign-magnitude bits are mapped to a two's-complement key (``bits`` for a clear
+    sign bit, ``INT_MIN - bits`` otherwise: -0.0 and +0.0 both map to 0), whose
+    integer order is the float order.  No floating-point compare, so no *invalid*
+    flag for a NaN operand; a NaN compares as above +inf (positive NaN) or below
+    -inf (negative NaN), a meaningless but quiet answer that callers replace with a
+    final ``x != x`` select.  Written as LLVM IR so that float32 stays in 32-bit
+    integer lanes.
+    """
+    if a not in _INT_OF or b != a:
+        return None
+
+    def codegen(context, builder, sig, args):
+        ity = ir.IntType(a.bitwidth)
+        int_min = ir.Constant(ity, -(1 << (a.bitwidth - 1)))
+
+        def key(v):
+            bits = builder.bitcast(v, ity)
+            negative = builder.icmp_signed("<", bits, ir.Constant(ity, 0))
+            return builder.select(negative, builder.sub(int_min, bits), bits)
+
+        return builder.icmp_signed(">", key(args[0]), key(args[1]))
+
+    return types.boolean(a, b), codegen
 
 
 @_jit
@@ -376,6 +408,25 @@ def _expm1_overload(y):
     return None
 
 
+def expm1_linear_below(x):
+    """``|y|`` below which expm1(y) rounds to y itself in the dtype of ``x``.
+
+    2**-40 (float32) and 2**-60 (float64): expm1(y) = y (1 + y/2 + ...), and the
+    relative term |y|/2 is then below a quarter ULP.  :func:`expm1_clamped` is
+    valid from there on (float32 stops at 2**-40, where r**3 would underflow).
+    """
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(expm1_linear_below, inline="always")
+def _expm1_linear_below_overload(x):
+    if x == types.float32:
+        return lambda x: np.float32(2.0**-40)
+    if x == types.float64:
+        return lambda x: 2.0**-60
+    return None
+
+
 # --------------------------------------------------------------------------------
 # Shared pieces of the activation kernels.
 # --------------------------------------------------------------------------------
@@ -500,3 +551,12 @@ def _chain_rule_overload(grad_out, derivative):
     if grad_out == types.float64:
         return lambda grad_out, derivative: _chain_rule64(grad_out, derivative)
     return None
+
+
+@_jit
+def two_sum(a, b):
+    """``(s, e)`` with ``s = fl(a + b)`` and ``a + b = s + e`` exactly (Knuth's TwoSum:
+    no ordering of the operands needed; finite, NaN-free operands)."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)

@@ -63,6 +63,14 @@ class Activation:
     transcendental: bool = False
     #: piecewise linear: results are exact, tested bitwise
     exact: bool = False
+    #: forward non-decreasing and derivative >= 0 (hard_silu dips below 0: False)
+    monotone: bool = True
+    #: points (at the default parameters) where the derivative jumps: numerical
+    #: differentiation keeps away from them
+    kinks: tuple[float, ...] = ()
+    #: per dtype, the |x| from which forward and derivative equal their finite limits
+    #: at +-inf exactly (exp-based functions: 1000; softsign only at 2**64 / 2**512)
+    saturation: dict[str, float] = field(default_factory=lambda: {"float32": 1000.0, "float64": 1000.0})
 
     @property
     def param_defaults(self) -> tuple[float, ...]:

@@ -47,7 +47,76 @@ def _numpy_best() -> dict[str, Factory]:
         d = tanh_grad(x, g, out)
         return lambda: (d(), np.multiply(out, g, out=out))
 
-    return {
+    def f(x, *v):
+        return x.dtype.type(v[0]) if len(v) == 1 else tuple(x.dtype.type(u) for u in v)
+
+    def hard_sigmoid(x, g, out):
+        return lambda: (
+            np.multiply(x, f(x, 1 / 6), out=out),
+            np.add(out, f(x, 0.5), out=out),
+            np.clip(out, f(x, 0), f(x, 1), out=out),
+        )
+
+    def hard_sigmoid_backward(x, g, out):
+        return lambda: (np.multiply(g, np.less(np.abs(x), 3), out=out), np.multiply(out, f(x, 1 / 6), out=out))
+
+    def hard_silu(x, g, out):
+        return lambda: (
+            np.add(x, f(x, 3), out=out),
+            np.clip(out, f(x, 0), f(x, 6), out=out),
+            np.multiply(out, x, out=out),
+            np.multiply(out, f(x, 1 / 6), out=out),
+        )
+
+    def hard_silu_grad(x, g, out):
+        return lambda: (
+            np.multiply(x, f(x, 1 / 3), out=out),
+            np.add(out, f(x, 0.5), out=out),
+            np.copyto(out, f(x, 0), where=x <= -3),
+            np.copyto(out, f(x, 1), where=x >= 3),
+        )
+
+    def hard_silu_backward(x, g, out):
+        d = hard_silu_grad(x, g, out)
+        return lambda: (d(), np.multiply(out, g, out=out))
+
+    def softshrink(x, g, out, lam=0.5):
+        return lambda: (
+            np.abs(x, out=out),
+            np.subtract(out, f(x, lam), out=out),
+            np.maximum(out, f(x, 0), out=out),
+            np.copysign(out, x, out=out),
+        )
+
+    piecewise = {
+        "relu6": lambda x, g, out: (lambda: np.clip(x, f(x, 0), f(x, 6), out=out)),
+        "relu6_grad": lambda x, g, out: (lambda: np.logical_and(x > 0, x < 6, out=out)),
+        "relu6_backward": lambda x, g, out: (lambda: np.multiply(g, (x > 0) & (x < 6), out=out)),
+        "hard_sigmoid": hard_sigmoid,
+        "hard_sigmoid_grad": lambda x, g, out: (
+            lambda: np.multiply(np.less(np.abs(x), 3), f(x, 1 / 6), out=out)
+        ),
+        "hard_sigmoid_backward": hard_sigmoid_backward,
+        "hard_silu": hard_silu,
+        "hard_silu_grad": hard_silu_grad,
+        "hard_silu_backward": hard_silu_backward,
+        "hard_tanh": lambda x, g, out, lo=-1.0, hi=1.0: (lambda: np.clip(x, f(x, lo), f(x, hi), out=out)),
+        "hard_tanh_grad": lambda x, g, out, lo=-1.0, hi=1.0: (lambda: np.logical_and(x > lo, x < hi, out=out)),
+        "hard_tanh_backward": lambda x, g, out, lo=-1.0, hi=1.0: (
+            lambda: np.multiply(g, (x > lo) & (x < hi), out=out)
+        ),
+        "softshrink": softshrink,
+        "softshrink_grad": lambda x, g, out, lam=0.5: (lambda: np.greater(np.abs(x), lam, out=out)),
+        "softshrink_backward": lambda x, g, out, lam=0.5: (lambda: np.multiply(g, np.abs(x) > lam, out=out)),
+        "hardshrink": lambda x, g, out, lam=0.5: (lambda: np.multiply(x, np.abs(x) > lam, out=out)),
+        "hardshrink_grad": lambda x, g, out, lam=0.5: (lambda: np.greater(np.abs(x), lam, out=out)),
+        "hardshrink_backward": lambda x, g, out, lam=0.5: (lambda: np.multiply(g, np.abs(x) > lam, out=out)),
+        "threshold": lambda x, g, out, t=0.0, v=0.0: (lambda: np.copyto(out, np.where(x > t, x, f(x, v)))),
+        "threshold_grad": lambda x, g, out, t=0.0, v=0.0: (lambda: np.greater(x, t, out=out)),
+        "threshold_backward": lambda x, g, out, t=0.0, v=0.0: (lambda: np.multiply(g, x > t, out=out)),
+    }
+
+    return piecewise | {
         "sigmoid": sigmoid,
         "sigmoid_grad": sigmoid_grad,
         "sigmoid_backward": sigmoid_backward,
@@ -72,7 +141,7 @@ def _numpy_best() -> dict[str, Factory]:
 def _numpy_reference() -> dict[str, Factory]:
     """fastact.reference: the stable formulas the tests compare against."""
     table: dict[str, Factory] = {}
-    for name in ("sigmoid", "tanh", "relu", "leaky_relu"):
+    for name in (n for n in ref.__all__ if not n.endswith("_grad")):
         fwd, grad = getattr(ref, name), getattr(ref, name + "_grad")
         table[name] = lambda x, g, out, *p, f=fwd: (lambda: f(x, *p))
         table[name + "_grad"] = lambda x, g, out, *p, f=grad: (lambda: f(x, *p))
@@ -105,7 +174,43 @@ def _torch() -> dict[str, Factory]:
 
         return factory
 
-    return {
+    def backward_pair(name, op):
+        """``name_grad`` and ``name_backward`` from an aten backward op(grad, x, *params, out)."""
+        return {
+            name + "_grad": with_tensors(lambda x, g, o, b, ones, *p: lambda: op(ones, x, *p, o)),
+            name + "_backward": with_tensors(lambda x, g, o, b, ones, *p: lambda: op(g, x, *p, o)),
+        }
+
+    piecewise = {
+        "relu6": with_tensors(lambda x, g, o, b, ones: lambda: aten.hardtanh.out(x, 0, 6, out=o)),
+        **backward_pair("relu6", lambda g, x, o: aten.hardtanh_backward.grad_input(g, x, 0, 6, grad_input=o)),
+        "hard_sigmoid": with_tensors(lambda x, g, o, b, ones: lambda: aten.hardsigmoid.out(x, out=o)),
+        **backward_pair("hard_sigmoid", lambda g, x, o: aten.hardsigmoid_backward.grad_input(g, x, grad_input=o)),
+        "hard_silu": with_tensors(lambda x, g, o, b, ones: lambda: aten.hardswish.out(x, out=o)),
+        **backward_pair("hard_silu", lambda g, x, o: aten.hardswish_backward.out(g, x, out=o)),
+        "hard_tanh": with_tensors(
+            lambda x, g, o, b, ones, lo=-1.0, hi=1.0: lambda: aten.hardtanh.out(x, lo, hi, out=o)
+        ),
+        **backward_pair(
+            "hard_tanh", lambda g, x, lo, hi, o: aten.hardtanh_backward.grad_input(g, x, lo, hi, grad_input=o)
+        ),
+        "softshrink": with_tensors(lambda x, g, o, b, ones, lam=0.5: lambda: aten.softshrink.out(x, lam, out=o)),
+        **backward_pair(
+            "softshrink", lambda g, x, lam, o: aten.softshrink_backward.grad_input(g, x, lam, grad_input=o)
+        ),
+        "hardshrink": with_tensors(lambda x, g, o, b, ones, lam=0.5: lambda: aten.hardshrink.out(x, lam, out=o)),
+        **backward_pair(
+            "hardshrink", lambda g, x, lam, o: aten.hardshrink_backward.grad_input(g, x, lam, grad_input=o)
+        ),
+        "threshold": with_tensors(
+            lambda x, g, o, b, ones, t=0.0, v=0.0: lambda: aten.threshold.out(x, t, v, out=o)
+        ),
+        **backward_pair(
+            "threshold", lambda g, x, t, v, o: aten.threshold_backward.grad_input(g, x, t, grad_input=o)
+        ),
+    }
+
+    return piecewise | {
         "sigmoid": with_tensors(lambda x, g, o, b, ones: lambda: torch.sigmoid(x, out=o)),
         "sigmoid_grad": with_tensors(
             lambda x, g, o, b, ones: lambda: aten.sigmoid_backward.grad_input(

@@ -20,14 +20,28 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "hard_sigmoid",
+    "hard_sigmoid_grad",
+    "hard_silu",
+    "hard_silu_grad",
+    "hard_tanh",
+    "hard_tanh_grad",
+    "hardshrink",
+    "hardshrink_grad",
     "leaky_relu",
     "leaky_relu_grad",
     "relu",
     "relu_grad",
+    "relu6",
+    "relu6_grad",
     "sigmoid",
     "sigmoid_grad",
+    "softshrink",
+    "softshrink_grad",
     "tanh",
     "tanh_grad",
+    "threshold",
+    "threshold_grad",
 ]
 
 
@@ -115,3 +129,123 @@ def leaky_relu_grad(x, negative_slope=0.01):
     x = _as_float(x)
     grad = np.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
     return np.where(np.isnan(x), x, grad)
+
+
+# --------------------------------------------------------------------------------
+# Piecewise linear family.  Comparisons as the formulas state them; the sign of a
+# zero result is the kernels' (documented in their records): a clamp to a bound
+# gives the bound itself (+0.0), an input strictly inside stays as it is.
+# --------------------------------------------------------------------------------
+def _keep_nan(x, y):
+    return np.where(np.isnan(x), x, y).astype(x.dtype)
+
+
+def _clip(x, lo, hi):
+    """min(max(x, lo), hi) in PyTorch's order; -0.0 inside the bounds is kept."""
+    t = np.where(x > lo, x, lo)
+    return np.where(hi > t, t, hi)
+
+
+def _step(cond, x):
+    return _keep_nan(x, np.where(cond, x.dtype.type(1), x.dtype.type(0)))
+
+
+def relu6(x):
+    """relu6(x) = min(max(x, 0), 6); relu6(-0.0) = +0.0."""
+    x = _as_float(x)
+    return _keep_nan(x, _clip(x, x.dtype.type(0), x.dtype.type(6)))
+
+
+def relu6_grad(x):
+    """relu6'(x) = 1 if 0 < x < 6 else 0 (PyTorch: 0 at both kinks)."""
+    x = _as_float(x)
+    return _step((x > 0) & (x < 6), x)
+
+
+def hard_sigmoid(x):
+    """hard_sigmoid(x) = relu6(x + 3) / 6, as (clip(x, -3, 3) + 3) / 6."""
+    x = _as_float(x)
+    t = _clip(x, x.dtype.type(-3), x.dtype.type(3))
+    return _keep_nan(x, (t + x.dtype.type(3)) / x.dtype.type(6))
+
+
+def hard_sigmoid_grad(x):
+    """hard_sigmoid'(x) = 1/6 on the open interval (-3, 3), else 0."""
+    x = _as_float(x)
+    sixth = x.dtype.type(1) / x.dtype.type(6)
+    return _keep_nan(x, np.where((x > -3) & (x < 3), sixth, x.dtype.type(0)))
+
+
+def hard_silu(x):
+    """hard_silu(x) = x * relu6(x + 3) / 6: 0 for x <= -3, x for x > 3."""
+    x = _as_float(x)
+    t = _clip(x, x.dtype.type(-3), x.dtype.type(3))
+    with np.errstate(under="ignore"):  # tiny x: x/2 may be subnormal, the correct result
+        inner = t * (t + x.dtype.type(3)) / x.dtype.type(6)
+    return _keep_nan(x, np.where(x > 3, x, np.where(x > -3, inner, x.dtype.type(0))))
+
+
+def hard_silu_grad(x):
+    """hard_silu'(x) = (2x + 3)/6 on (-3, 3); 0 at -3 and below, 1 at 3 and above."""
+    x = _as_float(x)
+    t = _clip(x, x.dtype.type(-3), x.dtype.type(3))
+    inner = (2 * t + x.dtype.type(3)) / x.dtype.type(6)
+    one, zero = x.dtype.type(1), x.dtype.type(0)
+    return _keep_nan(x, np.where(x > -3, np.where(x < 3, inner, one), zero))
+
+
+def hard_tanh(x, min_val=-1.0, max_val=1.0):
+    """hard_tanh(x) = min(max(x, min_val), max_val)."""
+    x = _as_float(x)
+    return _keep_nan(x, _clip(x, x.dtype.type(min_val), x.dtype.type(max_val)))
+
+
+def hard_tanh_grad(x, min_val=-1.0, max_val=1.0):
+    """hard_tanh'(x) = 1 if min_val < x < max_val else 0 (PyTorch: 0 at the ends)."""
+    x = _as_float(x)
+    return _step((x > x.dtype.type(min_val)) & (x < x.dtype.type(max_val)), x)
+
+
+def softshrink(x, lambd=0.5):
+    """softshrink(x) = x - lambd if x > lambd, x + lambd if x < -lambd, else +0.0.
+
+    NaN for a negative lambd (PyTorch raises)."""
+    x = _as_float(x)
+    lam = x.dtype.type(lambd)
+    with np.errstate(invalid="ignore"):  # inf - inf in the arm np.where discards
+        y = np.where(x > lam, x - lam, np.where(x < -lam, x + lam, x.dtype.type(0)))
+    if not lam >= 0:
+        y = np.full_like(y, np.nan)
+    return _keep_nan(x, y)
+
+
+def softshrink_grad(x, lambd=0.5):
+    """softshrink'(x) = 1 if |x| > lambd else 0 (PyTorch: 0 at +-lambd)."""
+    x = _as_float(x)
+    lam = x.dtype.type(lambd)
+    y = _step(np.abs(x) > lam, x)
+    return y if lam >= 0 else np.full_like(y, np.nan)
+
+
+def hardshrink(x, lambd=0.5):
+    """hardshrink(x) = x if |x| > lambd else +0.0."""
+    x = _as_float(x)
+    return _keep_nan(x, np.where(np.abs(x) > x.dtype.type(lambd), x, x.dtype.type(0)))
+
+
+def hardshrink_grad(x, lambd=0.5):
+    """hardshrink'(x) = 1 if |x| > lambd else 0."""
+    x = _as_float(x)
+    return _step(np.abs(x) > x.dtype.type(lambd), x)
+
+
+def threshold(x, threshold=0.0, value=0.0):
+    """threshold(x) = x if x > threshold else value (defaults ours: relu)."""
+    x = _as_float(x)
+    return _keep_nan(x, np.where(x > x.dtype.type(threshold), x, x.dtype.type(value)))
+
+
+def threshold_grad(x, threshold=0.0, value=0.0):
+    """threshold'(x) = 1 if x > threshold else 0."""
+    x = _as_float(x)
+    return _step(x > x.dtype.type(threshold), x)

@@ -1,0 +1,145 @@
+"""PyTorch as a second oracle: values, autograd derivatives and backward products.
+
+Every registry function with a PyTorch counterpart (the map below; the test that
+follows it keeps the map complete) is compared with ``torch.nn.functional`` on
+CPU, in the same dtype, its derivative with ``torch.autograd``.  PyTorch is an
+independent implementation (SLEEF vector math, its own formulas and kink
+conventions), so agreement on ordinary inputs checks our meaning of every
+function, parameter and convention at the kinks.
+
+Where the two disagree beyond a few ULPs, mpmath decides: every such point must
+be within our accuracy bound of the exact value (so PyTorch is the one that is
+off), and the function must be listed in :data:`TORCH_IS_OFF` with the reason.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from support import DTYPES, RECORDS, evaluate, log_uniform, mp_reference, params_as, ulp_error
+
+F = torch.nn.functional
+torch.set_num_threads(1)
+
+#: registry name -> f(tensor, *params) computing the same function with PyTorch
+TORCH = {
+    "sigmoid": lambda x: torch.sigmoid(x),
+    "tanh": lambda x: torch.tanh(x),
+    "relu": lambda x: F.relu(x),
+    "leaky_relu": lambda x, s: F.leaky_relu(x, s),
+    "relu6": lambda x: F.relu6(x),
+    "hard_sigmoid": lambda x: F.hardsigmoid(x),
+    "hard_silu": lambda x: F.hardswish(x),
+    "hard_tanh": lambda x, lo, hi: F.hardtanh(x, lo, hi),
+    "softshrink": lambda x, lam: F.softshrink(x, lam),
+    "hardshrink": lambda x, lam: F.hardshrink(x, lam),
+    "threshold": lambda x, t, v: F.threshold(x, t, v),
+}
+#: registry functions PyTorch does not have
+NO_TORCH: set[str] = set()
+
+# Where PyTorch is off by more than the tolerance below (mpmath decides, see
+# _judge), and why.  Keys: (function, kind, dtype); kind "grad" covers backward.
+TORCH_IS_OFF = {
+    # sigmoid_backward is grad * (1 - y) * y from the rounded y = sigmoid(x): 1 - y
+    # cancels for x >> 0 (float32: x = 17 gives y == 1 and a derivative of 0; the
+    # true value is 4.1e-8).  Ours is exp(-|x|)/(1+exp(-|x|))^2, no cancellation.
+    ("sigmoid", "grad", "float32"): "1 - sigmoid(x) cancels",
+    ("sigmoid", "grad", "float64"): "1 - sigmoid(x) cancels",
+    # tanh_backward is grad * (1 - y^2): the same cancellation for |x| >> 0.
+    ("tanh", "grad", "float32"): "1 - tanh(x)^2 cancels",
+    ("tanh", "grad", "float64"): "1 - tanh(x)^2 cancels",
+    # hardswish_backward is grad * (x/3 + 0.5): x/3 rounds, and the sum cancels
+    # near the derivative's zero at x = -1.5.  Ours is (2x + 3)/6, with 2x + 3 exact there.
+    ("hard_silu", "grad", "float32"): "x/3 + 0.5 cancels near -1.5",
+    ("hard_silu", "grad", "float64"): "x/3 + 0.5 cancels near -1.5",
+    # hardsigmoid_backward multiplies by a float32 1/6 (0.1666666716...) in float64.
+    ("hard_sigmoid", "grad", "float64"): "float32 constant 1/6 in the float64 kernel",
+}
+
+#: agreement expected on ordinary inputs: a few ULPs of either implementation
+RTOL = {"float32": 2.0**-20, "float64": 2.0**-48}
+
+
+def _records():
+    return [a for a in RECORDS if a.name in TORCH]
+
+
+def test_map_covers_the_registry():
+    names = {a.name for a in RECORDS}
+    assert set(TORCH) | NO_TORCH == names, names ^ (set(TORCH) | NO_TORCH)
+    assert not set(TORCH) & NO_TORCH
+
+
+def _torch_eval(act, x: np.ndarray, g: np.ndarray):
+    """PyTorch's forward, autograd derivative (grad_out 1) and backward (grad_out g)."""
+    params = [float(p) for p in params_as(act, x.dtype)]
+    fn = TORCH[act.name]
+    tx = torch.from_numpy(x.copy()).requires_grad_(True)
+    y = fn(tx, *params)
+    (d,) = torch.autograd.grad(y, tx, torch.ones_like(y), retain_graph=True)
+    (b,) = torch.autograd.grad(y, tx, torch.from_numpy(g))
+    return y.detach().numpy(), d.numpy(), b.numpy()
+
+
+def _ordinary(dtype) -> np.ndarray:
+    """N(0, 3) values, the kinks of every record and the parameters' special points."""
+    rng = np.random.default_rng(21)
+    kinks = [-6, -3, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 3, 6]
+    return np.concatenate([rng.standard_normal(4000) * 3, kinks, np.negative(kinks)]).astype(dtype)
+
+
+def _tails(dtype) -> np.ndarray:
+    """Log-uniform over [2**-100, 2**14), both signs: tiny inputs and the saturated tails."""
+    return log_uniform(dtype, 20000, np.random.default_rng(22), binades=(-100, 14), specials=False)
+
+
+def _judge(act, kind, dtype, x, got, expected, mp_kind=None):
+    """Points outside RTOL: ours must be within the record's bound of mpmath, and
+    the disagreement must be an explained one.  Returns the number of such points."""
+    with np.errstate(all="ignore"):
+        close = np.isclose(got, expected, rtol=RTOL[dtype], atol=np.finfo(dtype).tiny)
+    close |= got == expected  # infinities
+    off = ~close
+    if not off.any():
+        return 0
+    assert (act.name, "grad" if kind != "forward" else "forward", dtype) in TORCH_IS_OFF, (
+        f"{act.name} {kind} {dtype}: unexplained disagreement with PyTorch at x={x[off][:5]}: "
+        f"ours {got[off][:5]}, torch {expected[off][:5]}"
+    )
+    if mp_kind is not None:
+        mp_fn = act.mp_forward if mp_kind == "forward" else act.mp_grad
+        exact = mp_reference(mp_fn, x[off], dtype, act.param_defaults)
+        err = ulp_error(got[off], exact)
+        assert err.max() <= act.ulp_bound[dtype], (x[off][np.argmax(err)], err.max())
+    return int(off.sum())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", _records(), ids=lambda a: a.name)
+@pytest.mark.parametrize("inputs", ["ordinary", "tails"])
+def test_agrees_with_torch(act, dtype, inputs):
+    x = _ordinary(dtype) if inputs == "ordinary" else _tails(dtype)
+    g = np.random.default_rng(23).standard_normal(x.size).astype(dtype)
+    t_fwd, t_grad, t_bwd = _torch_eval(act, x, g)
+    got_fwd = evaluate(act, "forward", x)
+    got_grad = evaluate(act, "grad", x)
+    got_bwd = evaluate(act, "backward", x, g=g)
+    _judge(act, "forward", dtype, x, got_fwd, t_fwd, "forward")
+    _judge(act, "grad", dtype, x, got_grad, t_grad, "grad")
+    # backward: ours is g * grad(x) with one rounding (tested elsewhere); where
+    # PyTorch's product is off, its derivative is (checked just above)
+    _judge(act, "backward", dtype, x, got_bwd, t_bwd)
+
+
+def test_explained_disagreements_occur():
+    """Every entry of TORCH_IS_OFF is real (a stale entry would hide nothing, but lie)."""
+    for (name, _kind, dtype), why in TORCH_IS_OFF.items():
+        act = next(a for a in RECORDS if a.name == name)
+        x = np.concatenate([_ordinary(dtype), _tails(dtype)])
+        _, t_grad, _ = _torch_eval(act, x, np.ones_like(x))
+        got = evaluate(act, "grad", x)
+        with np.errstate(all="ignore"):
+            off = ~np.isclose(got, t_grad, rtol=RTOL[dtype], atol=np.finfo(dtype).tiny)
+        assert off.any(), (name, dtype, why)
