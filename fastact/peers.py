@@ -88,7 +88,30 @@ def _numpy_best() -> dict[str, Factory]:
             np.copysign(out, x, out=out),
         )
 
+    def softsign_grad(x, g, out):
+        one = x.dtype.type(1)
+        return lambda: (
+            np.abs(x, out=out),
+            np.add(out, one, out=out),
+            np.multiply(out, out, out=out),
+            np.divide(one, out, out=out),
+        )
+
+    def softsign_backward(x, g, out):
+        one = x.dtype.type(1)
+        return lambda: (
+            np.abs(x, out=out),
+            np.add(out, one, out=out),
+            np.multiply(out, out, out=out),
+            np.divide(g, out, out=out),
+        )
+
     piecewise = {
+        "softsign": lambda x, g, out: (
+            lambda: (np.abs(x, out=out), np.add(out, f(x, 1), out=out), np.divide(x, out, out=out))
+        ),
+        "softsign_grad": softsign_grad,
+        "softsign_backward": softsign_backward,
         "relu6": lambda x, g, out: (lambda: np.clip(x, f(x, 0), f(x, 6), out=out)),
         "relu6_grad": lambda x, g, out: (lambda: np.logical_and(x > 0, x < 6, out=out)),
         "relu6_backward": lambda x, g, out: (lambda: np.multiply(g, (x > 0) & (x < 6), out=out)),
@@ -181,7 +204,21 @@ def _torch() -> dict[str, Factory]:
             name + "_backward": with_tensors(lambda x, g, o, b, ones, *p: lambda: op(g, x, *p, o)),
         }
 
+    def softsign_denominator(x, b, square):
+        torch.abs(x, out=b)
+        b.add_(1)
+        return b.mul_(b) if square else b
+
     piecewise = {
+        "softsign": with_tensors(
+            lambda x, g, o, b, ones: lambda: torch.div(x, softsign_denominator(x, b, False), out=o)
+        ),
+        "softsign_grad": with_tensors(
+            lambda x, g, o, b, ones: lambda: torch.reciprocal(softsign_denominator(x, b, True), out=o)
+        ),
+        "softsign_backward": with_tensors(
+            lambda x, g, o, b, ones: lambda: torch.div(g, softsign_denominator(x, b, True), out=o)
+        ),
         "relu6": with_tensors(lambda x, g, o, b, ones: lambda: aten.hardtanh.out(x, 0, 6, out=o)),
         **backward_pair("relu6", lambda g, x, o: aten.hardtanh_backward.grad_input(g, x, 0, 6, grad_input=o)),
         "hard_sigmoid": with_tensors(lambda x, g, o, b, ones: lambda: aten.hardsigmoid.out(x, out=o)),

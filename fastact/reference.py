@@ -38,6 +38,8 @@ __all__ = [
     "sigmoid_grad",
     "softshrink",
     "softshrink_grad",
+    "softsign",
+    "softsign_grad",
     "tanh",
     "tanh_grad",
     "threshold",
@@ -249,3 +251,21 @@ def threshold_grad(x, threshold=0.0, value=0.0):
     """threshold'(x) = 1 if x > threshold else 0."""
     x = _as_float(x)
     return _step(x > x.dtype.type(threshold), x)
+
+
+def softsign(x):
+    """softsign(x) = x / (1 + |x|), as copysign(a / (1 + a), x) with a = |x|
+    clipped at 2**100 (where the quotient is 1 in every dtype), so that +-inf give
+    +-1 rather than inf/inf."""
+    x = _as_float(x)
+    a = np.minimum(np.abs(x), x.dtype.type(2.0**100))
+    return np.copysign(a / (x.dtype.type(1) + a), x)
+
+
+def softsign_grad(x):
+    """softsign'(x) = 1 / (1 + |x|)**2, as u*u with u = 1/(1 + |x|): the square of
+    1 + |x| would overflow for |x| > 1e154 (float64), u*u only underflows."""
+    x = _as_float(x)
+    with np.errstate(under="ignore"):
+        u = x.dtype.type(1) / (x.dtype.type(1) + np.abs(x))
+        return u * u

@@ -35,6 +35,7 @@ TORCH = {
     "softshrink": lambda x, lam: F.softshrink(x, lam),
     "hardshrink": lambda x, lam: F.hardshrink(x, lam),
     "threshold": lambda x, t, v: F.threshold(x, t, v),
+    "softsign": lambda x: F.softsign(x),
 }
 #: registry functions PyTorch does not have
 NO_TORCH: set[str] = set()
@@ -54,6 +55,10 @@ TORCH_IS_OFF = {
     # near the derivative's zero at x = -1.5.  Ours is (2x + 3)/6, with 2x + 3 exact there.
     ("hard_silu", "grad", "float32"): "x/3 + 0.5 cancels near -1.5",
     ("hard_silu", "grad", "float64"): "x/3 + 0.5 cancels near -1.5",
+    # softsign is the composite x / (1 + |x|): its autograd derivative
+    # 1/(1+|x|) - |x|/(1+|x|)^2 cancels for large |x|; ours is 1/(1+|x|)^2.
+    ("softsign", "grad", "float32"): "autograd of x / (1 + |x|) cancels",
+    ("softsign", "grad", "float64"): "autograd of x / (1 + |x|) cancels",
     # hardsigmoid_backward multiplies by a float32 1/6 (0.1666666716...) in float64.
     ("hard_sigmoid", "grad", "float64"): "float32 constant 1/6 in the float64 kernel",
 }
