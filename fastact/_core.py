@@ -48,6 +48,7 @@ __all__ = [
     "fma",
     "float_from_bits",
     "ldexp_flush",
+    "ldexp_signed",
     "logistic_grad_ratio",
     "logistic_ratio",
     "ratio_dd",
@@ -334,6 +335,47 @@ def ldexp_flush(typingctx, p, k):
     return p(p, k), codegen
 
 
+@intrinsic
+def ldexp_signed(typingctx, p, k):
+    """``p * 2**k`` for normal, infinite or NaN ``p`` of either sign and ``|k| <= 200``,
+    on the bit pattern: +-0 where the result is below the smallest normal number,
+    +-inf where it overflows, inf and NaN unchanged.  No flag, ever.
+
+    The exact rescaling step of products formed on scaled operands: scaling by a
+    data-selected power of two *before* the product (never the operand itself
+    selected, which LLVM may undo) keeps the product in range; this puts it back,
+    rounding once (where the result is normal) as the unscaled product would.
+    """
+    if p not in _INT_OF or not isinstance(k, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        pv, kv = args
+        mant = 23 if p == types.float32 else 52
+        ity = ir.IntType(p.bitwidth)
+        const = lambda v: ir.Constant(ity, v)  # noqa: E731
+        kv = builder.trunc(kv, ity) if k.bitwidth > p.bitwidth else builder.sext(kv, ity)
+        bits = builder.bitcast(pv, ity)
+        sign_mask = const(-(1 << (p.bitwidth - 1)))
+        sign = builder.and_(bits, sign_mask)
+        mag = builder.and_(bits, const((1 << (p.bitwidth - 1)) - 1))
+        inf = const(((1 << (p.bitwidth - 1 - mant)) - 1) << mant)
+        shift = builder.shl(kv, const(mant))
+        up = builder.icmp_signed(">", kv, const(0))
+        # up: overflow iff mag > inf - shift; down: flush iff mag < (1 << mant) - shift
+        # (shift of the other sign is replaced by 0, so neither bound wraps)
+        over = builder.icmp_signed(">", mag, builder.sub(inf, builder.select(up, shift, const(0))))
+        under = builder.icmp_signed("<", mag, builder.sub(const(1 << mant), builder.select(up, const(0), shift)))
+        special = builder.icmp_signed(">=", mag, inf)
+        new = builder.add(mag, shift)
+        new = builder.select(under, const(0), new)
+        new = builder.select(over, inf, new)
+        new = builder.select(special, mag, new)
+        return builder.bitcast(builder.or_(new, sign), pv.type)
+
+    return p(p, k), codegen
+
+
 # --------------------------------------------------------------------------------
 # expm1 on a clamped range.
 # --------------------------------------------------------------------------------
@@ -497,7 +539,7 @@ def _select(condition, if_true, if_false):
 
 
 @_jit
-def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below, flush_below):
+def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below, flush_below, large_from):
     T = type(grad_out)
     blocked = (derivative == T(0)) & (abs(grad_out) == T(np.inf))
     # Unbiased exponents from the bit patterns (a subnormal counts as 2**-bias,
@@ -509,23 +551,29 @@ def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below,
     # scaled up (no underflow flag), then scaled back exactly on the bit pattern,
     # flushing to zero.  Products certainly below it use g = 0: 0 * d, no flag.
     scaled = (e < scaled_below) & (eg < big) & (ed < big)
-    s = _select(scaled, half_scale, T(1))
+    # Products that may overflow (a derivative above 1: selu's 1.76, hard_silu's 1.5,
+    # a slope parameter) are formed with both factors scaled down and scaled back up
+    # on the bit pattern, saturating to +-inf without the overflow flag.
+    large = e >= large_from
+    s = _select(scaled, half_scale, _select(large, T(1) / half_scale, T(1)))
     g = _select(blocked | (e < flush_below), T(0), grad_out)
     p = (g * s) * (derivative * s)
     back = np.copysign(ldexp_flush(abs(p), 2 * bias - 2 * (float_bits(half_scale) >> mant)), p)
-    return _select(scaled, back, p)
+    up = ldexp_signed(p, 2 * (float_bits(half_scale) >> mant) - 2 * bias)
+    return _select(scaled, back, _select(large, up, p))
 
 
 @_jit
 def _chain_rule32(grad_out, derivative):
     # scale 2**32 per factor; scaled iff |g*d| < 2**40 and both factors < 2**60;
-    # flushed iff |g*d| < 2**-166 (so the scaled product stays normal)
-    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166)
+    # flushed iff |g*d| < 2**-166 (so the scaled product stays normal); scaled down
+    # by 2**-32 per factor iff |g*d| may reach 2**127 (both factors are then >= 2**-3)
+    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166, 125)
 
 
 @_jit
 def _chain_rule64(grad_out, derivative):
-    return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096)
+    return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096, 1021)
 
 
 def chain_rule(grad_out, derivative):
@@ -537,6 +585,8 @@ def chain_rule(grad_out, derivative):
       A NaN ``grad_out`` still gives NaN.
     * A product below the smallest normal number is flushed to +-0, like every
       other result, without the *underflow* flag a plain multiply would raise.
+    * A product beyond the largest finite number is +-inf, without the *overflow*
+      flag.
 
     The replaced operands are chosen *before* the product, so the product itself is
     the result and LLVM cannot reintroduce the flagged operation.

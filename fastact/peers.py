@@ -106,7 +106,42 @@ def _numpy_best() -> dict[str, Factory]:
             np.divide(g, out, out=out),
         )
 
-    piecewise = {
+    def elu(x, g, out, alpha=1.0, scale=1.0, input_scale=1.0):
+        """scale * (x if x > 0 else alpha * expm1(input_scale * x)): elu, celu, selu."""
+        a, s, i = f(x, alpha, scale, input_scale)
+        return lambda: (
+            np.minimum(x, f(x, 0), out=out),
+            np.multiply(out, i, out=out) if input_scale != 1 else None,
+            np.expm1(out, out=out),
+            np.multiply(out, a * s, out=out),
+            np.copyto(out, x * s if scale != 1 else x, where=x > 0),
+        )
+
+    def elu_grad(x, g, out, alpha=1.0, scale=1.0, input_scale=1.0, backward=False):
+        a, s, i = f(x, alpha, scale, input_scale)
+        return lambda: (
+            np.minimum(x, f(x, 0), out=out),
+            np.multiply(out, i, out=out) if input_scale != 1 else None,
+            np.exp(out, out=out),
+            np.multiply(out, a * s * i, out=out),
+            np.copyto(out, s, where=x > 0),
+            np.multiply(out, g, out=out) if backward else None,
+        )
+
+    selu_scale, selu_alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+    expm1_family = {
+        "elu": elu,
+        "elu_grad": elu_grad,
+        "elu_backward": lambda x, g, out, a=1.0: elu_grad(x, g, out, a, backward=True),
+        "celu": lambda x, g, out, a=1.0: elu(x, g, out, a, 1.0, 1 / a),
+        "celu_grad": lambda x, g, out, a=1.0: elu_grad(x, g, out, a, 1.0, 1 / a),
+        "celu_backward": lambda x, g, out, a=1.0: elu_grad(x, g, out, a, 1.0, 1 / a, backward=True),
+        "selu": lambda x, g, out: elu(x, g, out, selu_alpha, selu_scale),
+        "selu_grad": lambda x, g, out: elu_grad(x, g, out, selu_alpha, selu_scale),
+        "selu_backward": lambda x, g, out: elu_grad(x, g, out, selu_alpha, selu_scale, backward=True),
+    }
+
+    piecewise = expm1_family | {
         "softsign": lambda x, g, out: (
             lambda: (np.abs(x, out=out), np.add(out, f(x, 1), out=out), np.divide(x, out, out=out))
         ),
@@ -209,7 +244,36 @@ def _torch() -> dict[str, Factory]:
         b.add_(1)
         return b.mul_(b) if square else b
 
-    piecewise = {
+    selu_scale, selu_alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+
+    def elu_ops(name, alpha, scale, input_scale):
+        """elu, celu and selu are one aten op: elu(x, alpha, scale, input_scale)."""
+        def pair(p):
+            return (alpha(p), scale, input_scale(p))
+
+        def fwd(x, g, o, b, ones, *p):
+            return lambda: aten.elu.out(x, *pair(p), out=o)
+
+        def bwd(grad_out):
+            def make(x, g, o, b, ones, *p):
+                go = ones if grad_out == "ones" else g
+                return lambda: aten.elu_backward.grad_input(go, *pair(p), False, x, grad_input=o)
+
+            return make
+
+        return {
+            name: with_tensors(fwd),
+            name + "_grad": with_tensors(bwd("ones")),
+            name + "_backward": with_tensors(bwd("g")),
+        }
+
+    expm1_family = {
+        **elu_ops("elu", lambda p: p[0] if p else 1.0, 1.0, lambda p: 1.0),
+        **elu_ops("celu", lambda p: p[0] if p else 1.0, 1.0, lambda p: 1.0 / (p[0] if p else 1.0)),
+        **elu_ops("selu", lambda p: selu_alpha, selu_scale, lambda p: 1.0),
+    }
+
+    piecewise = expm1_family | {
         "softsign": with_tensors(
             lambda x, g, o, b, ones: lambda: torch.div(x, softsign_denominator(x, b, False), out=o)
         ),

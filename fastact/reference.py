@@ -28,12 +28,18 @@ __all__ = [
     "hard_tanh_grad",
     "hardshrink",
     "hardshrink_grad",
+    "celu",
+    "celu_grad",
+    "elu",
+    "elu_grad",
     "leaky_relu",
     "leaky_relu_grad",
     "relu",
     "relu_grad",
     "relu6",
     "relu6_grad",
+    "selu",
+    "selu_grad",
     "sigmoid",
     "sigmoid_grad",
     "softshrink",
@@ -269,3 +275,75 @@ def softsign_grad(x):
     with np.errstate(under="ignore"):
         u = x.dtype.type(1) / (x.dtype.type(1) + np.abs(x))
         return u * u
+
+
+# --------------------------------------------------------------------------------
+# expm1 family.  np.expm1, never exp(x) - 1 (which cancels near 0); np.exp of
+# large negative arguments underflows to 0 or a subnormal, the correct result.
+# --------------------------------------------------------------------------------
+def elu(x, alpha=1.0):
+    """elu(x) = x if x > 0 else alpha * expm1(x)."""
+    x = _as_float(x)
+    neg = np.where(x > 0, x.dtype.type(0), x)  # -0.0 stays -0.0, NaN stays NaN
+    with np.errstate(under="ignore"):
+        return np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(neg))
+
+
+def elu_grad(x, alpha=1.0):
+    """elu'(x) = 1 if x > 0 else alpha * exp(x) (PyTorch: alpha at 0)."""
+    x = _as_float(x)
+    neg = np.where(x > 0, x.dtype.type(0), x)
+    with np.errstate(under="ignore"):
+        return np.where(x > 0, x.dtype.type(1), x.dtype.type(alpha) * np.exp(neg))
+
+
+def celu(x, alpha=1.0):
+    """celu(x) = x if x > 0 else alpha * expm1(x / alpha); NaN for alpha < 0."""
+    x = _as_float(x)
+    a = x.dtype.type(alpha)
+    neg = np.where(x > 0, x.dtype.type(0), x)
+    with np.errstate(under="ignore", over="ignore"):
+        y = np.where(x > 0, x, a * np.expm1(neg / a) if a != 0 else neg * 0)  # alpha = 0: the limit
+    return y if a >= 0 else np.where(np.isnan(x), x, np.nan).astype(x.dtype)
+
+
+def celu_grad(x, alpha=1.0):
+    """celu'(x) = 1 if x > 0 else exp(x / alpha) (1 at 0); NaN for alpha < 0."""
+    x = _as_float(x)
+    a = x.dtype.type(alpha)
+    neg = np.where(x > 0, x.dtype.type(0), x)
+    with np.errstate(under="ignore", over="ignore"):
+        d = np.exp(neg / a) if a != 0 else np.where(neg == 0, x.dtype.type(1), x.dtype.type(0))
+        y = np.where(x > 0, x.dtype.type(1), d)
+    return y if a >= 0 else np.where(np.isnan(x), x, np.nan).astype(x.dtype)
+
+
+_SELU_SCALE = "1.0507009873554804934193349852946"
+# scale * alpha, alpha = 1.6732632423543772848170429916717 (PyTorch's constants):
+# one constant, so that the derivative at 0 is it correctly rounded
+_SELU_SCALE_ALPHA = "1.7580993408473768599402175208123"
+
+
+def _constant(dtype, text):
+    """A constant at the dtype's precision (long double keeps its extra bits)."""
+    return np.dtype(dtype).type(text)
+
+
+def selu(x):
+    """selu(x) = scale * (x if x > 0 else alpha * expm1(x)), PyTorch's constants."""
+    x = _as_float(x)
+    scale = _constant(x.dtype, _SELU_SCALE)
+    scale_alpha = _constant(x.dtype, _SELU_SCALE_ALPHA)
+    neg = np.where(x > 0, x.dtype.type(0), x)
+    with np.errstate(under="ignore", over="ignore"):  # scale * x beyond max: inf, the correct result
+        return np.where(x > 0, scale * x, scale_alpha * np.expm1(neg))
+
+
+def selu_grad(x):
+    """selu'(x) = scale if x > 0 else scale * alpha * exp(x) (scale * alpha at 0)."""
+    x = _as_float(x)
+    scale = _constant(x.dtype, _SELU_SCALE)
+    scale_alpha = _constant(x.dtype, _SELU_SCALE_ALPHA)
+    neg = np.where(x > 0, x.dtype.type(0), x)
+    with np.errstate(under="ignore"):
+        return np.where(x > 0, scale, scale_alpha * np.exp(neg))

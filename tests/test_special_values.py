@@ -255,6 +255,23 @@ def test_backward_tiny_grad_out_raises_no_flags(act, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
+def test_backward_huge_grad_out_overflows_without_flag(act, dtype):
+    """grad_out = +-max: where the derivative exceeds 1 (selu, hard_silu near 3) the
+    product rounds to +-inf, which it must give without the overflow flag."""
+    x = np.concatenate([interesting(dtype), np.linspace(-10, 10, 401).astype(dtype)])
+    x = x[~np.isnan(x)]
+    grad = evaluate(act, "grad", x)
+    big = np.finfo(dtype).max
+    for g in (big, -big):
+        got = evaluate(act, "backward", x, g=np.full_like(x, g))
+        over = np.abs(grad) > 1
+        expected = np.copysign(np.inf, np.sign(g) * grad[over])
+        assert np.array_equal(got[over], expected), (x[over], got[over])
+        assert np.isfinite(got[~over]).all(), (x[~over], got[~over])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
 def test_backward_infinite_grad_out(act, dtype):
     """Where the derivative is exactly 0 the gradient is blocked (0, no flag);
     elsewhere inf * derivative is +-inf with the sign of the product."""

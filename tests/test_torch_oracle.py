@@ -36,6 +36,9 @@ TORCH = {
     "hardshrink": lambda x, lam: F.hardshrink(x, lam),
     "threshold": lambda x, t, v: F.threshold(x, t, v),
     "softsign": lambda x: F.softsign(x),
+    "elu": lambda x, a: F.elu(x, a),
+    "celu": lambda x, a: F.celu(x, a),
+    "selu": lambda x: F.selu(x),
 }
 #: registry functions PyTorch does not have
 NO_TORCH: set[str] = set()
