@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact.peers import regime_input
+from fastact.peers import peer_table, regime_input
 
 _SIZE = 10_000_000
 _CORES = os.cpu_count() or 1
@@ -47,9 +47,10 @@ def test_threads(benchmark, function, impl, dtype, size):
     benchmark.group = f"threads {function} {dtype} n={size}"
     benchmark.extra_info.update(function=function, impl=impl, dtype=dtype, size=size, regime="central",
                                 threads=_threads(impl))
+    act = fastact.REGISTRY[function.removesuffix("_backward")]
     if impl.startswith("fastact"):
         fn = getattr(fastact.ufuncs, function)
-        args = (g, x) if function.endswith("_backward") else (x,)
+        args = ((g, x) if function.endswith("_backward") else (x,)) + act.param_defaults
         previous = fastact.get_num_threads()
         fastact.set_num_threads(_threads(impl))
         try:
@@ -58,18 +59,12 @@ def test_threads(benchmark, function, impl, dtype, size):
             fastact.set_num_threads(previous)
         return
     torch = pytest.importorskip("torch")
+    # built before the thread setting: building the table pins PyTorch to one thread
+    make = peer_table("torch")[function]
     previous = torch.get_num_threads()
     torch.set_num_threads(_threads(impl))
     try:
-        tx, tg, to = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(out)
-        forward = {"sigmoid": torch.sigmoid, "tanh": torch.tanh}[function.removesuffix("_backward")]
-        if function.endswith("_backward"):
-            back = {"sigmoid": torch.ops.aten.sigmoid_backward, "tanh": torch.ops.aten.tanh_backward}[
-                function.removesuffix("_backward")
-            ]
-            buf = torch.empty_like(tx)
-            benchmark(lambda: back.grad_input(tg, forward(tx, out=buf), grad_input=to))
-        else:
-            benchmark(forward, tx, out=to)
+        # the same PyTorch calls as the single-thread comparison (fastact.peers)
+        benchmark(make(x, g, out, *act.param_defaults))
     finally:
         torch.set_num_threads(previous)
