@@ -40,6 +40,7 @@ __all__ = [
     "quiet_greater",
     "sign_clear",
     "chain_rule",
+    "chain_rule_saturating",
     "exp_limit",
     "exp_reduce",
     "expm1_clamped",
@@ -566,13 +567,25 @@ def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below,
 @_jit
 def _chain_rule32(grad_out, derivative):
     # scale 2**32 per factor; scaled iff |g*d| < 2**40 and both factors < 2**60;
-    # flushed iff |g*d| < 2**-166 (so the scaled product stays normal); scaled down
-    # by 2**-32 per factor iff |g*d| may reach 2**127 (both factors are then >= 2**-3)
-    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166, 125)
+    # flushed iff |g*d| < 2**-166 (so the scaled product stays normal); never scaled
+    # down (|derivative| <= 1: the product cannot overflow; LLVM drops that path)
+    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166, 1 << 30)
 
 
 @_jit
 def _chain_rule64(grad_out, derivative):
+    return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096, 1 << 30)
+
+
+@_jit
+def _chain_rule_sat32(grad_out, derivative):
+    # as _chain_rule32, and scaled down by 2**-32 per factor iff |g*d| may reach
+    # 2**127 (both factors are then >= 2**-3)
+    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166, 125)
+
+
+@_jit
+def _chain_rule_sat64(grad_out, derivative):
     return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096, 1021)
 
 
@@ -585,8 +598,9 @@ def chain_rule(grad_out, derivative):
       A NaN ``grad_out`` still gives NaN.
     * A product below the smallest normal number is flushed to +-0, like every
       other result, without the *underflow* flag a plain multiply would raise.
-    * A product beyond the largest finite number is +-inf, without the *overflow*
-      flag.
+
+    For ``|derivative| <= 1`` only (then ``|g * d| <= |g|``): where the product may
+    overflow, use :func:`chain_rule_saturating`.
 
     The replaced operands are chosen *before* the product, so the product itself is
     the result and LLVM cannot reintroduce the flagged operation.
@@ -610,3 +624,19 @@ def two_sum(a, b):
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
+
+
+def chain_rule_saturating(grad_out, derivative):
+    """:func:`chain_rule` for any derivative: a product beyond the largest finite
+    number is +-inf, without the *overflow* flag (selu's derivative 1.76, hard_silu's
+    1.5, a slope parameter above 1).  A few integer operations dearer."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(chain_rule_saturating, inline="always")
+def _chain_rule_saturating_overload(grad_out, derivative):
+    if grad_out == types.float32:
+        return lambda grad_out, derivative: _chain_rule_sat32(grad_out, derivative)
+    if grad_out == types.float64:
+        return lambda grad_out, derivative: _chain_rule_sat64(grad_out, derivative)
+    return None

@@ -25,6 +25,7 @@ from ._core import (
     JIT_OPTIONS,
     abs_clamped,
     chain_rule,
+    chain_rule_saturating,
     exp_limit,
     exp_reduce,
     expm1_clamped,
@@ -231,9 +232,9 @@ _SLOPE = Param("negative_slope", 0.01, "slope for x < 0 (PyTorch's and the tutor
 
 @_jit
 def _leaky_relu(x, negative_slope):
-    # chain_rule, not x * slope: it flushes a product below the smallest normal
+    # chain_rule_saturating, not x * slope: it flushes a product below the smallest normal
     # without the underflow flag, and gives 0 for -inf * 0 (slope 0 is relu).
-    return x if is_positive(x) else chain_rule(x, negative_slope)  # NaN stays NaN
+    return x if is_positive(x) else chain_rule_saturating(x, negative_slope)  # NaN stays NaN
 
 
 @_jit
@@ -244,7 +245,7 @@ def _leaky_relu_grad(x, negative_slope):
 
 @_jit
 def _leaky_relu_backward(grad_out, x, negative_slope):
-    return x if x != x else (grad_out if is_positive(x) else chain_rule(grad_out, negative_slope))
+    return x if x != x else (grad_out if is_positive(x) else chain_rule_saturating(grad_out, negative_slope))
 
 
 register(
@@ -440,7 +441,7 @@ def _hard_silu_grad(x):
 
 @_jit
 def _hard_silu_backward(grad_out, x):
-    return chain_rule(grad_out, _hard_silu_grad(x))
+    return chain_rule_saturating(grad_out, _hard_silu_grad(x))  # the derivative reaches 1.5
 
 
 register(
@@ -838,7 +839,7 @@ def _elu_grad(x, alpha):
 
 @_jit
 def _elu_backward(grad_out, x, alpha):
-    return chain_rule(grad_out, _elu_grad(x, alpha))
+    return chain_rule_saturating(grad_out, _elu_grad(x, alpha))  # alpha may exceed 1
 
 
 register(
@@ -1047,7 +1048,7 @@ def _selu_grad(x):
 
 @_jit
 def _selu_backward(grad_out, x):
-    return chain_rule(grad_out, _selu_grad(x))
+    return chain_rule_saturating(grad_out, _selu_grad(x))  # the derivative reaches 1.76
 
 
 _SELU_LIMIT = -float(_SELU_LAMBDA_ALPHA)
