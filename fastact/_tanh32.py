@@ -37,9 +37,10 @@ BLOCK = 16
 
 # tanh(x) rounds to 1 from 9.011 on; the last polynomial first rounds to 1 at
 # 8.897618 (0.62 ULP above the true 1 - 3.7e-8) and would dip below 1 again
-# after it: saturating here keeps the function monotone (tests/test_tanh32.py
-# scans every float32).  Re-find it after refitting: the first float32 in
-# [8.5, 9.02] at which tanh32 without this clamp returns 1.
+# after it.  |x| is clamped here, so every larger input gives p(_SAT) == 1
+# exactly and the function stays monotone (tests/test_tanh32.py scans every
+# float32).  Re-find it after refitting: the first float32 in [8.5, 9.02] at
+# which the polynomial (clamped at 9.02) returns 1.
 _SAT = np.float32(8.897618)
 _TINY = np.float32(2.0**-12)  # tanh(x) rounds to x below this (float32)
 _SAT_BITS = int(_SAT.view(np.int32))
@@ -113,14 +114,11 @@ def tanh32(x):
     :func:`tanh32_block16`)."""
     b = float_bits(x)
     ab = b & np.int32(0x7FFFFFFF)
-    a = float_from_bits(ab, x)
     # The polynomial runs on |x| clamped to [2^-12, _SAT]: below, t*c would
-    # underflow; above (and for inf/NaN), it would overflow.  Both ends are
-    # replaced by selects at the end.  (Selects as calls: ternaries upset Numba's
-    # IR inliner in the overload.)
+    # underflow; above (and for inf/NaN), it would overflow.  (Selects as calls:
+    # ternaries upset Numba's IR inliner in the overload.)
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_SAT_BITS))
     k = max((cb >> np.int32(22)) - np.int32(_K0), np.int32(0))  # <= 15: cb < 12
-    small = ab < np.int32(_TINY_BITS)
     t = float_from_bits(cb, x) - _MID32[k]
     p = fma(_C6[k], t, _C5[k])
     p = fma(p, t, _C4[k])
@@ -128,9 +126,11 @@ def tanh32(x):
     p = fma(p, t, _C2[k])
     p = fma(p, t, _C1[k])
     p = fma(p, t, _C0[k])
-    p = _select(ab >= np.int32(_SAT_BITS), np.float32(1), p)
-    p = _select(small, a, p)
-    r = float_from_bits(float_bits(p) | (b & np.int32(-(2**31))), x)  # sign of x
+    # From _SAT up, p is p(_SAT) == 1 exactly.  Below 2^-12, p is p(2^-12), a
+    # little above |x|, and tanh(x) rounds to x: the smaller bit pattern is the
+    # result in both cases (and elsewhere min(p, |x|) is p, as tanh(x) < x).
+    pb = min(float_bits(p), ab)
+    r = float_from_bits(pb | (b & np.int32(-(2**31))), x)  # sign of x
     return _select(ab > np.int32(0x7F800000), x, r)  # NaN in, NaN out
 
 
@@ -172,12 +172,10 @@ def tanh32_block16(typingctx, src, dst):
         x = builder.load(builder.bitcast(args[0], _F16.as_pointer()), align=4)
         b = builder.bitcast(x, _I16)
         ab = builder.and_(b, _splat_i(0x7FFFFFFF))
-        a = builder.bitcast(ab, _F16)
         cb = builder.select(builder.icmp_signed("<", ab, _splat_i(_TINY_BITS)), _splat_i(_TINY_BITS), ab)
         cb = builder.select(builder.icmp_signed(">", cb, _splat_i(_SAT_BITS)), _splat_i(_SAT_BITS), cb)
         k = builder.sub(builder.lshr(cb, _splat_i(22)), _splat_i(_K0))
         k = builder.select(builder.icmp_signed("<", k, _splat_i(0)), _splat_i(0), k)
-        small = builder.icmp_signed("<", ab, _splat_i(_TINY_BITS))
         ac = builder.bitcast(cb, _F16)
 
         def table(values):
@@ -188,9 +186,9 @@ def tanh32_block16(typingctx, src, dst):
         p = builder.call(fma16, [table(_COEF32[top]), t, table(_COEF32[top - 1])])
         for i in range(top - 2, -1, -1):
             p = builder.call(fma16, [p, t, table(_COEF32[i])])
-        p = builder.select(builder.icmp_signed(">=", ab, _splat_i(_SAT_BITS)), _splat_f(1.0), p)
-        p = builder.select(small, a, p)
-        r = builder.or_(builder.bitcast(p, _I16), builder.and_(b, _splat_i(-(2**31))))
+        pb = builder.bitcast(p, _I16)
+        pb = builder.select(builder.icmp_signed("<", ab, pb), ab, pb)
+        r = builder.or_(pb, builder.and_(b, _splat_i(-(2**31))))
         r = builder.select(builder.icmp_signed(">", ab, _splat_i(0x7F800000)), b, r)
         builder.store(builder.bitcast(r, _F16), builder.bitcast(args[1], _F16.as_pointer()), align=4)
         return context.get_dummy_value()
