@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import platform
 
 SMOKE_SIZE = 1000
 
@@ -48,53 +47,10 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _cpu_flags() -> list[str]:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return sorted(f for f in flags if f.startswith(("avx", "fma", "sse4")))
-    except OSError:
-        pass
-    return []
-
-
-def _threading_layer() -> str | None:
-    import numba
-
-    try:
-        return numba.threading_layer()
-    except ValueError:  # no parallel region has run yet
-        return None
-
-
 def pytest_benchmark_update_machine_info(config, machine_info):
-    import importlib.metadata as md
+    from fastact.environment import cpu_flags, cpu_model, thread_settings, versions
 
-    versions = {}
-    for pkg in ("fastact", "numba", "llvmlite", "numpy", "scipy", "torch", "numexpr"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            versions[pkg] = None
-    import numba
-
-    import fastact
-
-    threads = {"NUMBA_NUM_THREADS": numba.config.NUMBA_NUM_THREADS, "fastact_threads": fastact.get_num_threads(),
-               "threading_layer": _threading_layer(), "cores": os.cpu_count()}
+    threads = thread_settings()
     try:
         import torch
 
@@ -102,8 +58,8 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     except ImportError:
         pass
     machine_info["fastact"] = {
-        "cpu_model": _cpu_model(),
-        "cpu_flags": _cpu_flags(),
-        "versions": versions,
+        "cpu_model": cpu_model(),
+        "cpu_flags": cpu_flags(),
+        "versions": versions(),
         "threads": threads,
     }

@@ -8,6 +8,7 @@ and with every core, PyTorch pinned to one thread and with every core, at 10^3
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numba
@@ -20,7 +21,9 @@ from fastact.peers import peer_table, regime_input
 _SIZE = 10_000_000
 _CORES = os.cpu_count() or 1
 _POOL = numba.config.NUMBA_NUM_THREADS  # fastact's threads come from Numba's pool
-_IMPLS = ("fastact-1-thread", f"fastact-{_POOL}-threads", "torch-1-thread", f"torch-{_CORES}-threads")
+_IMPLS = ("fastact-1-thread", f"fastact-{_POOL}-threads") + (
+    ("torch-1-thread", f"torch-{_CORES}-threads") if importlib.util.find_spec("torch") else ()
+)  # PyTorch's rows only where it is installed
 _CASES = [
     (name, impl, dtype)
     for act in fastact.REGISTRY.values()
@@ -58,7 +61,8 @@ def test_threads(benchmark, function, impl, dtype, size):
         finally:
             fastact.set_num_threads(previous)
         return
-    torch = pytest.importorskip("torch")
+    import torch
+
     # built before the thread setting: building the table pins PyTorch to one thread
     make = peer_table("torch")[function]
     previous = torch.get_num_threads()

@@ -34,12 +34,13 @@ from numba.extending import intrinsic
 from numpy._core import _multiarray_umath
 
 from ._parallel import dispatch, loop_record, threshold_for
+from ._tanh32 import HAVE_BLOCK_KERNEL
 
 __all__ = ["make_ufunc", "SOURCE_HASH"]
 
 _HERE = pathlib.Path(__file__).resolve().parent
 SOURCE_HASH = hashlib.sha256(
-    b"".join((_HERE / f).read_bytes() for f in ("kernels.py", "_core.py", "_loops.py"))
+    b"".join((_HERE / f).read_bytes() for f in ("kernels.py", "_core.py", "_loops.py", "_tanh32.py"))
 ).hexdigest()[:12]
 
 _LOOP_SIG = types.void(
@@ -137,9 +138,11 @@ def prefer_512_bit_vectors(typingctx):
     return types.none(), codegen
 
 
-def _loop_source(fname: str, narrays: int, nparams: int, nbaked: int) -> str:
+def _loop_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: bool = False) -> str:
     """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams``
-    scalar arguments, followed by ``nbaked`` compile-time constants."""
+    scalar arguments, followed by ``nbaked`` compile-time constants.  ``blocked``
+    (one array, no parameters): the aligned main part runs a hand-vectorized
+    ``BLOCK(src, dst)`` on 16 elements at a time, the kernel does the rest."""
     nin = narrays + nparams
     arr = [f"a{j}" for j in range(narrays)]
     baked = [f"BAKED{j}" for j in range(nbaked)]
@@ -159,6 +162,12 @@ def _loop_source(fname: str, narrays: int, nparams: int, nbaked: int) -> str:
     lines.append("        head = min(n, ((64 - address(op) % 64) % 64) // ITEM)")
     lines.append("        m = n - head")
     lines.append("        off = head * ITEM")
+    if blocked:
+        lines.append("        nblk = m // 16")
+        lines.append("        for j in range(nblk):")
+        lines.append("            BLOCK(offset(args[0], off + j * 16 * ITEM), offset(op, off + j * 16 * ITEM))")
+        lines.append("        m = m - nblk * 16")
+        lines.append("        off = off + nblk * 16 * ITEM")
     for count, shift in (("head", "0"), ("m", "off")):
         lines.append(f"        o = carray(offset(op, {shift}), ({count},), DTYPE)")
         # one branch per input that may be the output itself (in-place), plus none
@@ -181,13 +190,14 @@ def _loop_source(fname: str, narrays: int, nparams: int, nbaked: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple):
-    tag = "_baked" if baked else ""
+def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple, block=None):
+    tag = ("_baked" if baked else "") + ("_block" if block is not None else "")
     fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}"
-    src = _loop_source(fname, narrays, nparams, len(baked))
+    src = _loop_source(fname, narrays, nparams, len(baked), blocked=block is not None)
     namespace = {
         **{f"BAKED{j}": dtype.type(v) for j, v in enumerate(baked)},
         "KERNEL": kernel,
+        "BLOCK": block,
         "DTYPE": dtype,
         "ITEM": dtype.itemsize,
         "ZERO": dtype.type(0),
@@ -238,19 +248,25 @@ _PyUFunc_None = -1
 
 
 def make_ufunc(
-    kernel, name: str, narrays: int, nparams: int, doc: str, baked: tuple = ()
+    kernel, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32=None
 ) -> tuple[np.ufunc, list]:
     """Build a real ``numpy.ufunc`` named ``name`` with float32 and float64 loops.
 
     The kernel takes ``narrays`` array arguments and ``nparams`` scalar parameters
     as ufunc inputs; ``baked`` parameter values (if any) follow them as constants
-    compiled into the loop (the default-parameter fast path).  Returns the ufunc
+    compiled into the loop (the default-parameter fast path).  ``block_f32``: a
+    hand-vectorized float32 kernel for 16 contiguous elements (used where the CPU
+    has AVX-512; see ``_tanh32.py``).  Returns the ufunc
     and everything it points into (compiled loops, the C arrays and strings NumPy
     keeps pointers to), which must be kept alive as long as the ufunc.
     """
     nin = narrays + nparams
     dtypes = (np.dtype(np.float32), np.dtype(np.float64))
-    loops = [_compile_loop(kernel, name, dt, narrays, nparams, baked) for dt in dtypes]
+    usable = block_f32 is not None and HAVE_BLOCK_KERNEL and narrays == 1 and nparams == 0 and not baked
+    loops = [
+        _compile_loop(kernel, name, dt, narrays, nparams, baked, block_f32 if usable and dt == np.float32 else None)
+        for dt in dtypes
+    ]
     # NumPy calls the shared dispatcher, which runs the serial loop on one or
     # several threads (see _parallel.py); each loop's data record says which.
     records = [

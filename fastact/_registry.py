@@ -71,6 +71,9 @@ class Activation:
     #: per dtype, the |x| from which forward and derivative equal their finite limits
     #: at +-inf exactly (exp-based functions: 1000; softsign only at 2**64 / 2**512)
     saturation: dict[str, float] = field(default_factory=lambda: {"float32": 1000.0, "float64": 1000.0})
+    #: optional hand-vectorized float32 forward kernel for contiguous blocks of 16
+    #: (an intrinsic ``block(src, dst)``; it must match ``forward`` bit for bit)
+    forward_block_f32: Any = None
 
     @property
     def param_defaults(self) -> tuple[float, ...]:
@@ -105,13 +108,15 @@ LOOP_RECORDS: dict[tuple[str, str], np.ndarray] = {}
 _KEEPALIVE: list = []
 
 
-def _ufunc(kernel: Any, name: str, narrays: int, nparams: int, doc: str, baked: tuple = ()) -> np.ufunc:
+def _ufunc(
+    kernel: Any, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32: Any = None
+) -> np.ufunc:
     """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops.
 
     With ``baked`` parameter values the ufunc takes the arrays only and has the
     parameters compiled in (the default-parameter fast path).
     """
-    ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc, baked=baked)
+    ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc, baked=baked, block_f32=block_f32)
     key = name + "[defaults]" if baked else name
     for dtype, loop, record in zip(("float32", "float64"), keepalive[0], keepalive[1], strict=True):
         LOOPS[key, dtype] = loop
@@ -203,14 +208,14 @@ def build_public(act: Activation) -> dict[str, Any]:
     """
     nparam = len(act.params)
     specs = (
-        (act.name, act.forward, ("x",), "forward"),
-        (act.name + "_grad", act.grad, ("x",), "grad"),
-        (act.name + "_backward", act.backward, ("grad_out", "x"), "backward"),
+        (act.name, act.forward, ("x",), "forward", act.forward_block_f32),
+        (act.name + "_grad", act.grad, ("x",), "grad", None),
+        (act.name + "_backward", act.backward, ("grad_out", "x"), "backward", None),
     )
     out: dict[str, Any] = {}
-    for name, kernel, leading, kind in specs:
+    for name, kernel, leading, kind, block in specs:
         doc = _docstring(act, kind)
-        uf = _ufunc(kernel, name, len(leading), nparam, doc)
+        uf = _ufunc(kernel, name, len(leading), nparam, doc, block_f32=block)
         out["ufunc:" + name] = uf
         if nparam:
             baked = _ufunc(kernel, name, len(leading), 0, doc, baked=act.param_defaults)

@@ -46,8 +46,13 @@ def interleaved_samples(
         samples[name] = [time.perf_counter() - t0]
     once = sum(ts[0] for ts in samples.values())
     rounds = max(min_rounds, min(max_rounds, int(budget / max(once, 1e-7))))
-    for _ in range(rounds):
-        for name, fn in fns.items():
+    # Each round starts one contender later: a call that leaves something behind
+    # (numexpr's and PyTorch's worker threads spin for a while after returning,
+    # on a core that may share the caller's physical core) then disturbs every
+    # contender in turn, not always the one that happens to follow it.
+    items = list(fns.items())
+    for r in range(rounds):
+        for name, fn in items[r % len(items):] + items[: r % len(items)]:
             t0 = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - t0)

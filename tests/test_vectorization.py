@@ -39,7 +39,10 @@ _PROBE = textwrap.dedent(
             "max_lanes": max(widths, default=1),
             "libm": sorted(set(m.group(1) for m in LIBM.finditer(ir))),
             "packed_arith": len(packed),
+            "permute_tables": "llvm.x86.avx512.permvar" in ir,
         }
+    from fastact._tanh32 import HAVE_BLOCK_KERNEL
+    out["have_block_kernel"] = HAVE_BLOCK_KERNEL
     print(json.dumps(out))
     """
 )
@@ -71,3 +74,6 @@ def test_loop_is_vectorized_without_libm(loop_code, act, name, dtype):
     if act.transcendental:
         # the exp/expm1 core itself runs as packed ymm/zmm arithmetic
         assert info["packed_arith"] >= 10, info
+    if name == act.name and act.forward_block_f32 is not None and dtype == "float32":
+        # the hand-vectorized block kernel (table lookups as vpermps) is in the loop
+        assert info["permute_tables"] == loop_code["have_block_kernel"], info

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._registry import REGISTRY
+from ..environment import cpu_model
 from . import network
 from .datasets import DATASETS, make_dataset
 
@@ -252,17 +253,6 @@ def _significant(x: np.ndarray, digits: int = 4) -> list:
     return [float(f"{v:.{digits}g}") for v in np.asarray(x, dtype=float)]
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def run_experiment(cfg: Config, progress: Callable[[int, int, str], None] | None = None, command: str = "") -> dict:
     """Run every dataset x activation over ``cfg.seeds`` seeds; returns the JSON-ready dict.
 
@@ -389,7 +379,7 @@ def run_experiment(cfg: Config, progress: Callable[[int, int, str], None] | None
         "numba": numba.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
-        "cpu": _cpu_name(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "processes": cfg.workers,
         "parallelism": "threads (the compiled training loop releases the GIL)",

@@ -160,6 +160,15 @@ def _output_backward(version, a, y, z, delta):
 
 
 @njit(**_OPTS)
+def _node_count(sizes):
+    """Neurons in all layers, inputs and output included (rows of z, a and delta)."""
+    n = 0
+    for size in sizes:
+        n += size
+    return n
+
+
+@njit(**_OPTS)
 def _forward(name, params, sizes, theta, x, z, a):
     """One example forward: pre-activations ``z`` and outputs ``a`` of every neuron."""
     literally(name)
@@ -271,9 +280,7 @@ def _train(name, params, sizes, theta, x_train, y_train, x_test, y_test, learnin
     """
     literally(name)
     nseed = theta.shape[1]
-    n_nodes = 0
-    for size in sizes:
-        n_nodes += size
+    n_nodes = _node_count(sizes)
     z = np.zeros((n_nodes, nseed))
     a = np.zeros((n_nodes, nseed))
     delta = np.zeros((n_nodes, nseed))
@@ -303,9 +310,7 @@ def _train(name, params, sizes, theta, x_train, y_train, x_test, y_test, learnin
 def _predict(name, params, sizes, theta, x, out):
     """The output of one network (``theta`` of shape (P, 1)) at each point of ``x`` (shape (n, 2, 1))."""
     literally(name)
-    n_nodes = 0
-    for size in sizes:
-        n_nodes += size
+    n_nodes = _node_count(sizes)
     z = np.zeros((n_nodes, 1))
     a = np.zeros((n_nodes, 1))
     for k in range(x.shape[0]):
@@ -317,9 +322,7 @@ def _predict(name, params, sizes, theta, x, out):
 def _loss_grad(name, params, sizes, theta, x, y, grad):
     """Mean loss over the points ``x`` (n, 2, 1) of one network, its gradient into ``grad`` (P, 1)."""
     literally(name)
-    n_nodes = 0
-    for size in sizes:
-        n_nodes += size
+    n_nodes = _node_count(sizes)
     z = np.zeros((n_nodes, 1))
     a = np.zeros((n_nodes, 1))
     delta = np.zeros((n_nodes, 1))

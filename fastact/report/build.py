@@ -12,8 +12,8 @@ from pathlib import Path
 
 import fastact
 
+from ..environment import now
 from . import analysis
-from .environment import now
 
 SCHEMA = "fastact.report/1"
 DEFAULT_OUT = Path("reports") / "fastact-report.html"

@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .environment import machine_info, now
+from ..environment import machine_info, now
 
 QUICK_SIZES = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 #: the NumPy reference is not timed above this size (10-30x slower than the rest)

@@ -1,8 +1,8 @@
 """Where and how a measurement was taken: CPU, cores, versions and thread settings.
 
-The same fields as the benchmark suite's machine info (``bench/conftest.py``), so a
-report built from ``fastact bench`` JSON and one built from its own quick
-measurement show the same environment table.
+Shared by the benchmark suite's machine info (``bench/conftest.py``), the report's
+own quick measurement and the playground's JSON, so they all record the same
+environment.
 """
 
 from __future__ import annotations
