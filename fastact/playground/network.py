@@ -35,7 +35,7 @@ fastact's ``tanh`` and ``tanh_backward`` (compiled once for all activations).
 
 Caching: ``cache=True`` stores the compiled loops on disk.  Numba keys its cache
 on this file only; the literal string the functions are specialized on is
-``"<activation>@<hash of kernels.py, _core.py, _loops.py>"`` (the ufunc loops'
+``"<activation>@<hash of the kernel sources>"`` (the ufunc loops'
 ``SOURCE_HASH``), so an edit to a kernel is recompiled too.
 """
 

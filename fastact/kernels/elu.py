@@ -1,0 +1,313 @@
+"""The expm1 family: elu, celu, selu."""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from .. import reference as ref
+from .._core import (
+    abs_clamped,
+    chain_rule,
+    chain_rule_saturating,
+    exp_limit,
+    exp_reduce,
+    expm1_clamped,
+    expm1_linear_below,
+    float_bits,
+    fma,
+    is_positive,
+    ldexp_flush,
+    ldexp_signed,
+    quiet_greater,
+)
+from .._registry import Activation, Param, register
+from ._common import _TINY, _jit
+from .logistic import _exp_neg_abs
+
+# ================================================================================
+# The expm1 family: elu, celu, selu
+# ================================================================================
+_EXPM1_SAT = 80.0  # expm1(-80) rounds to -1 in both dtypes
+
+
+@_jit
+def _expm1_neg_abs(x):
+    """expm1(-|x|) as (hi, lo), and whether |x| is below the linear threshold, where
+    expm1(x) == x to the last bit: hi is then x itself (the value for x <= 0)."""
+    T = type(x)
+    lin = expm1_linear_below(x)
+    hi, lo = expm1_clamped(-abs_clamped(x, lin, T(_EXPM1_SAT)))
+    small = float_bits(abs(x)) < float_bits(lin)
+    return (x if small else hi), (T(0) if small else lo), small
+
+
+# --------------------------------------------------------------------------------
+# elu
+# --------------------------------------------------------------------------------
+_ALPHA = Param("alpha", 1.0, "scale of the negative branch, -alpha is the limit at -inf (PyTorch's default)")
+
+
+@_jit
+def _elu(x, alpha):
+    T = type(x)
+    hi, _, _ = _expm1_neg_abs(x)
+    # alpha * expm1(x) through chain_rule: no underflow flag for tiny products, no
+    # inf * 0; alpha == 1 (the default, compiled in) skips it: expm1 is then final.
+    neg = hi if alpha == T(1) else chain_rule(alpha, hi)
+    return x if is_positive(x) | (x != x) else neg
+
+
+@_jit
+def _elu_grad(x, alpha):
+    T = type(x)
+    e = _exp_neg_abs(x)
+    d = e if alpha == T(1) else chain_rule(alpha, e)
+    return x if x != x else (T(1) if is_positive(x) else d)
+
+
+@_jit
+def _elu_backward(grad_out, x, alpha):
+    return chain_rule_saturating(grad_out, _elu_grad(x, alpha))  # alpha may exceed 1
+
+
+register(
+    Activation(
+        name="elu",
+        summary="Exponential linear unit, x if x > 0 else alpha * (exp(x) - 1).",
+        formula="x if x > 0 else alpha * (exp(x) - 1)",
+        grad_formula="1 if x > 0 else alpha * exp(x)",
+        forward=_elu,
+        grad=_elu_grad,
+        backward=_elu_backward,
+        reference=ref.elu,
+        reference_grad=ref.elu_grad,
+        mp_forward=lambda mp, x, a: x if x > 0 else a * mp.expm1(x),
+        mp_grad=lambda mp, x, a: mp.mpf(1) if x > 0 else a * mp.exp(x),
+        params=(_ALPHA,),
+        limits=(-1.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "Stable evaluation: the negative branch is alpha * expm1(x) with our vectorized\n"
+            "expm1, never exp(x) - 1, so small inputs keep their relative accuracy:\n"
+            "elu(-1e-8) is expm1(-1e-8) to the last bit (float32(-1e-8) itself in float32,\n"
+            "-9.999999950000001e-09 in float64); elu(-0.0) = -0.0.  Conventions (PyTorch's\n"
+            "elu_backward and JAX's): the derivative at 0 takes the x <= 0 branch,\n"
+            "elu_grad(0) = alpha.  Saturation: elu(-1000) == -alpha exactly."
+        ),
+        transcendental=True,
+    )
+)
+
+
+# --------------------------------------------------------------------------------
+# celu
+# --------------------------------------------------------------------------------
+# alpha enters x / alpha clamped to [2**-80, 2**80] in magnitude: the bounds of the
+# clamp on |x| below (alpha * 2**-60, alpha * 746) then stay normal and finite, and
+# the division can neither overflow, underflow nor divide by zero.
+_CELU_ALPHA_MIN = 2.0**-80
+_CELU_ALPHA_MAX = 2.0**80
+
+
+@_jit
+def _celu_ratio(x, alpha, top):
+    """(|x| / alpha clamped to [expm1's linear threshold, top], |x| / alpha below
+    that threshold), without a flag for any x or alpha."""
+    T = type(x)
+    da = abs_clamped(alpha, T(_CELU_ALPHA_MIN), T(_CELU_ALPHA_MAX))
+    lo = da * expm1_linear_below(x)  # exact: a power of two
+    a = abs_clamped(x, lo, da * top)
+    return a / da, float_bits(abs(x)) < float_bits(lo)
+
+
+@_jit
+def _celu_alpha_ok(alpha):
+    T = type(alpha)
+    return (alpha == T(0)) | quiet_greater(alpha, T(0))
+
+
+@_jit
+def _celu(x, alpha):
+    T = type(x)
+    q, small = _celu_ratio(x, alpha, T(_EXPM1_SAT))
+    hi, _ = expm1_clamped(-q)
+    neg = hi if alpha == T(1) else chain_rule(alpha, hi)
+    # |x| / alpha below the linear threshold: alpha * expm1(x / alpha) rounds to x
+    neg = x if small else neg
+    y = x if is_positive(x) else (neg if _celu_alpha_ok(alpha) else T(np.nan))
+    return x if x != x else y
+
+
+@_jit
+def _celu_grad(x, alpha):
+    T = type(x)
+    q, _ = _celu_ratio(x, alpha, exp_limit(x))
+    p, k = exp_reduce(-q)
+    g = T(1) if is_positive(x) else ldexp_flush(p, k)
+    return x if x != x else (g if _celu_alpha_ok(alpha) else T(np.nan))
+
+
+@_jit
+def _celu_backward(grad_out, x, alpha):
+    return chain_rule(grad_out, _celu_grad(x, alpha))
+
+
+register(
+    Activation(
+        name="celu",
+        summary="Continuously differentiable ELU, x if x > 0 else alpha * (exp(x / alpha) - 1).",
+        formula="x if x > 0 else alpha * (exp(x / alpha) - 1)",
+        grad_formula="1 if x > 0 else exp(x / alpha)",
+        forward=_celu,
+        grad=_celu_grad,
+        backward=_celu_backward,
+        reference=ref.celu,
+        reference_grad=ref.celu_grad,
+        mp_forward=lambda mp, x, a: x if x > 0 else a * mp.expm1(x / a),
+        mp_grad=lambda mp, x, a: mp.mpf(1) if x > 0 else mp.exp(x / a),
+        params=(_ALPHA,),
+        limits=(-1.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "Stable evaluation: alpha * expm1(x / alpha) with our vectorized expm1;\n"
+            "celu(-0.0) = -0.0 and tiny inputs give x itself.  Conventions (PyTorch's,\n"
+            "whose celu is elu with input scale 1/alpha): the derivative at 0 is\n"
+            "exp(0): celu_grad(0) = 1.  Parameters: alpha > 0; alpha = 0 (an error in\n"
+            "PyTorch) gives the limit, 0 for x <= 0 (x / alpha uses alpha clamped to\n"
+            "[2**-80, 2**80]); a negative alpha gives NaN."
+        ),
+        transcendental=True,
+    )
+)
+
+
+# --------------------------------------------------------------------------------
+# selu
+# --------------------------------------------------------------------------------
+# PyTorch's constants (Klambauer et al. 2017, to 32 digits), each split into a
+# double word hi + lo per dtype: scale * v is then fma(hi, v, lo * v), within a
+# hair of one rounding.  hi is the constant rounded to the dtype (checked: float32
+# of the float64 value is the correctly rounded float32 for both).
+_SELU_SCALE = "1.0507009873554804934193349852946"
+_SELU_ALPHA = "1.6732632423543772848170429916717"
+
+
+def _double_word(value: Decimal, dtype) -> tuple:
+    hi = dtype(float(value))
+    return hi, dtype(float(value - Decimal(float(hi))))
+
+
+with localcontext() as _ctx:
+    _ctx.prec = 60
+    _SELU_LAMBDA = Decimal(_SELU_SCALE)
+    _SELU_LAMBDA_ALPHA = _SELU_LAMBDA * Decimal(_SELU_ALPHA)
+    _SELU32 = _double_word(_SELU_LAMBDA, np.float32) + _double_word(_SELU_LAMBDA_ALPHA, np.float32)
+    _SELU64 = _double_word(_SELU_LAMBDA, np.float64) + _double_word(_SELU_LAMBDA_ALPHA, np.float64)
+
+
+def _selu_wmax(x):
+    """The largest finite number of the dtype of ``x``."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_selu_wmax, inline="always")
+def _selu_wmax_overload(x):
+    if x == types.float32:
+        m32 = np.finfo(np.float32).max
+        return lambda x: m32
+    if x == types.float64:
+        m64 = np.finfo(np.float64).max
+        return lambda x: m64
+    return None
+
+
+def _selu_constants(x):
+    """(scale hi, lo, scale*alpha hi, lo) in the dtype of ``x``."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_selu_constants, inline="always")
+def _selu_constants_overload(x):
+    if x == types.float32:
+        c = _SELU32
+        return lambda x: c
+    if x == types.float64:
+        c = _SELU64
+        return lambda x: c
+    return None
+
+
+@_jit
+def _selu(x):
+    T = type(x)
+    s_hi, s_lo, sa_hi, sa_lo = _selu_constants(x)
+    pos = is_positive(x)
+    e_hi, e_lo, small = _expm1_neg_abs(x)
+    # One product c * w, both double words: w = x for x > 0 (inf clamped to the
+    # largest finite number, where the product still overflows: a negative lo part
+    # times inf would meet +inf in the sum), expm1(x) for x <= 0 (x itself when tiny).  It is formed on w scaled by
+    # 2**-2 (so that scale * max cannot overflow) or, for tiny |x|, by 2**64 (so
+    # that it cannot underflow, the lo part of c dropped: c_hi * x is within an ULP
+    # there), then rescaled exactly on the bit pattern: +inf exactly where
+    # scale * x rounds to it, 0 where the result is below the smallest normal.
+    # The scale is chosen by a select, w is not: a select on w would let LLVM
+    # evaluate the product on the unselected operand.
+    w_hi = abs_clamped(x, T(0), _selu_wmax(x)) if pos else e_hi
+    w_lo = T(0) if pos else e_lo
+    c_hi = s_hi if pos else sa_hi
+    c_lo = T(0) if small else (s_lo if pos else sa_lo)
+    sc = T(2.0**64) if small else T(0.25)
+    ws = w_hi * sc
+    y = fma(c_hi, ws, c_hi * (w_lo * sc) + c_lo * ws)
+    y = ldexp_signed(y, -64 if small else 2)
+    return x if (x != x) | (x == T(0)) else y  # selu(-0.0) = -0.0
+
+
+@_jit
+def _selu_grad(x):
+    s_hi, _, sa_hi, sa_lo = _selu_constants(x)
+    a = abs_clamped(x, _TINY, exp_limit(x))
+    p, k = exp_reduce(-a)
+    # scale*alpha * exp(-|x|): the product is formed on the mantissa p (normal, no
+    # underflow for the lo part) and scaled exactly afterwards
+    d = ldexp_flush(fma(sa_hi, p, sa_lo * p), k)
+    return x if x != x else (s_hi if is_positive(x) else d)
+
+
+@_jit
+def _selu_backward(grad_out, x):
+    return chain_rule_saturating(grad_out, _selu_grad(x))  # the derivative reaches 1.76
+
+
+_SELU_LIMIT = -float(_SELU_LAMBDA_ALPHA)
+register(
+    Activation(
+        name="selu",
+        summary="Scaled ELU, scale * (x if x > 0 else alpha * (exp(x) - 1)).",
+        formula="scale * (x if x > 0 else alpha * (exp(x) - 1)),  scale = 1.0507..., alpha = 1.6732...",
+        grad_formula="scale if x > 0 else scale * alpha * exp(x)",
+        forward=_selu,
+        grad=_selu_grad,
+        backward=_selu_backward,
+        reference=ref.selu,
+        reference_grad=ref.selu_grad,
+        mp_forward=lambda mp, x: mp.mpf(_SELU_SCALE) * (x if x > 0 else mp.mpf(_SELU_ALPHA) * mp.expm1(x)),
+        mp_grad=lambda mp, x: mp.mpf(_SELU_SCALE) * (1 if x > 0 else mp.mpf(_SELU_ALPHA) * mp.exp(x)),
+        limits=(_SELU_LIMIT, np.inf),
+        grad_limits=(0.0, float(_SELU_LAMBDA)),
+        notes=(
+            f"Constants (PyTorch's): scale = {_SELU_SCALE},\n"
+            f"alpha = {_SELU_ALPHA}; scale and scale * alpha are\n"
+            "applied as double words (one rounding in effect), and the negative branch\n"
+            "uses our vectorized expm1.  selu(x) is +inf exactly where scale * x rounds\n"
+            "to it (x > 1.71e308 / 3.24e38), without an overflow flag.\n"
+            "Conventions (PyTorch's and JAX's): the derivative at 0 takes the x <= 0\n"
+            "branch, scale * alpha; selu(-0.0) = -0.0."
+        ),
+        transcendental=True,
+    )
+)

@@ -1,0 +1,549 @@
+"""The piecewise-linear family: relu, leaky_relu, relu6, hard_sigmoid, hard_silu,
+hard_tanh, softshrink, hardshrink, threshold.  Exact results, tested bitwise."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import reference as ref
+from .._core import (
+    abs_clamped,
+    chain_rule,
+    chain_rule_saturating,
+    float_bits,
+    is_positive,
+    ldexp_flush,
+    quiet_greater,
+)
+from .._registry import Activation, Param, register
+from ._common import _jit
+
+
+# ================================================================================
+# relu
+# ================================================================================
+@_jit
+def _relu(x):
+    T = type(x)
+    return x if x != x else (x if is_positive(x) else T(0))
+
+
+@_jit
+def _relu_grad(x):
+    T = type(x)
+    return x if x != x else (T(1) if is_positive(x) else T(0))
+
+
+@_jit
+def _relu_backward(grad_out, x):
+    T = type(x)
+    # A select, not grad_out * relu'(x): an infinite grad_out passes through as
+    # PyTorch's threshold_backward does, and 0 * inf is never formed.
+    return x if x != x else (grad_out if is_positive(x) else T(0))
+
+
+register(
+    Activation(
+        name="relu",
+        summary="Rectified linear unit, max(x, 0).",
+        formula="max(x, 0)",
+        grad_formula="1 if x > 0 else 0",
+        forward=_relu,
+        grad=_relu_grad,
+        backward=_relu_backward,
+        reference=ref.relu,
+        reference_grad=ref.relu_grad,
+        mp_forward=lambda mp, x: x if x > 0 else mp.mpf(0),
+        mp_grad=lambda mp, x: mp.mpf(1) if x > 0 else mp.mpf(0),
+        limits=(0.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "Conventions (PyTorch's): relu_grad(0) = 0; relu(-0.0) = +0.0; NaN propagates\n"
+            "through forward, derivative and backward.  Exact (no rounding)."
+        ),
+        ulp_bound={"float32": 0.0, "float64": 0.0},
+        exact=True,
+    )
+)
+
+
+# ================================================================================
+# leaky_relu
+# ================================================================================
+_SLOPE = Param("negative_slope", 0.01, "slope for x < 0 (PyTorch's and the tutorial's default)")
+
+
+@_jit
+def _leaky_relu(x, negative_slope):
+    # chain_rule_saturating, not x * slope: it flushes a product below the smallest normal
+    # without the underflow flag, and gives 0 for -inf * 0 (slope 0 is relu).
+    return x if is_positive(x) else chain_rule_saturating(x, negative_slope)  # NaN stays NaN
+
+
+@_jit
+def _leaky_relu_grad(x, negative_slope):
+    T = type(x)
+    return x if x != x else (T(1) if is_positive(x) else negative_slope)
+
+
+@_jit
+def _leaky_relu_backward(grad_out, x, negative_slope):
+    return x if x != x else (grad_out if is_positive(x) else chain_rule_saturating(grad_out, negative_slope))
+
+
+register(
+    Activation(
+        name="leaky_relu",
+        summary="Leaky rectified linear unit, x if x > 0 else negative_slope * x.",
+        formula="x if x > 0 else negative_slope * x",
+        grad_formula="1 if x > 0 else negative_slope",
+        forward=_leaky_relu,
+        grad=_leaky_relu_grad,
+        backward=_leaky_relu_backward,
+        reference=ref.leaky_relu,
+        reference_grad=ref.leaky_relu_grad,
+        mp_forward=lambda mp, x, s: x if x > 0 else s * x,
+        mp_grad=lambda mp, x, s: mp.mpf(1) if x > 0 else mp.mpf(s),
+        params=(_SLOPE,),
+        limits=(-np.inf, np.inf),
+        grad_limits=(0.01, 1.0),
+        notes=(
+            "Conventions (PyTorch's): leaky_relu_grad(0) = negative_slope; NaN propagates.\n"
+            "One rounding (the product slope * x for x < 0): correctly rounded; a product\n"
+            "below the smallest normal number is flushed to -0.0."
+        ),
+        ulp_bound={"float32": 0.5, "float64": 0.5},
+        exact=True,
+    )
+)
+
+
+# ================================================================================
+# Piecewise linear family: shared selects
+# ================================================================================
+# Every comparison below is quiet_greater (integer keys, no flag for NaN); a NaN
+# input is put back by the final ``x != x`` select.  The selected values are
+# computed from clipped, NaN-free operands, so that no discarded arm overflows.
+@_jit
+def _clip(x, lo, hi):
+    """min(max(x, lo), hi) in PyTorch's order (hi wins when lo > hi); never NaN.
+
+    max(-0.0, +0.0) is the +0.0 bound (relu6(-0.0) = +0.0), while a -0.0 strictly
+    inside the bounds stays -0.0 (hard_tanh(-0.0) = -0.0)."""
+    t = x if quiet_greater(x, lo) else lo
+    return t if quiet_greater(hi, t) else hi
+
+
+@_jit
+def _clamp_sym(x, c):
+    """x clamped to [-c, c] (c > 0) by an integer min on |x|'s bits, never NaN.
+
+    The operand of arithmetic whose result is selected only inside (-c, c): it must
+    not be a select on the same quiet_greater conditions as the final select, or
+    LLVM proves it equal to x in the selected arm and evaluates the arithmetic on x
+    itself everywhere (overflow flags for huge x)."""
+    T = type(x)
+    return np.copysign(abs_clamped(x, T(0), c), x)
+
+
+@_jit
+def _inside(x, lo, hi):
+    """lo < x < hi (False for NaN's stand-in at either end only by accident: callers
+    select NaN back)."""
+    return quiet_greater(x, lo) & quiet_greater(hi, x)
+
+
+# ================================================================================
+# relu6
+# ================================================================================
+@_jit
+def _relu6(x):
+    T = type(x)
+    return x if x != x else _clip(x, T(0), T(6))
+
+
+@_jit
+def _relu6_grad(x):
+    T = type(x)
+    return x if x != x else (T(1) if _inside(x, T(0), T(6)) else T(0))
+
+
+@_jit
+def _relu6_backward(grad_out, x):
+    T = type(x)
+    return x if x != x else (grad_out if _inside(x, T(0), T(6)) else T(0))
+
+
+register(
+    Activation(
+        name="relu6",
+        summary="ReLU capped at 6, min(max(x, 0), 6).",
+        formula="min(max(x, 0), 6)",
+        grad_formula="1 if 0 < x < 6 else 0",
+        forward=_relu6,
+        grad=_relu6_grad,
+        backward=_relu6_backward,
+        reference=ref.relu6,
+        reference_grad=ref.relu6_grad,
+        mp_forward=lambda mp, x: min(max(x, mp.mpf(0)), mp.mpf(6)),
+        mp_grad=lambda mp, x: mp.mpf(1) if 0 < x < 6 else mp.mpf(0),
+        limits=(0.0, 6.0),
+        grad_limits=(0.0, 0.0),
+        notes=(
+            "Conventions (PyTorch's, whose relu6 is hardtanh(x, 0, 6)): the derivative\n"
+            "is 1 strictly inside (0, 6) only: relu6_grad(0) = 0 and relu6_grad(6) = 0\n"
+            "(JAX's custom derivative agrees); relu6(-0.0) = +0.0.  Exact (no rounding)."
+        ),
+        ulp_bound={"float32": 0.0, "float64": 0.0},
+        exact=True,
+        kinks=(0.0, 6.0),
+    )
+)
+
+
+# ================================================================================
+# hard_sigmoid
+# ================================================================================
+@_jit
+def _hard_sigmoid(x):
+    T = type(x)
+    # (t + 3) / 6 on the clipped input: t + 3 is exact for t <= -1.5 (Sterbenz),
+    # so the result keeps its relative accuracy near 0; one division after it.
+    t = _clamp_sym(x, T(3))
+    return x if x != x else (t + T(3)) / T(6)
+
+
+@_jit
+def _hard_sigmoid_grad(x):
+    T = type(x)
+    return x if x != x else (T(1) / T(6) if _inside(x, T(-3), T(3)) else T(0))
+
+
+@_jit
+def _hard_sigmoid_backward(grad_out, x):
+    return chain_rule(grad_out, _hard_sigmoid_grad(x))
+
+
+register(
+    Activation(
+        name="hard_sigmoid",
+        summary="Hard sigmoid, relu6(x + 3) / 6.",
+        formula="min(max(x + 3, 0), 6) / 6",
+        grad_formula="1/6 if -3 < x < 3 else 0",
+        forward=_hard_sigmoid,
+        grad=_hard_sigmoid_grad,
+        backward=_hard_sigmoid_backward,
+        reference=ref.hard_sigmoid,
+        reference_grad=ref.hard_sigmoid_grad,
+        mp_forward=lambda mp, x: min(max(x + 3, mp.mpf(0)), mp.mpf(6)) / 6,
+        mp_grad=lambda mp, x: mp.mpf(1) / 6 if -3 < x < 3 else mp.mpf(0),
+        limits=(0.0, 1.0),
+        grad_limits=(0.0, 0.0),
+        notes=(
+            "Conventions (PyTorch's hardsigmoid_backward, and JAX's through relu6): the\n"
+            "derivative is 1/6 on the open interval (-3, 3) and 0 at -3 and 3.\n"
+            "Evaluated as (t + 3) / 6 with t = clip(x, -3, 3): not exact (t + 3 and the\n"
+            "division round), within 1 ULP; the derivative is 1/6 correctly rounded\n"
+            "(PyTorch's float64 backward uses float32's 1/6)."
+        ),
+        ulp_bound={"float32": 1.0, "float64": 1.0},
+        kinks=(-3.0, 3.0),
+        aliases=("hardsigmoid",),
+    )
+)
+
+
+# ================================================================================
+# hard_silu
+# ================================================================================
+@_jit
+def _hard_silu(x):
+    T = type(x)
+    # On the clamped t the product t (t + 3) can neither overflow nor underflow
+    # (|t| >= 2**-60); for x beyond 3 the result is x itself, below -3 it is +0.
+    # Below 2**-60, x (x + 3) / 6 rounds to x / 2 (the x**2/6 term is 2**-61
+    # relative): halved on the bit pattern, flushed to 0 below the smallest normal.
+    t = np.copysign(abs_clamped(x, T(2.0**-60), T(3)), x)
+    inner = t * (t + T(3)) / T(6)
+    small = float_bits(abs(x)) < float_bits(T(2.0**-60))
+    inner = np.copysign(ldexp_flush(abs(x), -1), x) if small else inner
+    y = x if quiet_greater(x, T(3)) else (inner if quiet_greater(x, T(-3)) else T(0))
+    return x if x != x else y
+
+
+@_jit
+def _hard_silu_grad(x):
+    T = type(x)
+    # (2t + 3) / 6: 2t + 3 is exact for t <= -0.75 (Sterbenz), so the zero of the
+    # derivative at -1.5 keeps its relative accuracy (x/3 + 1/2 would cancel).
+    t = _clamp_sym(x, T(3))
+    inner = (T(2) * t + T(3)) / T(6)
+    g = (inner if quiet_greater(T(3), x) else T(1)) if quiet_greater(x, T(-3)) else T(0)
+    return x if x != x else g
+
+
+@_jit
+def _hard_silu_backward(grad_out, x):
+    return chain_rule_saturating(grad_out, _hard_silu_grad(x))  # the derivative reaches 1.5
+
+
+register(
+    Activation(
+        name="hard_silu",
+        summary="Hard SiLU (hard swish), x * relu6(x + 3) / 6.",
+        formula="x * min(max(x + 3, 0), 6) / 6",
+        grad_formula="0 if x <= -3 else (1 if x >= 3 else (2x + 3) / 6)",
+        forward=_hard_silu,
+        grad=_hard_silu_grad,
+        backward=_hard_silu_backward,
+        reference=ref.hard_silu,
+        reference_grad=ref.hard_silu_grad,
+        mp_forward=lambda mp, x: x * min(max(x + 3, mp.mpf(0)), mp.mpf(6)) / 6,
+        mp_grad=lambda mp, x: mp.mpf(0) if x <= -3 else (mp.mpf(1) if x >= 3 else (2 * x + 3) / 6),
+        limits=(0.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "Conventions (PyTorch's hardswish_backward, which JAX's x * hard_sigmoid(x)\n"
+            "agrees with): the derivative is 0 at x = -3 and 1 at x = 3 (the outer pieces),\n"
+            "(2x + 3)/6 strictly between; hard_silu(-3) = +0.0, hard_silu(-0.0) = -0.0.\n"
+            "Not monotone: the minimum is -0.375 at x = -1.5.  Evaluated as\n"
+            "t (t + 3) / 6 on t = clip(x, -3, 3); within 2 ULP, not exact."
+        ),
+        ulp_bound={"float32": 2.0, "float64": 2.0},
+        monotone=False,
+        kinks=(-3.0, 3.0),
+        aliases=("hard_swish", "hardswish"),
+    )
+)
+
+
+# ================================================================================
+# hard_tanh
+# ================================================================================
+_MIN_VAL = Param("min_val", -1.0, "lower end of the linear region (PyTorch's default)")
+_MAX_VAL = Param("max_val", 1.0, "upper end of the linear region (PyTorch's default)")
+
+
+@_jit
+def _hard_tanh(x, min_val, max_val):
+    return x if x != x else _clip(x, min_val, max_val)
+
+
+@_jit
+def _hard_tanh_grad(x, min_val, max_val):
+    T = type(x)
+    return x if x != x else (T(1) if _inside(x, min_val, max_val) else T(0))
+
+
+@_jit
+def _hard_tanh_backward(grad_out, x, min_val, max_val):
+    T = type(x)
+    return x if x != x else (grad_out if _inside(x, min_val, max_val) else T(0))
+
+
+register(
+    Activation(
+        name="hard_tanh",
+        summary="Hard tanh, min(max(x, min_val), max_val).",
+        formula="min(max(x, min_val), max_val)",
+        grad_formula="1 if min_val < x < max_val else 0",
+        forward=_hard_tanh,
+        grad=_hard_tanh_grad,
+        backward=_hard_tanh_backward,
+        reference=ref.hard_tanh,
+        reference_grad=ref.hard_tanh_grad,
+        mp_forward=lambda mp, x, lo, hi: min(max(x, lo), hi),
+        mp_grad=lambda mp, x, lo, hi: mp.mpf(1) if lo < x < hi else mp.mpf(0),
+        params=(_MIN_VAL, _MAX_VAL),
+        limits=(-1.0, 1.0),
+        grad_limits=(0.0, 0.0),
+        notes=(
+            "Conventions (PyTorch's hardtanh_backward): the derivative is 1 strictly\n"
+            "inside (min_val, max_val) and 0 at both ends (JAX's hard_tanh gives 1 at\n"
+            "+-1); hard_tanh_grad(0) = 1; hard_tanh(-0.0) = -0.0.  With min_val > max_val\n"
+            "the result is max_val everywhere (PyTorch's clamp order).  Exact."
+        ),
+        ulp_bound={"float32": 0.0, "float64": 0.0},
+        exact=True,
+        kinks=(-1.0, 1.0),
+        aliases=("hardtanh",),
+    )
+)
+
+
+# ================================================================================
+# softshrink
+# ================================================================================
+_LAMBD = Param("lambd", 0.5, "half-width of the dead zone, >= 0 (PyTorch's default)")
+
+
+@_jit
+def _shrink_lambd(lambd):
+    """(lambd usable, lambd or 0): a negative or NaN lambd gives NaN results."""
+    T = type(lambd)
+    ok = (lambd == T(0)) | quiet_greater(lambd, T(0))
+    return ok, (lambd if ok else T(0))
+
+
+@_jit
+def _softshrink(x, lambd):
+    T = type(x)
+    ok, lam = _shrink_lambd(lambd)
+    up = quiet_greater(x, lam)
+    down = quiet_greater(-lam, x)
+    # Both arms are computed: in the dead zone they see 0, not x, so that an
+    # infinite lambd never meets an infinite x (inf - inf).
+    xs = x if up | down else T(0)
+    y = (xs - lam) if up else ((xs + lam) if down else T(0))
+    y = y if ok else T(np.nan)
+    return x if x != x else y
+
+
+@_jit
+def _softshrink_grad(x, lambd):
+    T = type(x)
+    ok, lam = _shrink_lambd(lambd)
+    g = T(1) if quiet_greater(abs(x), lam) else T(0)
+    return x if x != x else (g if ok else T(np.nan))
+
+
+@_jit
+def _softshrink_backward(grad_out, x, lambd):
+    T = type(x)
+    ok, lam = _shrink_lambd(lambd)
+    g = grad_out if quiet_greater(abs(x), lam) else T(0)
+    return x if x != x else (g if ok else T(np.nan))
+
+
+register(
+    Activation(
+        name="softshrink",
+        summary="Soft shrinkage, x - lambd if x > lambd, x + lambd if x < -lambd, else 0.",
+        formula="x - lambd if x > lambd else (x + lambd if x < -lambd else 0)",
+        grad_formula="1 if |x| > lambd else 0",
+        forward=_softshrink,
+        grad=_softshrink_grad,
+        backward=_softshrink_backward,
+        reference=ref.softshrink,
+        reference_grad=ref.softshrink_grad,
+        mp_forward=lambda mp, x, lam: x - lam if x > lam else (x + lam if x < -lam else mp.mpf(0)),
+        mp_grad=lambda mp, x, lam: mp.mpf(1) if abs(x) > lam else mp.mpf(0),
+        params=(_LAMBD,),
+        limits=(-np.inf, np.inf),
+        grad_limits=(1.0, 1.0),
+        notes=(
+            "Conventions (PyTorch's softshrink_backward): the derivative is 0 on the closed\n"
+            "dead zone [-lambd, lambd]: softshrink_grad(0) = 0; softshrink(-0.0) = +0.0\n"
+            "(PyTorch gives -0.0 for negative inputs in the dead zone).  A negative lambd\n"
+            "(an error in PyTorch) gives NaN.  One rounding (x -+ lambd): correctly rounded."
+        ),
+        ulp_bound={"float32": 0.5, "float64": 0.5},
+        exact=True,
+        kinks=(-0.5, 0.5),
+    )
+)
+
+
+# ================================================================================
+# hardshrink
+# ================================================================================
+@_jit
+def _hardshrink(x, lambd):
+    T = type(x)
+    return x if quiet_greater(abs(x), lambd) | (x != x) else T(0)
+
+
+@_jit
+def _hardshrink_grad(x, lambd):
+    T = type(x)
+    return x if x != x else (T(1) if quiet_greater(abs(x), lambd) else T(0))
+
+
+@_jit
+def _hardshrink_backward(grad_out, x, lambd):
+    T = type(x)
+    return x if x != x else (grad_out if quiet_greater(abs(x), lambd) else T(0))
+
+
+register(
+    Activation(
+        name="hardshrink",
+        summary="Hard shrinkage, x if |x| > lambd else 0.",
+        formula="x if |x| > lambd else 0",
+        grad_formula="1 if |x| > lambd else 0",
+        forward=_hardshrink,
+        grad=_hardshrink_grad,
+        backward=_hardshrink_backward,
+        reference=ref.hardshrink,
+        reference_grad=ref.hardshrink_grad,
+        mp_forward=lambda mp, x, lam: x if abs(x) > lam else mp.mpf(0),
+        mp_grad=lambda mp, x, lam: mp.mpf(1) if abs(x) > lam else mp.mpf(0),
+        params=(_LAMBD,),
+        limits=(-np.inf, np.inf),
+        grad_limits=(1.0, 1.0),
+        notes=(
+            "Conventions (PyTorch's hardshrink_backward): the derivative is 0 on the closed\n"
+            "dead zone [-lambd, lambd] (the jumps at +-lambd have no derivative):\n"
+            "hardshrink_grad(0) = 0; hardshrink(-0.0) = +0.0.  Exact."
+        ),
+        ulp_bound={"float32": 0.0, "float64": 0.0},
+        exact=True,
+        kinks=(-0.5, 0.5),
+    )
+)
+
+
+# ================================================================================
+# threshold
+# ================================================================================
+_THRESHOLD = Param("threshold", 0.0, "inputs above it pass (PyTorch has no default; 0 makes it relu)")
+_VALUE = Param("value", 0.0, "what replaces the others (PyTorch has no default; 0 makes it relu)")
+
+
+@_jit
+def _threshold(x, threshold, value):
+    return x if quiet_greater(x, threshold) | (x != x) else value
+
+
+@_jit
+def _threshold_grad(x, threshold, value):
+    T = type(x)
+    return x if x != x else (T(1) if quiet_greater(x, threshold) else T(0))
+
+
+@_jit
+def _threshold_backward(grad_out, x, threshold, value):
+    T = type(x)
+    return x if x != x else (grad_out if quiet_greater(x, threshold) else T(0))
+
+
+register(
+    Activation(
+        name="threshold",
+        summary="Threshold, x if x > threshold else value.",
+        formula="x if x > threshold else value",
+        grad_formula="1 if x > threshold else 0",
+        forward=_threshold,
+        grad=_threshold_grad,
+        backward=_threshold_backward,
+        reference=ref.threshold,
+        reference_grad=ref.threshold_grad,
+        mp_forward=lambda mp, x, t, v: x if x > t else v,
+        mp_grad=lambda mp, x, t, v: mp.mpf(1) if x > t else mp.mpf(0),
+        params=(_THRESHOLD, _VALUE),
+        limits=(0.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "Defaults threshold = 0, value = 0 (ours: PyTorch requires both), which make\n"
+            "it relu.  Conventions (PyTorch's threshold_backward): the derivative is 0 for\n"
+            "x <= threshold: threshold_grad(0) = 0; threshold(-0.0) = +0.0 (the value).\n"
+            "NaN propagates (x > threshold is false for NaN, but NaN in gives NaN out).\n"
+            "Exact."
+        ),
+        ulp_bound={"float32": 0.0, "float64": 0.0},
+        exact=True,
+        kinks=(0.0,),
+    )
+)
+
+
