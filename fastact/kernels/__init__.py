@@ -16,4 +16,10 @@ them all, in the order below (the registry's order: tests, benchmarks, the repor
 and the CLI list functions in it).  A new activation is one block in one module.
 """
 
-from . import elu, logistic, rectifiers, softsign  # noqa: F401  (registration order)
+import importlib
+
+#: registration order (an import list would be re-sorted alphabetically by isort)
+MODULES = ("logistic", "rectifiers", "softsign", "elu")
+
+for _module in MODULES:
+    importlib.import_module(f"{__name__}.{_module}")
