@@ -15,7 +15,7 @@ strides NumPy hands over:
 The loop source is generated per arity (a tiny template, like NumPy's
 ``.c.src``) and compiled with its file name set to this module, so Numba's
 on-disk cache works.  Cache entries are keyed by a hash of the kernel sources
-(the ``kernels`` package, ``_core.py``, ``_tanh32.py``, this file): Numba itself only watches the file of
+(the ``kernels`` package, ``_core*.py``, ``_tanh32.py``, this file): Numba itself only watches the file of
 the function it compiles, so an edit to ``_core.py`` would otherwise leave stale
 machine code in the cache.
 """
@@ -39,7 +39,10 @@ from ._tanh32 import HAVE_BLOCK_KERNEL
 __all__ = ["make_ufunc", "SOURCE_HASH"]
 
 _HERE = pathlib.Path(__file__).resolve().parent
-_SOURCES = sorted((_HERE / "kernels").glob("*.py")) + [_HERE / f for f in ("_core.py", "_loops.py", "_tanh32.py")]
+# every kernel module, every math-core module (``_core*.py``), the table kernels
+_SOURCES = sorted((_HERE / "kernels").glob("*.py")) + sorted(_HERE.glob("_core*.py")) + [
+    _HERE / f for f in ("_loops.py", "_tanh32.py")
+]
 SOURCE_HASH = hashlib.sha256(b"".join(f.read_bytes() for f in _SOURCES)).hexdigest()[:12]
 
 _LOOP_SIG = types.void(
