@@ -174,7 +174,50 @@ def _numpy_best() -> dict[str, Factory]:
         "threshold_backward": lambda x, g, out, t=0.0, v=0.0: (lambda: np.multiply(g, x > t, out=out)),
     }
 
-    return piecewise | {
+    def silu(x, g, out):
+        s = sigmoid(x, g, out)
+        return lambda: (s(), np.multiply(out, x, out=out))
+
+    def silu_grad(x, g, out, backward=False):
+        s = sigmoid(x, g, out)
+        one = x.dtype.type(1)
+        t = np.empty_like(out)
+
+        def run():  # s * (1 + x * (1 - s)), one temporary
+            s()
+            np.subtract(one, out, out=t)
+            np.multiply(t, x, out=t)
+            np.add(t, one, out=t)
+            np.multiply(out, t, out=out)
+            if backward:
+                np.multiply(out, g, out=out)
+
+        return run
+
+    def gelu_tanh(x, g, out):
+        c, k, half, one = f(x, 0.7978845608028654, 0.044715, 0.5, 1.0)
+
+        def run():  # 0.5 x (1 + tanh(c x (1 + 0.044715 x^2)))
+            np.multiply(x, x, out=out)
+            np.multiply(out, k, out=out)
+            np.add(out, one, out=out)
+            np.multiply(out, x, out=out)
+            np.multiply(out, c, out=out)
+            np.tanh(out, out=out)
+            np.add(out, one, out=out)
+            np.multiply(out, x, out=out)
+            np.multiply(out, half, out=out)
+
+        return run
+
+    gated = {
+        "silu": silu,
+        "silu_grad": silu_grad,
+        "silu_backward": lambda x, g, out: silu_grad(x, g, out, backward=True),
+        "gelu_tanh": gelu_tanh,
+    }
+
+    return piecewise | gated | {
         "sigmoid": sigmoid,
         "sigmoid_grad": sigmoid_grad,
         "sigmoid_backward": sigmoid_backward,
@@ -212,7 +255,46 @@ def _scipy() -> dict[str, Factory]:
         return {}
     import scipy.special as sp
 
-    return {"sigmoid": lambda x, g, out: (lambda: sp.expit(x, out=out))}
+    def silu(x, g, out):
+        return lambda: (sp.expit(x, out=out), np.multiply(out, x, out=out))
+
+    def gelu(x, g, out):
+        c, half = x.dtype.type(-0.7071067811865476), x.dtype.type(0.5)
+
+        def run():  # x/2 erfc(-x/sqrt2): the negative tail keeps relative accuracy
+            np.multiply(x, c, out=out)
+            sp.erfc(out, out=out)
+            np.multiply(out, x, out=out)
+            np.multiply(out, half, out=out)
+
+        return run
+
+    def gelu_grad(x, g, out, backward=False):
+        c, half, k = x.dtype.type(-0.7071067811865476), x.dtype.type(0.5), x.dtype.type(0.3989422804014327)
+        t = np.empty_like(out)
+
+        def run():  # Phi(x) + x phi(x)
+            np.multiply(x, x, out=t)
+            np.multiply(t, -half, out=t)
+            np.exp(t, out=t)
+            np.multiply(t, x, out=t)
+            np.multiply(t, k, out=t)
+            np.multiply(x, c, out=out)
+            sp.erfc(out, out=out)
+            np.multiply(out, half, out=out)
+            np.add(out, t, out=out)
+            if backward:
+                np.multiply(out, g, out=out)
+
+        return run
+
+    return {
+        "sigmoid": lambda x, g, out: (lambda: sp.expit(x, out=out)),
+        "silu": silu,
+        "gelu": gelu,
+        "gelu_grad": gelu_grad,
+        "gelu_backward": lambda x, g, out: gelu_grad(x, g, out, backward=True),
+    }
 
 
 def _torch() -> dict[str, Factory]:
@@ -311,7 +393,18 @@ def _torch() -> dict[str, Factory]:
         ),
     }
 
-    return piecewise | {
+    gated = {
+        "silu": with_tensors(lambda x, g, o, b, ones: lambda: aten.silu.out(x, out=o)),
+        **backward_pair("silu", lambda g, x, o: aten.silu_backward.grad_input(g, x, grad_input=o)),
+        "gelu": with_tensors(lambda x, g, o, b, ones: lambda: aten.gelu.out(x, out=o)),
+        **backward_pair("gelu", lambda g, x, o: aten.gelu_backward.grad_input(g, x, grad_input=o)),
+        "gelu_tanh": with_tensors(lambda x, g, o, b, ones: lambda: aten.gelu.out(x, approximate="tanh", out=o)),
+        **backward_pair(
+            "gelu_tanh", lambda g, x, o: aten.gelu_backward.grad_input(g, x, approximate="tanh", grad_input=o)
+        ),
+    }
+
+    return piecewise | gated | {
         "sigmoid": with_tensors(lambda x, g, o, b, ones: lambda: torch.sigmoid(x, out=o)),
         "sigmoid_grad": with_tensors(
             lambda x, g, o, b, ones: lambda: aten.sigmoid_backward.grad_input(
@@ -362,6 +455,9 @@ def _numexpr() -> dict[str, Factory]:
         "tanh": "tanh(x)",
         "tanh_grad": "1 - tanh(x) ** 2",
         "tanh_backward": "g * (1 - tanh(x) ** 2)",
+        "silu": f"x * ({sig})",
+        "silu_grad": f"({sig}) * (1 + x * (1 - {sig}))",
+        "silu_backward": f"g * ({sig}) * (1 + x * (1 - {sig}))",
         "relu": "where(x > 0, x, 0)",
         "relu_grad": "where(x > 0, 1, 0)",
         "relu_backward": "where(x > 0, g, 0)",

@@ -32,6 +32,8 @@ __all__ = [
     "celu_grad",
     "elu",
     "elu_grad",
+    "gelu_tanh",
+    "gelu_tanh_grad",
     "leaky_relu",
     "leaky_relu_grad",
     "relu",
@@ -42,6 +44,8 @@ __all__ = [
     "selu_grad",
     "sigmoid",
     "sigmoid_grad",
+    "silu",
+    "silu_grad",
     "softshrink",
     "softshrink_grad",
     "softsign",
@@ -347,3 +351,79 @@ def selu_grad(x):
     neg = np.where(x > 0, x.dtype.type(0), x)
     with np.errstate(under="ignore"):
         return np.where(x > 0, scale, scale_alpha * np.exp(neg))
+
+
+# --------------------------------------------------------------------------------
+# The gated family: silu, gelu, gelu_tanh.  Evaluated in long double (80-bit on
+# x86: 11 bits beyond float64), which absorbs the cancellation of each derivative
+# near its root (silu' at -1.278, gelu' at -0.752) and the rounding of the few
+# NumPy passes; rounded once to the input's dtype at the end.
+# --------------------------------------------------------------------------------
+def _wide(x):
+    return x.astype(np.longdouble)
+
+
+def silu(x):
+    """silu(x) = x * sigmoid(x), as x / (1 + e) for x >= 0 and x e / (1 + e) for
+    x < 0, e = exp(-|x|) (never overflows)."""
+    x = _as_float(x)
+    w = _wide(x)
+    c = np.clip(w, -1e4, 1e4)  # x e stays finite; silu(x) is 0 or x beyond
+    with np.errstate(under="ignore"):
+        e = _exp_neg_abs(c)
+        y = np.where(c >= 0, c, c * e) / (1 + e)
+    y = np.where(w > 1e4, w, y)
+    with np.errstate(under="ignore"):
+        return y.astype(x.dtype)
+
+
+def silu_grad(x):
+    """silu'(x) = s (1 + x (1 - s)), as (1 + e (1 + x)) / (1 + e)**2 for x >= 0 and
+    e (1 + x + e) / (1 + e)**2 for x < 0, e = exp(-|x|)."""
+    x = _as_float(x)
+    w = np.clip(_wide(x), -1e4, 1e4)  # e * x stays finite; silu' is 1 or 0 beyond
+    w = np.where(np.isnan(x), _wide(x), w)
+    with np.errstate(under="ignore"):
+        e = _exp_neg_abs(w)
+        num = np.where(w >= 0, 1 + e * (1 + w), e * (1 + w + e))
+        return (num / (1 + e) ** 2).astype(x.dtype)
+
+
+_GELU_TANH_C = "0.79788456080286535587989211986876373695171726232986931533185165934"  # sqrt(2/pi)
+
+
+def _gelu_tanh_v(w):
+    """v = 2u = 2 sqrt(2/pi) (x + 0.044715 x^3) and dv/dx, |x| clipped at 30 (where
+    gelu_tanh is x or 0 and its derivative 1 or 0) so that nothing overflows."""
+    c = 2 * np.longdouble(_GELU_TANH_C)
+    k = np.longdouble("0.044715")
+    w = np.clip(w, -30, 30)
+    return w, c * w * (1 + k * w * w), c * (1 + 3 * k * w * w)
+
+
+def gelu_tanh(x):
+    """gelu_tanh(x) = x/2 (1 + tanh(u)), as x sigmoid(2u) (1 + tanh(u) = 2 sigmoid(2u)
+    does not cancel for u < 0): x / (1 + e) for x >= 0, x e / (1 + e) for x < 0,
+    e = exp(-|2u|)."""
+    x = _as_float(x)
+    w = _wide(x)
+    c, v, _ = _gelu_tanh_v(w)
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(v))
+        y = np.where(c >= 0, c, c * e) / (1 + e)
+    y = np.where(w > 30, w, y)
+    with np.errstate(under="ignore"):
+        return y.astype(x.dtype)
+
+
+def gelu_tanh_grad(x):
+    """gelu_tanh'(x) = s + x v' s (1 - s), s = sigmoid(v), v = 2u: as
+    (1 + e (1 + x v')) / (1 + e)**2 for x >= 0 and e (1 + x v' + e) / (1 + e)**2
+    for x < 0, e = exp(-|v|)."""
+    x = _as_float(x)
+    c, v, dv = _gelu_tanh_v(_wide(x))
+    c = np.where(np.isnan(x), _wide(x), c)
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(v))
+        num = np.where(c >= 0, 1 + e * (1 + c * dv), e * (1 + c * dv + e))
+        return (num / (1 + e) ** 2).astype(x.dtype)

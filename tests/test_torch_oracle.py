@@ -39,6 +39,8 @@ TORCH = {
     "elu": lambda x, a: F.elu(x, a),
     "celu": lambda x, a: F.celu(x, a),
     "selu": lambda x: F.selu(x),
+    "silu": lambda x: F.silu(x),
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
 }
 #: registry functions PyTorch does not have
 NO_TORCH: set[str] = set()
@@ -64,6 +66,23 @@ TORCH_IS_OFF = {
     ("softsign", "grad", "float64"): "autograd of x / (1 + |x|) cancels",
     # hardsigmoid_backward multiplies by a float32 1/6 (0.1666666716...) in float64.
     ("hard_sigmoid", "grad", "float64"): "float32 constant 1/6 in the float64 kernel",
+    # silu is x * sigmoid(x): below x = -87.3 (float32) sigmoid(x) is subnormal or 0
+    # before the product, so silu(-90) is -0.0 where the true -7.4e-38 is normal.
+    # Ours is x e / (1 + e) with e = p * 2**k applied after the product.
+    ("silu", "forward", "float32"): "sigmoid(x) underflows before the product with x",
+    # silu_backward is s * (1 + x * (1 - s)): 1 + x (1 - s) cancels near the
+    # derivative's zero at x = -1.2785 (a few ULPs off within ~0.05 of it), and the
+    # float32 tail underflows as above.  Ours switches to a polynomial in x - x0 there.
+    ("silu", "grad", "float32"): "1 + x (1 - sigmoid(x)) cancels near -1.2785; tail underflow",
+    ("silu", "grad", "float64"): "1 + x (1 - sigmoid(x)) cancels near -1.2785",
+    # gelu(approximate='tanh') is 0.5 x (1 + tanh(u)): 1 + tanh(u) cancels for u < 0
+    # (float32 gives -0.0 from x = -5: the true gelu_tanh(-5.36) is -1.8e-8; float64
+    # loses digits from x = -3 and gives -0.0 from x = -11.7).  Ours is
+    # x sigmoid(2u) with 2u a double word.  The backward has the same 1 + tanh(u).
+    ("gelu_tanh", "forward", "float32"): "1 + tanh(u) cancels for u < 0",
+    ("gelu_tanh", "forward", "float64"): "1 + tanh(u) cancels for u < 0",
+    ("gelu_tanh", "grad", "float32"): "1 + tanh(u) and 1 - tanh(u)^2 cancel for u < 0",
+    ("gelu_tanh", "grad", "float64"): "1 + tanh(u) and 1 - tanh(u)^2 cancel for u < 0",
 }
 
 #: agreement expected on ordinary inputs: a few ULPs of either implementation

@@ -1,0 +1,380 @@
+"""The gated family: silu (swish), gelu (exact, erfc-based) and gelu_tanh.
+
+Each is x times a gate (sigmoid(x), Phi(x), the tanh approximation of Phi), and
+each derivative crosses zero once at a negative x0 (silu: -1.278, gelu: -0.752),
+where its textbook form cancels.  There the kernels switch to a fitted polynomial
+t * P(t) in t = x - x0 (``tools/fit_roots.py``), which keeps relative accuracy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from .. import reference as ref
+from .._core import (
+    abs_clamped,
+    chain_rule_saturating,
+    exp_limit,
+    float_bits,
+    fma,
+    ldexp_flush,
+    ldexp_signed,
+    quiet_greater,
+    sign_clear,
+    two_sum,
+)
+from .._core_erf import exp_dw, ratio_dw, ratio_sq_dw
+from .._registry import Activation, register
+from ._common import _TINY, _jit
+
+
+def _per_dtype(c32, c64):
+    """A Numba-callable ``constant(x)`` returning ``c32`` (as float32) or ``c64``
+    according to the dtype of ``x``."""
+    c32 = tuple(np.float32(v) for v in c32) if isinstance(c32, tuple) else np.float32(c32)
+    c64 = tuple(float(v) for v in c64) if isinstance(c64, tuple) else float(c64)
+
+    def constant(x):
+        raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+    @overload(constant, inline="always")
+    def _constant_overload(x):
+        if x == types.float32:
+            return lambda x: c32
+        if x == types.float64:
+            return lambda x: c64
+        return None
+
+    return constant
+
+
+@_jit
+def _horner(t, c):
+    """c[0] + t * (c[1] + t * (...)) for a tuple of constants of the type of t."""
+    acc = c[len(c) - 1]
+    for i in range(len(c) - 2, -1, -1):
+        acc = fma(acc, t, c[i])
+    return acc
+
+
+@_jit
+def _near_root(x, root, lead, coef, half_width):
+    """(f'(x) = t * P(t) with t = x - x0, and whether |x - x0| <= half_width).
+
+    ``root`` is x0 as hi + lo: x - hi is exact (Sterbenz: x within a factor 2 of
+    x0 on the window), so t keeps relative accuracy right next to the root.
+    ``lead`` is P(0) as a double word and ``coef`` the rest of P: the leading term
+    t * P(0) enters with one rounding, the others are small corrections.  The
+    polynomial is evaluated for every x (branch-free); off the window t is set to 0
+    so that nothing overflows, and the caller discards the value.
+    """
+    T = type(x)
+    hi, lo = root
+    c0, c0_lo = lead
+    d = x - hi
+    inside = float_bits(abs(d)) <= float_bits(T(half_width))
+    dc = d if inside else T(0)  # NaN and far x: a harmless t
+    t = dc - lo
+    return fma(t, c0, t * fma(t, _horner(t, coef), c0_lo)), inside
+
+
+def _root_fit(root32, root64, p32, p64, p0_lo64):
+    """Per-dtype (root, P(0) hi/lo, rest of P) from the printed fits of
+    tools/fit_roots.py.  float32's P(0) low part comes from the float64 fit."""
+    lead32 = (np.float32(p64[0]), np.float32(p64[0] - float(np.float32(p64[0]))))
+    return (
+        _per_dtype(root32, root64),
+        _per_dtype(lead32, (p64[0], p0_lo64)),
+        _per_dtype(tuple(p32[1:]), tuple(p64[1:])),
+    )
+
+
+# Coefficients printed by tools/fit_roots.py (relative error of t * P(t) on the
+# window: 1.0e-9 for float32, 1.4e-18 for float64).
+_SILU_ROOT, _SILU_LEAD, _SILU_P = _root_fit(
+    (-1.2784645557403564, 1.2979282537628478e-08),
+    (-1.2784645427610737, -1.0946994183093437e-16),
+    (0.21781170578172623, 0.14664880077527512, 0.0188748066225405, -0.015222859724599285,
+     -0.006606448393658525, 0.00012961020663530037, 0.0007977708080484046, 0.00016954727913623575,
+     -4.0347463618511446e-05),
+    (0.2178117057198001, 0.14664879699694688, 0.01887481422378236, -0.015222655223186053,
+     -0.006606589138360594, 0.0001266274099694319, 0.0007985218819616158, 0.00018570724644113897,
+     -4.090534422257598e-05, -2.973358022406654e-05, -2.9426169884970807e-06, 2.34631967199619e-06,
+     8.599062101470046e-07, -3.177606153498471e-08, -9.254781760971752e-08, -1.5932741490957073e-08,
+     4.62202780673975e-09),
+    -4.067649683303168e-18,
+)  # fmt: skip
+_SILU_HALF_WIDTH = 0.5
+
+
+# ================================================================================
+# silu
+# ================================================================================
+@_jit
+def _exp_neg_dw(av, av_lo):
+    """exp(-(av + av_lo)) for av >= 0 (NaN-free, clamped to the exp limit here) as
+    p * 2**k, p a double word; and e + e_lo, its value for the sums with 1, set to
+    0 below 2**-60 (1 + e == 1 there: no term below the smallest normal appears in
+    any correction)."""
+    T = type(av)
+    lim = exp_limit(av)
+    inside = av < lim
+    p, p_lo, k = exp_dw(-(av if inside else lim), -av_lo if inside else T(0))
+    e = ldexp_flush(p, k)
+    negligible = e < T(2.0**-60)
+    e = T(0) if negligible else e
+    e_lo = T(0) if negligible else ldexp_signed(p_lo, k)
+    return p, p_lo, k, e, e_lo
+
+
+@_jit
+def _gate_forward(x, pos, p, p_lo, k, e, e_lo):
+    """x * sigmoid(v) for finite, clamped x, from e = exp(-|v|) = p * 2**k (v has the
+    sign of x): x / (1 + e) for x >= 0 and x * e / (1 + e) for x < 0.
+
+    The numerator x * p is kept as a double word (exp's own low part and an FMA
+    residual) and enters one corrected division; 2**k is applied last, exactly, so
+    the negative tail keeps its relative accuracy down to the smallest normal
+    number (silu(-90) = -7.3e-38 in float32, where e itself is subnormal).  A
+    flushed tail is +0.
+    """
+    T = type(x)
+    m = T(1) if pos else p
+    m_lo = T(0) if pos else p_lo
+    num = x * m
+    num_lo = fma(x, m, -num) + x * m_lo
+    q = ratio_dw(num, num_lo, e, e_lo)
+    return ldexp_signed(q, 0 if pos else k) + T(0)
+
+
+@_jit
+def _gate_grad(pos, p, p_lo, k, e, e_lo, b, b_lo):
+    """d/dx [x sigmoid(v)] = s + |x| v' s (1 - s) with s = sigmoid(v), from
+    e = exp(-|v|) = p * 2**k and b + b_lo = |x| v' (a double word):
+    (1 + e (1 + b)) / (1 + e)^2 for x >= 0, e (1 - b + e) / (1 + e)^2 for x < 0.
+
+    Every factor is a double word; e enters the negative branch as p, 2**k is
+    applied after the quotient (tiny tail values stay relatively accurate).  1 - b
+    + e cancels near the root of the derivative: callers replace the result there.
+    """
+    T = type(p)
+    c, c_lo = two_sum(T(1) - b, e)  # 1 - b is exact for b in [0.5, 2] (Sterbenz)
+    c_lo = (c_lo - b_lo) + e_lo
+    n_neg = p * c
+    n_neg_lo = fma(p, c, -n_neg) + (p * c_lo + p_lo * c)
+    b1 = T(1) + b
+    eb = e * b1
+    n_pos, n_pos_lo = two_sum(T(1), eb)
+    n_pos_lo = n_pos_lo + (fma(e, b1, -eb) + (e_lo * b1 + e * b_lo))
+    num = n_pos if pos else n_neg
+    num_lo = n_pos_lo if pos else n_neg_lo
+    d = ratio_sq_dw(num, num_lo, e, e_lo)
+    return ldexp_signed(d, 0 if pos else k) + T(0)
+
+
+@_jit
+def _silu(x):
+    T = type(x)
+    a = abs_clamped(x, _TINY, exp_limit(x))  # NaN -> the limit, replaced at the end
+    p, p_lo, k, e, e_lo = _exp_neg_dw(a, T(0))
+    y = _gate_forward(np.copysign(a, x), sign_clear(x), p, p_lo, k, e, e_lo)
+    # below 2**-60, silu(x) rounds to x / 2 (-0.0 stays -0.0; subnormal halves flush)
+    y = ldexp_signed(x, -1) if float_bits(abs(x)) < float_bits(T(_TINY)) else y
+    y = x if quiet_greater(x, exp_limit(x)) else y  # silu(x) == x there, inf included
+    return x if x != x else y
+
+
+@_jit
+def _silu_grad(x):
+    T = type(x)
+    a = abs_clamped(x, _TINY, exp_limit(x))
+    p, p_lo, k, e, e_lo = _exp_neg_dw(a, T(0))
+    # v = x, v' = 1: b = |x| exactly
+    y = _gate_grad(sign_clear(x), p, p_lo, k, e, e_lo, a, T(0))
+    r, inside = _near_root(x, _SILU_ROOT(x), _SILU_LEAD(x), _SILU_P(x), _SILU_HALF_WIDTH)
+    y = r if inside else y
+    return x if x != x else y
+
+
+@_jit
+def _silu_backward(grad_out, x):
+    return chain_rule_saturating(grad_out, _silu_grad(x))  # silu' reaches 1.0998
+
+
+register(
+    Activation(
+        name="silu",
+        summary="Sigmoid linear unit (swish), x * sigmoid(x).",
+        formula="x * sigmoid(x) = x / (1 + exp(-x))",
+        grad_formula="sigmoid(x) * (1 + x * (1 - sigmoid(x)))",
+        forward=_silu,
+        grad=_silu_grad,
+        backward=_silu_backward,
+        reference=ref.silu,
+        reference_grad=ref.silu_grad,
+        mp_forward=lambda mp, x: x / (1 + mp.exp(-x)),
+        mp_grad=lambda mp, x: (1 + mp.exp(-x) * (1 + x)) / (1 + mp.exp(-x)) ** 2,
+        limits=(0.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "Stable evaluation: with e = exp(-|x|), silu(x) = x / (1 + e) for x >= 0 and\n"
+            "x e / (1 + e) for x < 0, one corrected division with the product x e kept\n"
+            "exact; e is applied as an exact power-of-two scaling last, so the negative tail\n"
+            "keeps its relative accuracy down to the smallest normal number\n"
+            "(silu(-90) = -7.3e-38 in float32).  The derivative s (1 + x (1 - s)) is\n"
+            "(1 + e (1 + x)) / (1 + e)^2 for x >= 0 and e (1 - |x| + e) / (1 + e)^2 for\n"
+            "x < 0 (no 1 - s cancellation: silu_grad(-30) is -2.7e-12 in float32, not 0),\n"
+            "and near its root x0 = -1.27846 a fitted polynomial in x - x0.  silu(-0.0) =\n"
+            "-0.0; tiny inputs give x / 2.  Not monotone: silu dips to -0.2785 at x0."
+        ),
+        aliases=("swish",),
+        transcendental=True,
+        monotone=False,
+    )
+)
+
+
+# ================================================================================
+# gelu_tanh
+# ================================================================================
+# gelu_tanh(x) = x/2 (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), evaluated as
+# x * sigmoid(v) with v = 2u (1 + tanh(u) = 2 sigmoid(2u): no cancellation for
+# u < 0).  v = C x (1 + K x^2) is formed as a double word (C = 2 sqrt(2/pi) and
+# K = 0.044715 split hi + lo): in the negative tail exp(-|v|) multiplies v's
+# rounding error by |v| (up to 746), so v must be far more accurate than one
+# rounding.
+def _split(value: str, dtype):
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 60
+        v = Decimal(value)
+        hi = dtype(float(v))
+        return hi, dtype(float(v - Decimal(float(hi))))
+
+
+_C_TEXT = "1.59576912160573071175383238201355011984883318345"  # 2 sqrt(2/pi)
+_K_TEXT = "0.044715"
+_GT_C = _per_dtype(_split(_C_TEXT, np.float32), _split(_C_TEXT, np.float64))
+_GT_K = _per_dtype(_split(_K_TEXT, np.float32), _split(_K_TEXT, np.float64))
+_GT_K3 = _per_dtype(_split("0.134145", np.float32), _split("0.134145", np.float64))
+# |x| clamp: below it gelu_tanh(x) rounds to x / 2 (relative term 0.8 |x|) and x^2's
+# FMA residual stays normal; above it |v| is beyond the exp limit (v(12) = 142 >
+# 104, v(24) = 1025 > 746): gelu_tanh(x) is x or 0, the derivative 1 or 0.
+_GT_LO = _per_dtype(2.0**-40, 2.0**-60)
+_GT_HI = _per_dtype(12.0, 24.0)
+_GELU_TANH_ROOT, _GELU_TANH_LEAD, _GELU_TANH_P = _root_fit(
+    (-0.7524614334106445, 1.1339627903339533e-08),
+    (-0.7524614220710163, 3.635560509207687e-17),
+    (0.43040009113088845, 0.38751844520453244, -0.01578290842788573, -0.11394435199068156,
+     -0.016614900514014437, 0.01967735195988403, 0.005146804668304992, -0.0023563950569459252),
+    (0.4304000910248585, 0.3875184461357889, -0.01578285352184802, -0.11394448308095705,
+     -0.016619328343054237, 0.019682309459496925, 0.005261059255017456, -0.0024227318202103536,
+     -0.0009274420229214844, 0.00026392663421499345, 0.0001242521005571359, -3.493501386086424e-05,
+     -1.5944735636626462e-05, 5.691315996340826e-06, 2.348706621304394e-06),
+    2.027626189210284e-17,
+)  # fmt: skip
+_GELU_ROOT_HALF_WIDTH = 0.25
+
+
+@_jit
+def _dw_mul(a, a_lo, b, b_lo):
+    """(a + a_lo) * (b + b_lo) as a double word (the lo * lo term dropped)."""
+    h = a * b
+    return h, fma(a, b, -h) + (a * b_lo + a_lo * b)
+
+
+@_jit
+def _gelu_tanh_v(x):
+    """(|x| clamped, |v| as a double word with v = C x (1 + K x^2), and b = |x| v'
+    = C |x| (1 + 3 K x^2) as a double word)."""
+    T = type(x)
+    a = abs_clamped(x, _GT_LO(x), _GT_HI(x))
+    c_hi, c_lo = _GT_C(x)
+    k_hi, k_lo = _GT_K(x)
+    k3_hi, k3_lo = _GT_K3(x)
+    w = a * a
+    w_lo = fma(a, a, -w)
+    kw, kw_lo = _dw_mul(k_hi, k_lo, w, w_lo)
+    s, s_lo = two_sum(T(1), kw)
+    s_lo = s_lo + kw_lo
+    xs, xs_lo = _dw_mul(a, T(0), s, s_lo)
+    v, v_lo = _dw_mul(c_hi, c_lo, xs, xs_lo)
+    k3w, k3w_lo = _dw_mul(k3_hi, k3_lo, w, w_lo)
+    s3, s3_lo = two_sum(T(1), k3w)
+    s3_lo = s3_lo + k3w_lo
+    xs3, xs3_lo = _dw_mul(a, T(0), s3, s3_lo)
+    b, b_lo = _dw_mul(c_hi, c_lo, xs3, xs3_lo)
+    return a, v, v_lo, b, b_lo
+
+
+@_jit
+def _gelu_tanh(x):
+    a, v, v_lo, _, _ = _gelu_tanh_v(x)
+    p, p_lo, k, e, e_lo = _exp_neg_dw(v, v_lo)
+    y = _gate_forward(np.copysign(a, x), sign_clear(x), p, p_lo, k, e, e_lo)
+    y = ldexp_signed(x, -1) if float_bits(abs(x)) < float_bits(_GT_LO(x)) else y
+    y = x if quiet_greater(x, _GT_HI(x)) else y  # x itself there, inf included
+    return x if x != x else y
+
+
+@_jit
+def _gelu_tanh_grad(x):
+    a, v, v_lo, b, b_lo = _gelu_tanh_v(x)
+    p, p_lo, k, e, e_lo = _exp_neg_dw(v, v_lo)
+    y = _gate_grad(sign_clear(x), p, p_lo, k, e, e_lo, b, b_lo)
+    r, inside = _near_root(x, _GELU_TANH_ROOT(x), _GELU_TANH_LEAD(x), _GELU_TANH_P(x), _GELU_ROOT_HALF_WIDTH)
+    y = r if inside else y
+    return x if x != x else y
+
+
+@_jit
+def _gelu_tanh_backward(grad_out, x):
+    return chain_rule_saturating(grad_out, _gelu_tanh_grad(x))  # the derivative reaches 1.13
+
+
+def _mp_gelu_tanh_v(mp, x):
+    return 2 * mp.sqrt(2 / mp.pi) * (x + mp.mpf(_K_TEXT) * x**3)
+
+
+def _mp_gelu_tanh_dv(mp, x):
+    return 2 * mp.sqrt(2 / mp.pi) * (1 + 3 * mp.mpf(_K_TEXT) * x**2)
+
+
+register(
+    Activation(
+        name="gelu_tanh",
+        summary="GELU, tanh approximation: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).",
+        formula="x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))",
+        grad_formula="(1 + t)/2 + x/2 * (1 - t**2) * sqrt(2/pi) * (1 + 3 * 0.044715 * x**2),  t = tanh(...)",
+        forward=_gelu_tanh,
+        grad=_gelu_tanh_grad,
+        backward=_gelu_tanh_backward,
+        reference=ref.gelu_tanh,
+        reference_grad=ref.gelu_tanh_grad,
+        # x sigmoid(2u): the mpmath form must not cancel either (1 + tanh(-100) at 50 digits is 0)
+        mp_forward=lambda mp, x: x / (1 + mp.exp(-_mp_gelu_tanh_v(mp, x))),
+        mp_grad=lambda mp, x: (
+            (1 + mp.exp(-_mp_gelu_tanh_v(mp, x)) * (1 + x * _mp_gelu_tanh_dv(mp, x)))
+            / (1 + mp.exp(-_mp_gelu_tanh_v(mp, x))) ** 2
+        ),
+        limits=(0.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "PyTorch's gelu(x, approximate='tanh') (and JAX's default gelu).  Stable\n"
+            "evaluation: 1 + tanh(u) = 2 sigmoid(2u), so gelu_tanh(x) = x sigmoid(v) with\n"
+            "v = 2u = C x (1 + 0.044715 x^2) formed as a double word (the tail's exp(-|v|)\n"
+            "amplifies v's rounding by |v|), then as silu: x / (1 + e) or x e / (1 + e),\n"
+            "e = exp(-|v|).  The negative tail keeps its relative accuracy:\n"
+            "gelu_tanh(-10) is -3.7e-36 in float32, not -0.0 as 0.5 x (1 + tanh(u)) gives.\n"
+            "The derivative is the silu-like (1 + e (1 + x v')) / (1 + e)^2 or\n"
+            "e (1 - |x| v' + e) / (1 + e)^2, and near its root x0 = -0.75246 a fitted\n"
+            "polynomial in x - x0.  gelu_tanh(-0.0) = -0.0; tiny inputs give x / 2.\n"
+            "Not monotone (minimum -0.170 at x0)."
+        ),
+        transcendental=True,
+        monotone=False,
+    )
+)
