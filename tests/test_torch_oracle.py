@@ -39,6 +39,9 @@ TORCH = {
     "elu": lambda x, a: F.elu(x, a),
     "celu": lambda x, a: F.celu(x, a),
     "selu": lambda x: F.selu(x),
+    "softplus": lambda x, b, t: F.softplus(x, b, t),
+    "log_sigmoid": lambda x: F.logsigmoid(x),
+    "mish": lambda x: F.mish(x),
 }
 #: registry functions PyTorch does not have
 NO_TORCH: set[str] = set()
@@ -64,6 +67,15 @@ TORCH_IS_OFF = {
     ("softsign", "grad", "float64"): "autograd of x / (1 + |x|) cancels",
     # hardsigmoid_backward multiplies by a float32 1/6 (0.1666666716...) in float64.
     ("hard_sigmoid", "grad", "float64"): "float32 constant 1/6 in the float64 kernel",
+    # softplus returns x for beta x > threshold (20): softplus(21) = 21 + 7.6e-10 in
+    # float64 (pytorch/pytorch#31110), and its backward returns grad there, not
+    # grad * sigmoid(21) = grad * (1 - 7.6e-10).  Ours is accurate everywhere.
+    ("softplus", "forward", "float64"): "threshold shortcut: x for beta x > 20",
+    ("softplus", "grad", "float64"): "threshold shortcut: derivative 1 for beta x > 20",
+    # mish_backward is tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2): the sum cancels near
+    # the derivative's zero at x = -1.1924.  Ours switches to a Taylor series in x - x0.
+    ("mish", "grad", "float32"): "tanh(sp) + x sigmoid (1 - tanh^2) cancels near -1.19",
+    ("mish", "grad", "float64"): "tanh(sp) + x sigmoid (1 - tanh^2) cancels near -1.19",
 }
 
 #: agreement expected on ordinary inputs: a few ULPs of either implementation
