@@ -217,7 +217,115 @@ def _numpy_best() -> dict[str, Factory]:
         "gelu_tanh": gelu_tanh,
     }
 
-    return piecewise | gated | {
+    def softplus_tail(x, out, b):
+        """log1p(exp(-|b x|)) into out (b x must not overflow: b is 1 in the benchmarks)."""
+        np.multiply(x, b, out=out) if b != 1 else np.copyto(out, x)
+        np.abs(out, out=out)
+        np.negative(out, out=out)
+        np.exp(out, out=out)
+        return np.log1p(out, out=out)
+
+    def softplus(x, g, out, beta=1.0, threshold=20.0):
+        b = f(x, beta)
+        zero = f(x, 0)
+        return lambda: (
+            softplus_tail(x, out, b),
+            np.divide(out, b, out=out) if beta != 1 else None,
+            np.add(out, np.maximum(x, zero), out=out),
+        )
+
+    def softplus_grad(x, g, out, beta=1.0, threshold=20.0, backward=False):
+        """sigmoid(beta x) = 1 / (1 + exp(-beta x))."""
+        one = f(x, 1)
+        return lambda: (
+            np.multiply(x, -f(x, beta), out=out),
+            np.exp(out, out=out),
+            np.add(out, one, out=out),
+            np.divide(g if backward else one, out, out=out),
+        )
+
+    def log_sigmoid(x, g, out):
+        zero = f(x, 0)
+        return lambda: (softplus_tail(x, out, 1), np.subtract(np.minimum(x, zero), out, out=out))
+
+    def log_sigmoid_grad(x, g, out, backward=False):
+        """sigmoid(-x) = 1 / (1 + exp(x))."""
+        one = f(x, 1)
+        return lambda: (np.exp(x, out=out), np.add(out, one, out=out), np.divide(g if backward else one, out, out=out))
+
+    def mish(x, g, out):
+        """x * tanh(log1p(exp(x))) (exp overflows to inf for x > 88 / 709: tanh(inf) = 1)."""
+        return lambda: (
+            np.exp(x, out=out),
+            np.log1p(out, out=out),
+            np.tanh(out, out=out),
+            np.multiply(out, x, out=out),
+        )
+
+    def mish_grad(x, g, out, backward=False):
+        """tanh(sp) + x sigmoid(x) (1 - tanh(sp)**2), sp = log1p(exp(x))."""
+        one = f(x, 1)
+
+        def run():
+            t = np.tanh(np.log1p(np.exp(x)))
+            s = np.exp(np.negative(x, out=out), out=out)
+            np.add(s, one, out=s)
+            np.divide(x, s, out=s)  # x sigmoid(x)
+            np.multiply(s, np.subtract(one, np.multiply(t, t)), out=s)
+            np.add(s, t, out=s)
+            return np.multiply(s, g, out=s) if backward else s
+
+        return run
+
+    def tanhshrink_grad(x, g, out, backward=False):
+        return lambda: (
+            np.tanh(x, out=out),
+            np.multiply(out, out, out=out),
+            np.multiply(out, g, out=out) if backward else None,
+        )
+
+    def squareplus(x, g, out, b=4.0):
+        return lambda: (
+            np.multiply(x, x, out=out),
+            np.add(out, f(x, b), out=out),
+            np.sqrt(out, out=out),
+            np.add(out, x, out=out),
+            np.multiply(out, f(x, 0.5), out=out),
+        )
+
+    def squareplus_grad(x, g, out, b=4.0, backward=False):
+        return lambda: (
+            np.multiply(x, x, out=out),
+            np.add(out, f(x, b), out=out),
+            np.sqrt(out, out=out),
+            np.divide(x, out, out=out),
+            np.add(out, f(x, 1), out=out),
+            np.multiply(out, f(x, 0.5), out=out),
+            np.multiply(out, g, out=out) if backward else None,
+        )
+
+    smooth = {
+        "tanhshrink": lambda x, g, out: lambda: (np.tanh(x, out=out), np.subtract(x, out, out=out)),
+        "tanhshrink_grad": tanhshrink_grad,
+        "tanhshrink_backward": lambda x, g, out: tanhshrink_grad(x, g, out, backward=True),
+        "squareplus": squareplus,
+        "squareplus_grad": squareplus_grad,
+        "squareplus_backward": lambda x, g, out, b=4.0: squareplus_grad(x, g, out, b, backward=True),
+    }
+
+    log1p_family = smooth | {
+        "mish": mish,
+        "mish_grad": mish_grad,
+        "mish_backward": lambda x, g, out: mish_grad(x, g, out, backward=True),
+        "softplus": softplus,
+        "softplus_grad": softplus_grad,
+        "softplus_backward": lambda x, g, out, b=1.0, t=20.0: softplus_grad(x, g, out, b, t, backward=True),
+        "log_sigmoid": log_sigmoid,
+        "log_sigmoid_grad": log_sigmoid_grad,
+        "log_sigmoid_backward": lambda x, g, out: log_sigmoid_grad(x, g, out, backward=True),
+    }
+
+    return piecewise | gated | log1p_family | {
         "sigmoid": sigmoid,
         "sigmoid_grad": sigmoid_grad,
         "sigmoid_backward": sigmoid_backward,
@@ -288,12 +396,29 @@ def _scipy() -> dict[str, Factory]:
 
         return run
 
+    def expit_of(scale, backward=False):
+        """expit(scale * x) (times g for a backward)."""
+        def make(x, g, out, *p):
+            s = x.dtype.type(scale(p))
+            return lambda: (
+                np.multiply(x, s, out=out),
+                sp.expit(out, out=out),
+                np.multiply(out, g, out=out) if backward else None,
+            )
+
+        return make
+
     return {
         "sigmoid": lambda x, g, out: (lambda: sp.expit(x, out=out)),
         "silu": silu,
         "gelu": gelu,
         "gelu_grad": gelu_grad,
         "gelu_backward": lambda x, g, out: gelu_grad(x, g, out, backward=True),
+        "softplus_grad": expit_of(lambda p: p[0] if p else 1.0),
+        "softplus_backward": expit_of(lambda p: p[0] if p else 1.0, backward=True),
+        "log_sigmoid": lambda x, g, out: (lambda: sp.log_expit(x, out=out)),
+        "log_sigmoid_grad": expit_of(lambda p: -1.0),
+        "log_sigmoid_backward": expit_of(lambda p: -1.0, backward=True),
     }
 
 
@@ -404,7 +529,37 @@ def _torch() -> dict[str, Factory]:
         ),
     }
 
-    return piecewise | gated | {
+    def log_sigmoid_backward(grad_out):
+        # PyTorch's backward takes the buffer its forward filled: computed once, untimed
+        def make(x, g, o, b, ones):
+            aten.log_sigmoid_forward.output(x, output=o, buffer=b)
+            go = ones if grad_out == "ones" else g
+            return lambda: aten.log_sigmoid_backward.grad_input(go, x, b, grad_input=o)
+
+        return with_tensors(make)
+
+    log1p_family = {
+        "softplus": with_tensors(
+            lambda x, g, o, b, ones, beta=1.0, t=20.0: lambda: aten.softplus.out(x, beta, t, out=o)
+        ),
+        **backward_pair(
+            "softplus", lambda g, x, beta, t, o: aten.softplus_backward.grad_input(g, x, beta, t, grad_input=o)
+        ),
+        "log_sigmoid": with_tensors(lambda x, g, o, b, ones: lambda: aten.log_sigmoid.out(x, out=o)),
+        "mish": with_tensors(lambda x, g, o, b, ones: lambda: aten.mish.out(x, out=o)),
+        "tanhshrink": with_tensors(lambda x, g, o, b, ones: lambda: torch.sub(x, torch.tanh(x, out=b), out=o)),
+        "tanhshrink_grad": with_tensors(lambda x, g, o, b, ones: lambda: torch.square(torch.tanh(x, out=b), out=o)),
+        "tanhshrink_backward": with_tensors(
+            lambda x, g, o, b, ones: lambda: torch.mul(torch.square(torch.tanh(x, out=b), out=b), g, out=o)
+        ),
+        # aten.mish_backward has no out= overload: it allocates its result
+        "mish_grad": with_tensors(lambda x, g, o, b, ones: lambda: aten.mish_backward(ones, x)),
+        "mish_backward": with_tensors(lambda x, g, o, b, ones: lambda: aten.mish_backward(g, x)),
+        "log_sigmoid_grad": log_sigmoid_backward("ones"),
+        "log_sigmoid_backward": log_sigmoid_backward("g"),
+    }
+
+    return piecewise | gated | log1p_family | {
         "sigmoid": with_tensors(lambda x, g, o, b, ones: lambda: torch.sigmoid(x, out=o)),
         "sigmoid_grad": with_tensors(
             lambda x, g, o, b, ones: lambda: aten.sigmoid_backward.grad_input(

@@ -36,6 +36,10 @@ __all__ = [
     "gelu_tanh_grad",
     "leaky_relu",
     "leaky_relu_grad",
+    "log_sigmoid",
+    "log_sigmoid_grad",
+    "mish",
+    "mish_grad",
     "relu",
     "relu_grad",
     "relu6",
@@ -46,12 +50,18 @@ __all__ = [
     "sigmoid_grad",
     "silu",
     "silu_grad",
+    "softplus",
+    "softplus_grad",
     "softshrink",
     "softshrink_grad",
     "softsign",
     "softsign_grad",
+    "squareplus",
+    "squareplus_grad",
     "tanh",
     "tanh_grad",
+    "tanhshrink",
+    "tanhshrink_grad",
     "threshold",
     "threshold_grad",
 ]
@@ -64,6 +74,12 @@ def _as_float(x):
     if x.dtype.kind != "f":
         raise TypeError(f"expected a real floating-point or integer array, got dtype {x.dtype}")
     return x
+
+
+def _wider(x):
+    """x in the next wider float type: float32 -> float64, float64 -> long double
+    (whose precision and exponent range absorb the roundings of a few more steps)."""
+    return x.astype(np.float64 if x.dtype == np.float32 else np.longdouble)
 
 
 def _exp_neg_abs(x, scale=1):
@@ -427,3 +443,194 @@ def gelu_tanh_grad(x):
         e = np.exp(-np.abs(v))
         num = np.where(c >= 0, 1 + e * (1 + c * dv), e * (1 + c * dv + e))
         return (num / (1 + e) ** 2).astype(x.dtype)
+# The log1p(exp) family.  max(x, 0) + log1p(exp(-|x|)): exp never overflows, and
+# log1p keeps the tail (softplus(-100) = exp(-100), not 0); np.exp of large negative
+# arguments underflows to 0 or a subnormal, the correct result.
+# --------------------------------------------------------------------------------
+def softplus(x, beta=1.0, threshold=20.0):
+    """softplus(x) = log(1 + exp(beta x)) / beta, without PyTorch's threshold
+    shortcut (``threshold`` is accepted and ignored: the accurate value everywhere).
+
+    Formed in the wider type (float32 -> float64, float64 -> long double): the
+    rounding of beta x would otherwise be multiplied by |beta x| in the exponential."""
+    x = _as_float(x)
+    w = _wider(x)
+    b = w.dtype.type(beta)
+    with np.errstate(under="ignore", over="ignore"):
+        bx = b * w
+        tail = np.log1p(np.exp(-np.minimum(np.abs(bx), w.dtype.type(1e5)))) / b
+        y = np.where(np.isnan(w), w, np.maximum(w, w.dtype.type(0)) + tail)
+        return y.astype(x.dtype)
+
+
+def softplus_grad(x, beta=1.0, threshold=20.0):
+    """softplus'(x) = sigmoid(beta x), beta x formed in the wider type."""
+    x = _as_float(x)
+    w = _wider(x)
+    with np.errstate(over="ignore", under="ignore"):
+        return sigmoid(w.dtype.type(beta) * w).astype(x.dtype)
+
+
+def log_sigmoid(x):
+    """log_sigmoid(x) = -softplus(-x) = min(x, 0) - log1p(exp(-|x|))."""
+    x = _as_float(x)
+    with np.errstate(under="ignore"):
+        return x.dtype.type(0) - softplus(-x)
+
+
+def log_sigmoid_grad(x):
+    """log_sigmoid'(x) = sigmoid(-x) (no 1 - sigmoid(x) cancellation)."""
+    x = _as_float(x)
+    return sigmoid(-x)
+
+
+def _tanh_softplus(x):
+    """tanh(softplus(x)) = n / (n + 2), n = e^x (e^x + 2), in e = exp(-|x|) <= 1:
+    e(2 + e) / (e(2 + e) + 2) for x < 0, (1 + 2e) / (1 + 2e + 2e^2) for x >= 0."""
+    one, two = x.dtype.type(1), x.dtype.type(2)
+    e = _exp_neg_abs(x)
+    n_neg = e * (two + e)
+    n_pos = one + two * e
+    return np.where(x < 0, n_neg / (n_neg + two), n_pos / (n_pos + two * e * e)), e
+
+
+def mish(x):
+    """mish(x) = x * tanh(softplus(x)), formed in the wider type and rounded once;
+    mish(-inf) = 0 (the limit, not -inf * 0)."""
+    x = _as_float(x)
+    w = _wider(x)
+    with np.errstate(under="ignore"):
+        t, _ = _tanh_softplus(w)
+        ws = np.where(w == -np.inf, w.dtype.type(0), w)
+        # + 0: mish(-0.0) and the flushed left tail are +0.0, as in the kernel
+        return (ws * t).astype(x.dtype) + x.dtype.type(0)
+
+
+# mish' vanishes at x0 = -1.19243121451549521213758834042 (x0 = hi + lo in float64)
+# and cancels around it; there the reference uses its Taylor series in d = x - x0
+# (coefficients c1, c2, ... from mpmath, tools/fit_mish_root.py)
+_MISH_X0 = (-1.1924312145154952, -4.8484829848031044e-17)
+_MISH_TAYLOR = (
+    "0.26694791404953451533",
+    "0.20473126408010586",
+    "0.04190782104360987",
+    "-0.020271822716684245",
+    "-0.01582112656173338",
+    "-0.0033606849270232685",
+    "0.0010924055409445854",
+    "0.0009898181021289196",
+    "0.00025412936386191073",
+)
+
+
+def mish_grad(x):
+    """mish'(x) = tanh(sp) + x * sech(sp)**2 * sigmoid(x), sp = softplus(x), with
+    sech(sp)**2 = 1 - t**2 written as 4 (n + 1) / (n + 2)**2 (no cancellation there).
+
+    The sum itself cancels near the zero x0 = -1.1924: it is formed in the next wider
+    type (float32 -> float64, float64 -> long double) and, within 2**-6 of x0, replaced by
+    the Taylor series in x - x0 (x - x0 formed exactly)."""
+    x = _as_float(x)
+    w = _wider(x)
+    wide = w.dtype.type
+    with np.errstate(under="ignore", invalid="ignore"):
+        t, e = _tanh_softplus(w)
+        one, two, four = wide(1), wide(2), wide(4)
+        d_neg = e * (two + e) + two
+        d_pos = one + two * e + two * e * e
+        c = np.where(w < 0, four * e * (one + e) / d_neg / d_neg, four * e * (e * (one + e) / d_pos) / d_pos)
+        y = t + np.where(np.isinf(w), wide(0), w * c)
+        near = np.clip(x.astype(np.float64), -2.0, 0.0)  # x - x0 exact there (Sterbenz)
+        d = (near - _MISH_X0[0]).astype(wide) - wide(_MISH_X0[1])
+        series = np.zeros_like(d)
+        for coef in reversed(_MISH_TAYLOR):
+            series = (series + wide(coef)) * d
+        y = np.where(np.abs(d) < 2.0**-6, series, y)
+        return np.where(np.isnan(x), x, y).astype(x.dtype) + x.dtype.type(0)
+
+
+# --------------------------------------------------------------------------------
+# tanhshrink and squareplus
+# --------------------------------------------------------------------------------
+def _tanh_series_coefficients(n_terms):
+    """c_n with x - tanh(x) = sum_{n>=2} c_n x**(2n-1): c_n = -4**n (4**n - 1) B_2n / (2n)!
+    (exact fractions; the Bernoulli numbers by the Akiyama-Tanigawa recurrence)."""
+    from fractions import Fraction
+    from math import factorial
+
+    m_max = 2 * n_terms + 2
+    a = [Fraction(0)] * (m_max + 1)
+    bern = []
+    for m in range(m_max + 1):
+        a[m] = Fraction(1, m + 1)
+        for j in range(m, 0, -1):
+            a[j - 1] = j * (a[j - 1] - a[j])
+        bern.append(a[0])  # B_m (with B_1 = +1/2, unused)
+    return [-(4**n) * (4**n - 1) * bern[2 * n] / factorial(2 * n) for n in range(2, n_terms + 2)]
+
+
+#: x**3/3 - 2x**5/15 + ...: 24 terms reach 2**-70 relative at |x| = 1/2
+_TANHSHRINK_SERIES = tuple(float(c) for c in _tanh_series_coefficients(24))
+
+
+def tanhshrink(x):
+    """tanhshrink(x) = x - tanh(x), formed in the wider type: for |x| >= 1/2 as the
+    difference (cancellation at most 13x), below from its Taylor series (the
+    difference would cancel to nothing); tanhshrink(-0.0) = +0.0."""
+    x = _as_float(x)
+    w = _wider(x)
+    with np.errstate(under="ignore"):
+        small = np.where(np.abs(w) < 0.5, w, w.dtype.type(0))
+        u = small * small
+        series = np.zeros_like(w)
+        for c in reversed(_TANHSHRINK_SERIES):
+            series = (series + w.dtype.type(c)) * u
+        series *= small
+        finite = np.where(np.isinf(w), w.dtype.type(0), w)
+        y = np.where(np.abs(w) < 0.5, series, finite - np.tanh(finite))
+        y = np.where(np.isinf(w), w, y)
+        return y.astype(x.dtype) + x.dtype.type(0)
+
+
+def tanhshrink_grad(x):
+    """tanhshrink'(x) = tanh(x)**2 (no cancellation), squared in the wider type."""
+    x = _as_float(x)
+    w = _wider(x)
+    with np.errstate(under="ignore"):
+        t = np.tanh(w)
+        return (t * t).astype(x.dtype)
+
+
+def squareplus(x, b=4.0):
+    """squareplus(x) = (x + sqrt(x**2 + b)) / 2; for x < 0 as b / (2 (sqrt(x**2 + b) - x))
+    (no cancellation), in the wider type (x**2 cannot overflow: float32 in float64;
+    float64 above 2**500 as b / (4|x|)); b = 0 gives relu."""
+    x = _as_float(x)
+    w = _wider(x)
+    bb = w.dtype.type(b)
+    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        big = np.abs(w) > 2.0**500
+        ws = np.where(big | np.isnan(w), w.dtype.type(1), w)
+        s = np.sqrt(ws * ws + bb)
+        y = np.where(ws >= 0, (ws + s) / 2, bb / (2 * (s - ws)))
+        y = np.where(big, np.where(w > 0, w, bb / (4 * np.abs(w))), y)
+        if b == 0:
+            y = np.where(w > 0, w, w.dtype.type(0))
+        return np.where(np.isnan(w), w, y).astype(x.dtype)
+
+
+def squareplus_grad(x, b=4.0):
+    """squareplus'(x) = (1 + x / sqrt(x**2 + b)) / 2; for x < 0 as
+    b / (2 s (s - x)), s = sqrt(x**2 + b); b = 0 gives relu's step (0 at 0)."""
+    x = _as_float(x)
+    w = _wider(x)
+    bb = w.dtype.type(b)
+    with np.errstate(under="ignore", over="ignore", invalid="ignore"):
+        big = np.abs(w) > 2.0**500
+        ws = np.where(big | np.isnan(w), w.dtype.type(1), w)
+        s = np.sqrt(ws * ws + bb)
+        y = np.where(ws >= 0, (1 + ws / s) / 2, bb / (2 * s * (s - ws)))
+        y = np.where(big, np.where(w > 0, w.dtype.type(1), bb / (4 * w * w)), y)
+        if b == 0:
+            y = np.where(w > 0, w.dtype.type(1), w.dtype.type(0))
+        return np.where(np.isnan(w), w, y).astype(x.dtype)

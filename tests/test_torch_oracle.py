@@ -41,6 +41,9 @@ TORCH = {
     "selu": lambda x: F.selu(x),
     "silu": lambda x: F.silu(x),
     "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "softplus": lambda x, b, t: F.softplus(x, b, t),
+    "log_sigmoid": lambda x: F.logsigmoid(x),
+    "mish": lambda x: F.mish(x),
 }
 #: registry functions PyTorch does not have
 NO_TORCH: set[str] = set()
@@ -83,6 +86,15 @@ TORCH_IS_OFF = {
     ("gelu_tanh", "forward", "float64"): "1 + tanh(u) cancels for u < 0",
     ("gelu_tanh", "grad", "float32"): "1 + tanh(u) and 1 - tanh(u)^2 cancel for u < 0",
     ("gelu_tanh", "grad", "float64"): "1 + tanh(u) and 1 - tanh(u)^2 cancel for u < 0",
+    # softplus returns x for beta x > threshold (20): softplus(21) = 21 + 7.6e-10 in
+    # float64 (pytorch/pytorch#31110), and its backward returns grad there, not
+    # grad * sigmoid(21) = grad * (1 - 7.6e-10).  Ours is accurate everywhere.
+    ("softplus", "forward", "float64"): "threshold shortcut: x for beta x > 20",
+    ("softplus", "grad", "float64"): "threshold shortcut: derivative 1 for beta x > 20",
+    # mish_backward is tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2): the sum cancels near
+    # the derivative's zero at x = -1.1924.  Ours switches to a Taylor series in x - x0.
+    ("mish", "grad", "float32"): "tanh(sp) + x sigmoid (1 - tanh^2) cancels near -1.19",
+    ("mish", "grad", "float64"): "tanh(sp) + x sigmoid (1 - tanh^2) cancels near -1.19",
 }
 
 #: agreement expected on ordinary inputs: a few ULPs of either implementation
