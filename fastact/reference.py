@@ -612,8 +612,9 @@ def squareplus(x, b=4.0):
         big = np.abs(w) > 2.0**500
         ws = np.where(big | np.isnan(w), w.dtype.type(1), w)
         s = np.sqrt(ws * ws + bb)
-        y = np.where(ws >= 0, (ws + s) / 2, bb / (2 * (s - ws)))
-        y = np.where(big, np.where(w > 0, w, bb / (4 * np.abs(w))), y)
+        y = np.where(ws >= 0, (ws + s) / 2, bb / (2 * (s + np.abs(ws))))  # s - ws for ws < 0
+        wb = np.where(big, np.abs(w), w.dtype.type(1))
+        y = np.where(big, np.where(w > 0, w, bb / (4 * wb)), y)
         if b == 0:
             y = np.where(w > 0, w, w.dtype.type(0))
         return np.where(np.isnan(w), w, y).astype(x.dtype)
@@ -629,8 +630,9 @@ def squareplus_grad(x, b=4.0):
         big = np.abs(w) > 2.0**500
         ws = np.where(big | np.isnan(w), w.dtype.type(1), w)
         s = np.sqrt(ws * ws + bb)
-        y = np.where(ws >= 0, (1 + ws / s) / 2, bb / (2 * s * (s - ws)))
-        y = np.where(big, np.where(w > 0, w.dtype.type(1), bb / (4 * w * w)), y)
+        y = np.where(ws >= 0, (1 + ws / s) / 2, bb / (2 * s * (s + np.abs(ws))))
+        wb = np.where(big, np.abs(w), w.dtype.type(1))
+        y = np.where(big, np.where(w > 0, w.dtype.type(1), bb / (4 * wb * wb)), y)
         if b == 0:
             y = np.where(w > 0, w.dtype.type(1), w.dtype.type(0))
         return np.where(np.isnan(w), w, y).astype(x.dtype)

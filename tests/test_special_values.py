@@ -154,9 +154,11 @@ def test_saturation_is_exact(act, kind, dtype, side):
     sigmoid(-1000) == 0.0 (the true value is below the smallest normal), tanh(+-1000)
     == +-1.0, derivatives exactly 0 (or the slope).  "Large" is the record's
     ``saturation`` (1000 for the exponential family; softsign only saturates at
-    2**64 / 2**512), ten times that, and the largest finite number."""
+    2**64 / 2**512), ten times that (at most the largest finite number: squareplus
+    only reaches 0 at -2**127 / -2**1023), and the largest finite number."""
     start = act.saturation[dtype]
-    large = np.array([start, start * 10, np.finfo(dtype).max], dtype) * side
+    big = float(np.finfo(dtype).max)
+    large = np.array([start, min(start * 10, big), big], dtype) * side
     got = evaluate(act, kind, large)
     limit = _limits(act, kind)[(side + 1) // 2]
     expected = np.full_like(large, limit)

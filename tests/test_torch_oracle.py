@@ -44,9 +44,10 @@ TORCH = {
     "softplus": lambda x, b, t: F.softplus(x, b, t),
     "log_sigmoid": lambda x: F.logsigmoid(x),
     "mish": lambda x: F.mish(x),
+    "tanhshrink": lambda x: F.tanhshrink(x),
 }
 #: registry functions PyTorch does not have
-NO_TORCH: set[str] = set()
+NO_TORCH: set[str] = {"squareplus"}
 
 # Where PyTorch is off by more than the tolerance below (mpmath decides, see
 # _judge), and why.  Keys: (function, kind, dtype); kind "grad" covers backward.
@@ -95,6 +96,12 @@ TORCH_IS_OFF = {
     # the derivative's zero at x = -1.1924.  Ours switches to a Taylor series in x - x0.
     ("mish", "grad", "float32"): "tanh(sp) + x sigmoid (1 - tanh^2) cancels near -1.19",
     ("mish", "grad", "float64"): "tanh(sp) + x sigmoid (1 - tanh^2) cancels near -1.19",
+    # tanhshrink is the composite x - tanh(x), which cancels near 0 (x^3/3 - ...), and
+    # its autograd derivative 1 - (1 - tanh^2) cancels there too.  Ours: a series.
+    ("tanhshrink", "forward", "float32"): "x - tanh(x) cancels near 0",
+    ("tanhshrink", "forward", "float64"): "x - tanh(x) cancels near 0",
+    ("tanhshrink", "grad", "float32"): "autograd 1 - (1 - tanh^2) cancels near 0",
+    ("tanhshrink", "grad", "float64"): "autograd 1 - (1 - tanh^2) cancels near 0",
 }
 
 #: agreement expected on ordinary inputs: a few ULPs of either implementation

@@ -19,7 +19,7 @@ and the CLI list functions in it).  A new activation is one block in one module.
 import importlib
 
 #: registration order (an import list would be re-sorted alphabetically by isort)
-MODULES = ("logistic", "rectifiers", "softsign", "elu", "gated", "softplus")
+MODULES = ("logistic", "rectifiers", "softsign", "elu", "gated", "softplus", "smooth")
 
 for _module in MODULES:
     importlib.import_module(f"{__name__}.{_module}")

@@ -1,0 +1,436 @@
+"""Smooth shrink/plus functions: tanhshrink (x - tanh x) and squareplus."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from .. import reference as ref
+from .._core import (
+    abs_clamped,
+    chain_rule,
+    float_bits,
+    fma,
+    is_positive,
+    ldexp_flush,
+    ldexp_signed,
+    quiet_greater,
+    sign_clear,
+    two_sum,
+)
+from .._core_log import exp_dd
+from .._registry import Activation, Param, register
+from ._common import _jit
+
+# ldexp_signed is used with |k| up to 1200 for float64 (its exponent arithmetic does
+# not wrap in int64 for |k| < 2000; checked against np.ldexp on normal inputs), and
+# |k| <= 200 for float32.
+
+
+# ================================================================================
+# tanhshrink
+# ================================================================================
+# (x - tanh x) / x**3 = 1/3 + u Q(u), u = x**2, |x| < 1: relative minimax fits of Q
+# (tools/fit_tanhshrink.py; relative error of 1/3 + u Q(u): 5.8e-9 / 1.5e-17)
+_TANHSHRINK_Q32 = (
+    -0.13333317638639416,
+    0.05396418290424083,
+    -0.021833233251231272,
+    0.008706880323517173,
+    -0.0032186397966901302,
+    0.0009313921903338877,
+    -0.0001448966540847841,
+)
+_TANHSHRINK_Q64 = (
+    -0.13333333333333172,
+    0.05396825396808636,
+    -0.021869488530031757,
+    0.00886323541609035,
+    -0.003592126771809329,
+    0.001455825190888733,
+    -0.000589981177755181,
+    0.00023896214996241174,
+    -9.647279422891887e-05,
+    3.840391444108828e-05,
+    -1.4620828427594995e-05,
+    4.998336833064769e-06,
+    -1.3842409285321275e-06,
+    2.647524383451145e-07,
+    -2.534132554511868e-08,
+)
+_THIRD32 = (np.float32(1 / 3), np.float32(1 / 3 - float(np.float32(1 / 3))))
+_THIRD64 = (1 / 3, 1.850371707708594e-17)
+
+
+def _tanhshrink_constants(x):
+    """(|x| clamp low, high, tiny threshold, 2**s, s, 1/3 as a double word) in the
+    dtype of ``x``.
+
+    |x| below the tiny threshold (2**-20 / 2**-300) is scaled by 2**s before it is
+    cubed or squared (x**3 would leave the normal range) and the result by 2**-3s or
+    2**-2s afterwards, flushed to zero below the smallest normal number; below the
+    low clamp (2**-64 / 2**-520) x**2 and x**3 are below it anyway.  Above the high
+    clamp x - tanh x rounds to x - sign(x) = x.
+    """
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_tanhshrink_constants, inline="always")
+def _tanhshrink_constants_overload(x):
+    if x == types.float32:
+        f = np.float32
+        c32 = (f(2.0**-64), f(2.0**60), f(2.0**-20), f(2.0**40), 40, _THIRD32)
+        return lambda x: c32
+    if x == types.float64:
+        c64 = (2.0**-520, 2.0**500, 2.0**-300, 2.0**200, 200, _THIRD64)
+        return lambda x: c64
+    return None
+
+
+@_jit
+def _q32(u):
+    f = np.float32
+    c = _TANHSHRINK_Q32
+    return f(c[0]) + u * (f(c[1]) + u * (f(c[2]) + u * (f(c[3]) + u * (f(c[4]) + u * (f(c[5]) + u * (f(c[6])))))))
+
+
+@_jit
+def _q64(u):
+    # Estrin (u >= 2**-100: u**8 stays normal in float64)
+    c = _TANHSHRINK_Q64
+    u2 = u * u
+    u4 = u2 * u2
+    p0 = (c[0] + u * c[1]) + u2 * (c[2] + u * c[3])
+    p1 = (c[4] + u * c[5]) + u2 * (c[6] + u * c[7])
+    p2 = (c[8] + u * c[9]) + u2 * (c[10] + u * c[11])
+    p3 = (c[12] + u * c[13]) + u2 * c[14]
+    return (p0 + u4 * p1) + (u4 * u4) * (p2 + u4 * p3)
+
+
+def _tanhshrink_q(u):
+    """Q(u) for u >= 2**-100 (float32 Horner: every partial sum times u stays normal)."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_tanhshrink_q, inline="always")
+def _tanhshrink_q_overload(u):
+    if u == types.float32:
+        return lambda u: _q32(u)
+    if u == types.float64:
+        return lambda u: _q64(u)
+    return None
+
+
+@_jit
+def _tanhshrink_parts(x):
+    """For a = |x|: the small-|x| series w = a**3 P(a**2) as a double word scaled by
+    2**(3s) where a is tiny, and tanh(a) as a double word from exp(-2a) for a >= 1."""
+    T = type(x)
+    lo, hi, tiny_below, scale, s, third = _tanhshrink_constants(x)
+    a = abs_clamped(x, lo, hi)
+    tiny = float_bits(a) < float_bits(tiny_below)
+    # --- |x| < 1: w = a**3 (1/3 + u Q(u)), every product a double word (on a
+    # clamped to 1: the lanes beyond take the other branch, and must not overflow)
+    a1 = min(a, T(1))
+    sa = a1 * (scale if tiny else T(1))
+    u2 = sa * sa
+    u2_lo = fma(sa, sa, -u2)
+    c3 = sa * u2
+    c3_lo = fma(sa, u2, -c3) + sa * u2_lo
+    # u for Q only: below the tiny threshold P = 1/3 to working precision anyway
+    a2 = max(a1, tiny_below)
+    u = max(a2 * a2, T(2.0**-100))
+    q = _tanhshrink_q(u)
+    uq = u * q
+    uq_lo = fma(u, q, -uq)
+    p = third[0] + uq
+    p_lo = ((third[0] - p) + uq) + (uq_lo + third[1])
+    w = c3 * p
+    w_lo = fma(c3, p, -w) + (c3 * p_lo + c3_lo * p)
+    # --- |x| >= 1: tanh a = (1 - e) / (1 + e), e = exp(-2a) <= 0.14 (a clamped to
+    # [1, 40]: tanh a == 1 beyond in both dtypes, and e stays normal)
+    ph, pl, k = exp_dd(T(-2) * min(max(a, T(1)), T(40)), T(0))
+    e = ldexp_flush(ph, k)
+    e_lo = ldexp_signed(pl, k)
+    n, n_lo = two_sum(T(1), -e)
+    d, d_lo = two_sum(T(1), e)
+    t = n / d
+    t_lo = ((fma(-t, d, n) + (n_lo - e_lo)) - t * (d_lo + e_lo)) / d
+    return a, tiny, scale, s, w, w_lo, t, t_lo
+
+
+@_jit
+def _tanhshrink(x):
+    T = type(x)
+    _, hi, _, _, _, _ = _tanhshrink_constants(x)
+    a, tiny, _, s, w, w_lo, t, t_lo = _tanhshrink_parts(x)
+    small = ldexp_signed(w + w_lo, -3 * s if tiny else 0)
+    r, r_err = two_sum(a, -t)
+    big = r + (r_err - t_lo)
+    y = small if float_bits(a) < float_bits(T(1)) else big
+    # + 0: tanhshrink(-0.0) and the flushed tiny results are +0.0
+    y = np.copysign(y, x) + T(0)
+    return x if (x != x) | (float_bits(abs(x)) > float_bits(hi)) else y
+
+
+@_jit
+def _tanhshrink_grad(x):
+    T = type(x)
+    a, tiny, scale, s, w, w_lo, t, t_lo = _tanhshrink_parts(x)
+    # tanh a = a - w for a < 1 (a Fast2Sum: w < a/4); tiny a: tanh(a)**2 = a**2 to
+    # working precision, formed on a * 2**s and scaled back
+    ws = ldexp_signed(w, -3 * s if tiny else 0)
+    ws_lo = ldexp_signed(w_lo, -3 * s if tiny else 0)
+    ts = a - ws
+    ts_lo = ((a - ts) - ws) - ws_lo
+    sa = a * (scale if tiny else T(1))
+    th = sa if tiny else ts
+    # the low part is below 2**-60 relative for a < 2**-30 (and its product with th
+    # could underflow): dropped there
+    tl = T(0) if float_bits(a) < float_bits(T(2.0**-30)) else ts_lo
+    big = float_bits(a) >= float_bits(T(1))
+    th = t if big else th
+    tl = t_lo if big else tl
+    sq = th * th
+    g = sq + (fma(th, th, -sq) + T(2) * th * tl)
+    g = ldexp_signed(g, -2 * s if tiny else 0)
+    return x if x != x else g
+
+
+@_jit
+def _tanhshrink_backward(grad_out, x):
+    return chain_rule(grad_out, _tanhshrink_grad(x))
+
+
+def _mp_tanhshrink(mp, x):
+    """x - tanh(x) with enough extra bits for the cancellation (3 |log2 x| + 20)."""
+    extra = 20 if x == 0 else int(3 * abs(mp.log(abs(x), 2))) + 20
+    with mp.extraprec(extra):
+        return x - mp.tanh(x)
+
+
+register(
+    Activation(
+        name="tanhshrink",
+        summary="Tanhshrink, x - tanh(x).",
+        formula="x - tanh(x)",
+        grad_formula="tanh(x)**2",
+        forward=_tanhshrink,
+        grad=_tanhshrink_grad,
+        backward=_tanhshrink_backward,
+        reference=ref.tanhshrink,
+        reference_grad=ref.tanhshrink_grad,
+        mp_forward=_mp_tanhshrink,
+        mp_grad=lambda mp, x: mp.tanh(x) ** 2,
+        limits=(-np.inf, np.inf),
+        grad_limits=(1.0, 1.0),
+        notes=(
+            "Stable evaluation: x - tanh(x) cancels catastrophically near 0 (it is x^3/3 -\n"
+            "2x^5/15 + ...), so for |x| < 1 it is x^3 (1/3 + x^2 Q(x^2)) with a minimax Q\n"
+            "(tools/fit_tanhshrink.py) in double words, and for |x| >= 1 x - tanh(x) with\n"
+            "tanh(|x|) = (1 - e) / (1 + e), e = exp(-2|x|), as a double word: one rounding at\n"
+            "the end in both.  Tiny inputs keep relative accuracy (tanhshrink(1e-10) is\n"
+            "3.3e-31, not 0) down to where x^3/3 leaves the normal range; tanhshrink(-0.0)\n"
+            "= +0.0, like every flushed result.  The derivative tanh(x)^2 is squared from\n"
+            "the same double-word tanh (tanh(x)^2 itself never cancels)."
+        ),
+        transcendental=True,
+    )
+)
+
+
+# ================================================================================
+# squareplus
+# ================================================================================
+def _squareplus_constants(x):
+    """(|x| clamp low, |x| above which x**2 >> b, b clamp low, high, 2**-m, m, 2**-n, n,
+    |x| from which b / (4 x**2) is below the smallest normal number) in the dtype of
+    ``x``: |x| 2**-m and |x| 2**-n keep the quotients of the huge-|x| formulas, and
+    their correction terms, normal (float32 m = 64, n = 53, float64 m = 600, n = 373).
+
+    float32: |x| in [2**-20, 2**30] for the main formulas (x**2 + b and s (s + |x|)
+    stay far inside the normal range), beyond b / (4 |x|) and b / (4 x**2) (relative
+    error b / x**2 < 2**-40), with b in [2**-20, 2**20]; float64: [2**-60, 2**200] and
+    [2**-60, 2**60].  Below the low |x| clamp x**2 is below 2**-40 b (2**-60 b): it
+    does not reach the result.
+    """
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_squareplus_constants, inline="always")
+def _squareplus_constants_overload(x):
+    if x == types.float32:
+        f = np.float32
+        c32 = (f(2.0**-20), f(2.0**30), f(2.0**-20), f(2.0**20), f(2.0**-64), 64, f(2.0**-53), 53, f(2.0**75))
+        return lambda x: c32
+    if x == types.float64:
+        c64 = (2.0**-60, 2.0**200, 2.0**-60, 2.0**60, 2.0**-600, 600, 2.0**-373, 373, 2.0**545)
+        return lambda x: c64
+    return None
+
+
+def _mantissa_bits(x):
+    """23 or 52."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_mantissa_bits, inline="always")
+def _mantissa_bits_overload(x):
+    if x == types.float32:
+        return lambda x: 23
+    if x == types.float64:
+        return lambda x: 52
+    return None
+
+
+@_jit
+def _squareplus_parts(x, b):
+    """(|x| clamped, b clamped (0 stays 0), b ok, s + s_lo = sqrt(x**2 + b), D + D_lo =
+    s + |x|, huge) with every rounding error of x**2 + b, the square root and the sum
+    kept."""
+    T = type(x)
+    xlo, xhi, blo, bhi, _, _, _, _, _ = _squareplus_constants(x)
+    b_ok = ~quiet_greater(T(0), b) & (b == b)
+    bc = abs_clamped(b, blo, bhi)
+    bc = T(0) if b == T(0) else bc
+    # |x| enters linearly clamped to [2**-60 / 2**-120, xhi] (below, it changes no
+    # result by 2**-50 relative), and squared clamped to [xlo, xhi]
+    a = abs_clamped(x, xlo * xlo * xlo, T(2) * xhi)
+    a2 = max(a, xlo)
+    sq = a2 * a2
+    v, v_lo = two_sum(sq, bc)
+    v_lo = v_lo + fma(a2, a2, -sq)
+    s = np.sqrt(v)
+    s_lo = (fma(-s, s, v) + v_lo) / (T(2) * s)
+    d, d_lo = two_sum(s, a)
+    # |x| >= 2 xhi, decided on the exponent field (a is clamped to 2 xhi)
+    huge = (float_bits(abs(x)) >> _mantissa_bits(x)) > (float_bits(xhi) >> _mantissa_bits(x))
+    return a, bc, b_ok, s, s_lo, d, d_lo + s_lo, huge
+
+
+def _largest_finite(x):
+    """The largest finite number of the dtype of ``x``."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_largest_finite, inline="always")
+def _largest_finite_overload(x):
+    if x == types.float32:
+        m32 = np.finfo(np.float32).max
+        return lambda x: m32
+    if x == types.float64:
+        m64 = np.finfo(np.float64).max
+        return lambda x: m64
+    return None
+
+
+@_jit
+def _largest_clamp(x):
+    """|x| clamped to [the squareplus clamp, the largest finite number] (NaN-free).
+
+    The huge-|x| quotients are formed on it in every lane, their operands chosen
+    before the division: a select between two quotients would let LLVM replace the
+    clamp by |x| itself under the select's condition and evaluate the quotient on 0,
+    inf or NaN in the other lanes (flags).  The upper clamp stays (|x| > the low
+    clamp does not imply |x| <= max)."""
+    T = type(x)
+    _, xhi, _, _, _, _, _, _, _ = _squareplus_constants(x)
+    return abs_clamped(x, T(2) * xhi, _largest_finite(x))
+
+
+@_jit
+def _squareplus(x, b):
+    T = type(x)
+    a, bc, b_ok, s, s_lo, d, d_lo, huge = _squareplus_parts(x, b)
+    _, _, _, _, sm, m, _, _, _ = _squareplus_constants(x)
+    hb = bc * T(0.5)
+    # x >= 0: (x + sqrt(x**2 + b)) / 2; x < 0: b / (2 (sqrt(x**2 + b) - x)), no
+    # cancellation; |x| beyond the clamp: b / (4 |x|), formed as (b/2) / (2 |x| 2**-m)
+    # and scaled by 2**-m (no underflow; 0 at -inf)
+    pos = (d + d_lo) * T(0.5)
+    # (operands blended, not selected: see _squareplus_grad)
+    h = T(1) if huge else T(0)
+    o = T(1) - h
+    den = h * (T(2) * (_largest_clamp(x) * sm)) + o * d
+    den_lo = o * d_lo
+    q = hb / den
+    neg = ldexp_signed(q + ((fma(-q, den, hb) - q * den_lo) / den), -m if huge else 0)
+    y = neg if ~sign_clear(x) else (x if huge else pos)
+    # b = 0: relu (x + |x|) / 2, exactly, also for the tiny |x| the clamp moved
+    y = (x if is_positive(x) else T(0)) if bc == T(0) else y
+    return x if x != x else (y if b_ok else T(np.nan))
+
+
+@_jit
+def _squareplus_grad(x, b):
+    T = type(x)
+    a, bc, b_ok, s, s_lo, d, d_lo, huge = _squareplus_parts(x, b)
+    _, _, _, _, _, _, sn, n, gmax = _squareplus_constants(x)
+    hb = bc * T(0.5)
+    # x >= 0: (1 + |x| / s) / 2
+    q = a / s
+    q_lo = (fma(-q, s, a) - q * s_lo) / s
+    h, h_err = two_sum(T(1), q)
+    pos = (h + (h_err + q_lo)) * T(0.5)
+    # x < 0: (1 - |x| / s) / 2 = b / (2 s (s + |x|)), the product s (s + |x|) a double
+    # word; |x| beyond the clamp: b / (4 x**2) = (b/2) / (2 (|x| 2**-n)**2), scaled by
+    # 2**-2n, on |x| clamped to gmax (beyond, the result is flushed to 0 anyway)
+    # The operands are blended as h A + (1 - h) B with h = 1.0 or 0.0 (exact), not
+    # selected: LLVM splits a product of selects into a select of products and,
+    # within the huge arm, replaces the clamp of _largest_clamp by |x| (it infers
+    # |x| > xhi from the condition), evaluating that arm on every lane (underflow).
+    # A product with 0.0 it cannot fold away (0 * inf is not 0).
+    _, xhi, _, _, _, _, _, _, _ = _squareplus_constants(x)
+    big = abs_clamped(x, T(2) * xhi, gmax)
+    h = T(1) if huge else T(0)
+    o = T(1) - h
+    p1 = h * (T(2) * (big * sn)) + o * s
+    p2 = h * (big * sn) + o * d
+    p = p1 * p2
+    p_lo = fma(p1, p2, -p) + o * (s * d_lo + s_lo * d)
+    r = hb / p
+    neg = ldexp_signed(r + ((fma(-r, p, hb) - r * p_lo) / p), -2 * n if huge else 0)
+    g = neg if ~sign_clear(x) else (T(1) if huge else pos)
+    g = (T(1) if is_positive(x) else T(0)) if bc == T(0) else g
+    return x if x != x else (g if b_ok else T(np.nan))
+
+
+@_jit
+def _squareplus_backward(grad_out, x, b):
+    return chain_rule(grad_out, _squareplus_grad(x, b))
+
+
+register(
+    Activation(
+        name="squareplus",
+        summary="Squareplus, (x + sqrt(x**2 + b)) / 2.",
+        formula="(x + sqrt(x**2 + b)) / 2",
+        grad_formula="(1 + x / sqrt(x**2 + b)) / 2",
+        forward=_squareplus,
+        grad=_squareplus_grad,
+        backward=_squareplus_backward,
+        reference=ref.squareplus,
+        reference_grad=ref.squareplus_grad,
+        mp_forward=lambda mp, x, b: (x + mp.sqrt(x * x + b)) / 2 if x >= 0 else b / (2 * (mp.sqrt(x * x + b) - x)),
+        mp_grad=lambda mp, x, b: (
+            (1 + x / mp.sqrt(x * x + b)) / 2 if x >= 0 else b / (2 * mp.sqrt(x * x + b) * (mp.sqrt(x * x + b) - x))
+        ),
+        params=(Param("b", 4.0, "curvature near 0 (b = 0 gives relu); the default is the paper's"),),
+        limits=(0.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "Stable evaluation: for x < 0 the difference x + sqrt(x^2 + b) cancels, so it\n"
+            "is b / (2 (sqrt(x^2 + b) - x)) there, and the derivative b / (2 s (s - x)),\n"
+            "s = sqrt(x^2 + b); x^2 + b, the square root and the sums are carried as double\n"
+            "words, one rounding at the end.  For |x| > 2^30 (float32) / 2^200 (float64)\n"
+            "x^2 would overflow: b / (4|x|) and b / (4x^2) there (x itself and 1 for\n"
+            "x > 0).  squareplus(0) = 1 and squareplus_grad(0) = 0.5 at b = 4.  Parameters:\n"
+            "b >= 0; b = 0 gives relu exactly (derivative 0 at 0, as relu's); b is clamped\n"
+            "to [2^-20, 2^20] (float32) / [2^-60, 2^60] (float64) otherwise, and a negative\n"
+            "b gives NaN."
+        ),
+        # b / (4|x|) falls below the smallest normal number only beyond 2**126 / 2**1022
+        saturation={"float32": 2.0**127, "float64": 2.0**1023},
+    )
+)
