@@ -260,10 +260,11 @@ _K_TEXT = "0.044715"
 _GT_C = _per_dtype(_split(_C_TEXT, np.float32), _split(_C_TEXT, np.float64))
 _GT_K = _per_dtype(_split(_K_TEXT, np.float32), _split(_K_TEXT, np.float64))
 _GT_K3 = _per_dtype(_split("0.134145", np.float32), _split("0.134145", np.float64))
-# |x| clamp: below it gelu_tanh(x) rounds to x / 2 (relative term 0.8 |x|) and x^2's
-# FMA residual stays normal; above it |v| is beyond the exp limit (v(12) = 142 >
-# 104, v(24) = 1025 > 746): gelu_tanh(x) is x or 0, the derivative 1 or 0.
-_GT_LO = _per_dtype(2.0**-40, 2.0**-60)
+# |x| clamp: below it gelu_tanh(x) rounds to x / 2 and its derivative to 1/2
+# (relative terms 0.8 |x|, 1.6 |x|) and the low parts of x^2 and its products stay
+# normal; above it |v| is beyond the exp limit (v(12) = 142 > 104, v(24) = 1025 >
+# 746): gelu_tanh(x) is x or 0, the derivative 1 or 0.
+_GT_LO = _per_dtype(2.0**-30, 2.0**-60)
 _GT_HI = _per_dtype(12.0, 24.0)
 _GELU_TANH_ROOT, _GELU_TANH_LEAD, _GELU_TANH_P = _root_fit(
     (-0.7524614334106445, 1.1339627903339533e-08),
