@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import reference as ref
 from .._core import (
+    _select,
     abs_clamped,
     chain_rule,
     chain_rule_saturating,
@@ -74,10 +75,21 @@ _SLOPE = Param("negative_slope", 0.01, "slope for x < 0 (PyTorch's and the tutor
 
 
 @_jit
+def _slope_product(a, negative_slope):
+    """a * slope without a flag: chain_rule where |slope| <= 1 (the product cannot
+    overflow), chain_rule_saturating (a few integer operations dearer) otherwise.
+    The test is on the slope alone: constant-folded for the default, hoisted out
+    of the loop for a scalar parameter."""
+    T = type(a)
+    small = float_bits(abs(negative_slope)) <= float_bits(T(1))  # integer compare: NaN-quiet
+    return _select(small, chain_rule(a, negative_slope), chain_rule_saturating(a, negative_slope))
+
+
+@_jit
 def _leaky_relu(x, negative_slope):
-    # chain_rule_saturating, not x * slope: it flushes a product below the smallest normal
+    # not x * slope: the chain rule flushes a product below the smallest normal
     # without the underflow flag, and gives 0 for -inf * 0 (slope 0 is relu).
-    return x if is_positive(x) else chain_rule_saturating(x, negative_slope)  # NaN stays NaN
+    return x if is_positive(x) else _slope_product(x, negative_slope)  # NaN stays NaN
 
 
 @_jit
@@ -88,7 +100,7 @@ def _leaky_relu_grad(x, negative_slope):
 
 @_jit
 def _leaky_relu_backward(grad_out, x, negative_slope):
-    return x if x != x else (grad_out if is_positive(x) else chain_rule_saturating(grad_out, negative_slope))
+    return x if x != x else (grad_out if is_positive(x) else _slope_product(grad_out, negative_slope))
 
 
 register(
