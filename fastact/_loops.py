@@ -30,6 +30,7 @@ import pathlib
 import numpy as np
 from llvmlite import ir
 from numba import carray, cfunc, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy._core import _multiarray_umath
 
@@ -138,11 +139,110 @@ def prefer_512_bit_vectors(typingctx):
     return types.none(), codegen
 
 
-def _loop_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: bool = False) -> str:
+#: Streaming stores: outputs of at least this many bytes per loop call (per thread
+#: chunk) are computed into a small stack buffer and copied to memory with
+#: non-temporal stores.  Such an output does not fit in the caches anyway; a plain
+#: store first reads each destination line from memory (read-for-ownership), so
+#: a memory-bound kernel moves 3 bytes per 2 useful ones.  Below it, the output
+#: may stay cached for the next call, where plain stores win.  Measured with
+#: ``tools/stream_threshold.py``.
+STREAM_MIN_BYTES = 2 << 20
+#: the stack buffer: 4 KiB, well inside L1, a multiple of 64 (whole cache lines)
+STREAM_CHUNK_BYTES = 4096
+
+
+@intrinsic
+def scratch_buffer(typingctx, nbytes):
+    """A 64-byte aligned buffer of ``nbytes`` (a literal) on the caller's stack."""
+    if not isinstance(nbytes, types.IntegerLiteral):
+        return None
+    size = nbytes.literal_value
+
+    def codegen(context, builder, sig, args):
+        with builder.goto_entry_block():  # once per call, not per loop iteration
+            buf = builder.alloca(ir.ArrayType(ir.IntType(8), size))
+            buf.align = 64
+        return builder.bitcast(buf, context.get_value_type(types.voidptr))
+
+    return types.voidptr(nbytes), codegen
+
+
+@intrinsic
+def stream_store(typingctx, dst, src, nbytes):
+    """Copy ``nbytes`` (a multiple of 64) from ``src`` to ``dst`` (both 64-byte
+    aligned) with non-temporal stores, one cache line per store."""
+    if dst != types.voidptr or src != types.voidptr or not isinstance(nbytes, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        line = ir.VectorType(ir.IntType(32), 16)
+        nontemporal = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
+        count = builder.udiv(args[2], ir.Constant(args[2].type, 64))
+        with cgutils.for_range(builder, count) as loop:
+            at = builder.mul(loop.index, ir.Constant(args[2].type, 64))
+            value = builder.load(builder.bitcast(_byte_pointer(builder, args[1], at), line.as_pointer()), align=64)
+            store = builder.store(value, builder.bitcast(_byte_pointer(builder, args[0], at), line.as_pointer()),
+                                  align=64)
+            store.set_metadata("nontemporal", nontemporal)
+        return context.get_dummy_value()
+
+    return types.none(dst, src, nbytes), codegen
+
+
+@intrinsic
+def store_fence(typingctx):
+    """``sfence``: non-temporal stores are weakly ordered; the fence makes them
+    visible before the loop returns (to NumPy, or to the thread that joins it)."""
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
+                                            "llvm.x86.sse.sfence")
+        builder.call(fn, [])
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+def _stream_lines(arr: list[str], par: list[str], blocked: bool) -> list[str]:
+    """The streaming part of the contiguous loop: whole 4 KiB chunks computed into a
+    stack buffer and written with non-temporal stores (see ``STREAM_MIN_BYTES``).
+    The buffer is an alloca, so LLVM knows it aliases no operand: one loop body
+    serves in-place calls too (each chunk is read before it is overwritten)."""
+    lines = [
+        "        if m * ITEM >= STREAM_MIN_BYTES:",
+        "            buf = scratch_buffer(STREAM_CHUNK_BYTES)",
+        "            s = carray(buf, (CHUNK,), DTYPE)",
+        "            nch = m // CHUNK",
+        "            for c in range(nch):",
+        "                base = off + c * CHUNK * ITEM",
+    ]
+    if blocked:
+        lines += [
+            "                for j in range(CHUNK // 16):",
+            "                    BLOCK(offset(args[0], base + j * 16 * ITEM), offset(buf, j * 16 * ITEM))",
+        ]
+    else:
+        lines += [f"                {a} = carray(offset(args[{j}], base), (CHUNK,), DTYPE)" for j, a in enumerate(arr)]
+        lines += [
+            "                for i in range(CHUNK):",
+            f"                    s[i] = KERNEL({', '.join([f'{a}[i]' for a in arr] + par)})",
+        ]
+    return lines + [
+        "                stream_store(offset(op, base), buf, STREAM_CHUNK_BYTES)",
+        "            store_fence()",
+        "            m = m - nch * CHUNK",
+        "            off = off + nch * CHUNK * ITEM",
+    ]
+
+
+def _loop_source(
+    fname: str, narrays: int, nparams: int, nbaked: int, blocked: bool = False, stream: bool = False
+) -> str:
     """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams``
     scalar arguments, followed by ``nbaked`` compile-time constants.  ``blocked``
     (one array, no parameters): the aligned main part runs a hand-vectorized
-    ``BLOCK(src, dst)`` on 16 elements at a time, the kernel does the rest."""
+    ``BLOCK(src, dst)`` on 16 elements at a time, the kernel does the rest.
+    ``stream``: large contiguous outputs are written with streaming stores."""
     nin = narrays + nparams
     arr = [f"a{j}" for j in range(narrays)]
     baked = [f"BAKED{j}" for j in range(nbaked)]
@@ -162,6 +262,8 @@ def _loop_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: b
     lines.append("        head = min(n, ((64 - address(op) % 64) % 64) // ITEM)")
     lines.append("        m = n - head")
     lines.append("        off = head * ITEM")
+    if stream:
+        lines += _stream_lines(arr, par, blocked)
     if blocked:
         lines.append("        nblk = m // 16")
         lines.append("        for j in range(nblk):")
@@ -190,10 +292,13 @@ def _loop_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: b
     return "\n".join(lines) + "\n"
 
 
-def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple, block=None):
-    tag = ("_baked" if baked else "") + ("_block" if block is not None else "")
-    fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}"
-    src = _loop_source(fname, narrays, nparams, len(baked), blocked=block is not None)
+def _compile_loop(
+    kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple, block=None, stream=False
+):
+    tag = ("_baked" if baked else "") + ("_block" if block is not None else "") + ("_nt" if stream else "")
+    # the streaming threshold is compiled in: part of the cache key (tools may vary it)
+    fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}_s{STREAM_MIN_BYTES}"
+    src = _loop_source(fname, narrays, nparams, len(baked), blocked=block is not None, stream=stream)
     namespace = {
         **{f"BAKED{j}": dtype.type(v) for j, v in enumerate(baked)},
         "KERNEL": kernel,
@@ -208,6 +313,12 @@ def _compile_loop(kernel, name: str, dtype: np.dtype, narrays: int, nparams: int
         "offset": offset,
         "address": address,
         "prefer_512_bit_vectors": prefer_512_bit_vectors,
+        "scratch_buffer": scratch_buffer,
+        "stream_store": stream_store,
+        "store_fence": store_fence,
+        "STREAM_MIN_BYTES": STREAM_MIN_BYTES,  # read at call time, so tools can vary it
+        "STREAM_CHUNK_BYTES": STREAM_CHUNK_BYTES,
+        "CHUNK": STREAM_CHUNK_BYTES // dtype.itemsize,
     }
     # Compiled "from" this file: Numba's cache locator needs a real source file.
     exec(compile(src, __file__, "exec"), namespace)
@@ -248,7 +359,8 @@ _PyUFunc_None = -1
 
 
 def make_ufunc(
-    kernel, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32=None
+    kernel, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32=None,
+    stream: bool = False,
 ) -> tuple[np.ufunc, list]:
     """Build a real ``numpy.ufunc`` named ``name`` with float32 and float64 loops.
 
@@ -256,7 +368,8 @@ def make_ufunc(
     as ufunc inputs; ``baked`` parameter values (if any) follow them as constants
     compiled into the loop (the default-parameter fast path).  ``block_f32``: a
     hand-vectorized float32 kernel for 16 contiguous elements (used where the CPU
-    has AVX-512; see ``_tanh32.py``).  Returns the ufunc
+    has AVX-512; see ``_tanh32.py``).  ``stream``: write contiguous outputs of
+    ``STREAM_MIN_BYTES`` or more with non-temporal stores.  Returns the ufunc
     and everything it points into (compiled loops, the C arrays and strings NumPy
     keeps pointers to), which must be kept alive as long as the ufunc.
     """
@@ -264,7 +377,8 @@ def make_ufunc(
     dtypes = (np.dtype(np.float32), np.dtype(np.float64))
     usable = block_f32 is not None and HAVE_BLOCK_KERNEL and narrays == 1 and nparams == 0 and not baked
     loops = [
-        _compile_loop(kernel, name, dt, narrays, nparams, baked, block_f32 if usable and dt == np.float32 else None)
+        _compile_loop(kernel, name, dt, narrays, nparams, baked,
+                      block_f32 if usable and dt == np.float32 else None, stream)
         for dt in dtypes
     ]
     # NumPy calls the shared dispatcher, which runs the serial loop on one or

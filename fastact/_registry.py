@@ -101,14 +101,16 @@ _KEEPALIVE: list = []
 
 
 def _ufunc(
-    kernel: Any, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32: Any = None
+    kernel: Any, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32: Any = None,
+    stream: bool = False,
 ) -> np.ufunc:
     """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops.
 
     With ``baked`` parameter values the ufunc takes the arrays only and has the
     parameters compiled in (the default-parameter fast path).
     """
-    ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc, baked=baked, block_f32=block_f32)
+    ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc, baked=baked, block_f32=block_f32,
+                                  stream=stream)
     key = name + "[defaults]" if baked else name
     for dtype, loop, record in zip(("float32", "float64"), keepalive[0], keepalive[1], strict=True):
         LOOPS[key, dtype] = loop
@@ -204,13 +206,16 @@ def build_public(act: Activation) -> dict[str, Any]:
         (act.name + "_grad", act.grad, ("x",), "grad", None),
         (act.name + "_backward", act.backward, ("grad_out", "x"), "backward", None),
     )
+    # Memory-bound kernels (no exp core) write large outputs with streaming stores;
+    # for the exp-based ones they measured no faster (tools/stream_threshold.py).
+    stream = not act.transcendental
     out: dict[str, Any] = {}
     for name, kernel, leading, kind, block in specs:
         doc = _docstring(act, kind)
-        uf = _ufunc(kernel, name, len(leading), nparam, doc, block_f32=block)
+        uf = _ufunc(kernel, name, len(leading), nparam, doc, block_f32=block, stream=stream)
         out["ufunc:" + name] = uf
         if nparam:
-            baked = _ufunc(kernel, name, len(leading), 0, doc, baked=act.param_defaults)
+            baked = _ufunc(kernel, name, len(leading), 0, doc, baked=act.param_defaults, stream=stream)
             out[name] = _with_defaults(uf, baked, name, leading, act.params, doc)
         else:
             out[name] = uf

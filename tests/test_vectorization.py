@@ -40,6 +40,8 @@ _PROBE = textwrap.dedent(
             "libm": sorted(set(m.group(1) for m in LIBM.finditer(ir))),
             "packed_arith": len(packed),
             "permute_tables": "llvm.x86.avx512.permvar" in ir,
+            "streaming_stores": len(re.findall(r"\bvmovnt\w*\s[^\n]*%[yz]mm", asm)),
+            "store_fence": "sfence" in asm,
         }
     from fastact._tanh32 import HAVE_BLOCK_KERNEL
     out["have_block_kernel"] = HAVE_BLOCK_KERNEL
@@ -77,3 +79,8 @@ def test_loop_is_vectorized_without_libm(loop_code, act, name, dtype):
     if name == act.name and act.forward_block_f32 is not None and dtype == "float32":
         # the hand-vectorized block kernel (table lookups as vpermps) is in the loop
         assert info["permute_tables"] == loop_code["have_block_kernel"], info
+    # large outputs of the memory-bound kernels go out with non-temporal packed stores
+    # and a fence (_loops.STREAM_MIN_BYTES); the exp-based kernels use plain stores
+    streams = not act.transcendental
+    assert (info["streaming_stores"] > 0) == streams, info
+    assert info["store_fence"] == streams, info
