@@ -4,7 +4,21 @@ as ``conftest`` would shadow each other)."""
 
 from __future__ import annotations
 
-from support import RECORDS, ULP_TABLE
+from support import RECORDS, ULP_TABLE, prefetch_mp_accuracy
+
+#: tests that compare against the mpmath reference of the accuracy sample sets
+_MP_ACCURACY_TESTS = {"test_matches_mpmath", "test_reference_accuracy"}
+
+
+def pytest_collection_finish(session):
+    """Start the mpmath references the selected tests will need (support.py)."""
+    wanted = []
+    for item in session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.originalname in _MP_ACCURACY_TESTS and {"act", "kind", "dtype"} <= params.keys():
+            wanted.append((params["act"].name, params["kind"], params["dtype"]))
+    if wanted:
+        prefetch_mp_accuracy(wanted)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -196,12 +196,55 @@ _MP_CACHE: dict[tuple, np.ndarray] = {}
 
 
 def mp_expected(act, kind: str, x: np.ndarray, key: str) -> np.ndarray:
-    """Cached :func:`mp_reference` of ``act``'s forward or grad on sample set ``key``."""
+    """Cached :func:`mp_reference` of ``act``'s forward or grad on sample set ``key``
+    (computed by the worker processes of :func:`prefetch_mp_accuracy` if it ran)."""
     ck = (act.name, kind, x.dtype.name, key, x.size)
     if ck not in _MP_CACHE:
-        fn = act.mp_forward if kind == "forward" else act.mp_grad
-        _MP_CACHE[ck] = mp_reference(fn, x, x.dtype, act.param_defaults)
+        pending = _MP_PENDING.pop((act.name, kind, x.dtype.name), None)
+        if key == "accuracy" and pending is not None and x is accuracy_samples(x.dtype.name):
+            _MP_CACHE[ck] = np.concatenate([f.result() for f in pending])
+        else:
+            fn = act.mp_forward if kind == "forward" else act.mp_grad
+            _MP_CACHE[ck] = mp_reference(fn, x, x.dtype, act.param_defaults)
     return _MP_CACHE[ck]
+
+
+# The 50-digit references of the accuracy sample sets are the suite's largest cost
+# (about 10**5 mpmath evaluations per function, kind and dtype; erfc-based ones take
+# tens of seconds each).  The session computes them in worker processes, one per
+# core, from the start, in the order the tests will ask for them, while the main
+# process compiles the ufuncs and runs the other tests.
+_MP_PENDING: dict[tuple[str, str, str], list] = {}
+_MP_CHUNKS = 4  # per set: the workers share a long set instead of one idling
+
+
+def _mp_accuracy_chunk(name: str, kind: str, dtype: str, part: int) -> np.ndarray:
+    """Worker: part ``part`` of the mpmath reference of one accuracy sample set."""
+    act = fastact.REGISTRY[name]
+    x = np.array_split(accuracy_samples(dtype), _MP_CHUNKS)[part]
+    fn = act.mp_forward if kind == "forward" else act.mp_grad
+    return mp_reference(fn, x, dtype, act.param_defaults)
+
+
+def prefetch_mp_accuracy(wanted: list[tuple[str, str, str]]) -> None:
+    """Start computing the accuracy-set references ``(name, kind, dtype)`` in
+    worker processes (spawned: the test process runs Numba threads, which a fork
+    would copy in an undefined state)."""
+    import atexit
+    import concurrent.futures
+    import multiprocessing
+    import os
+
+    todo = [w for w in dict.fromkeys(wanted) if w not in _MP_PENDING]
+    if not todo:
+        return
+    workers = max(1, min(len(os.sched_getaffinity(0)), len(todo) * _MP_CHUNKS))
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+    for name, kind, dtype in todo:
+        _MP_PENDING[name, kind, dtype] = [
+            pool.submit(_mp_accuracy_chunk, name, kind, dtype, part) for part in range(_MP_CHUNKS)
+        ]
 
 
 # --------------------------------------------------------------------------------
