@@ -4,14 +4,17 @@ as ``conftest`` would shadow each other)."""
 
 from __future__ import annotations
 
-from support import RECORDS, ULP_TABLE, prefetch_mp_accuracy
+from support import RECORDS, ULP_TABLE, loop_cache_is_warm, prefetch_mp_accuracy, start_loop_probe
 
 #: tests that compare against the mpmath reference of the accuracy sample sets
 _MP_ACCURACY_TESTS = {"test_matches_mpmath", "test_reference_accuracy"}
 
 
 def pytest_collection_finish(session):
-    """Start the mpmath references the selected tests will need (support.py)."""
+    """Start, in other processes, what the selected tests will need and what takes
+    minutes: the compiled-code probe and the mpmath references (support.py)."""
+    if any(item.module.__name__ == "test_vectorization" for item in session.items) and loop_cache_is_warm():
+        start_loop_probe()  # cached loops cannot be inspected: compile them elsewhere
     wanted = []
     for item in session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})

@@ -407,3 +407,106 @@ def record_max_ulp(name: str, dtype: str, against: str, err: np.ndarray) -> int:
     key = (name, dtype, against)
     ULP_TABLE[key] = max(ULP_TABLE.get(key, 0), measured)
     return measured
+
+
+# --------------------------------------------------------------------------------
+# Compiled code of the ufunc loops (test_vectorization)
+# --------------------------------------------------------------------------------
+# Machine code loaded from Numba's on-disk cache cannot be inspected.  A session
+# that compiles every loop itself (a cold cache: a fresh clone, CI) inspects its
+# own loops; one that finds them cached compiles them again in a subprocess with
+# an empty cache, started at collection (conftest) because compiling every loop
+# takes minutes, and that then runs while the other tests do.
+_LIBM_CALL = r"call [^@\n]*@(?:llvm\.)?(exp|exp2|expm1|log|log1p|log2|pow|tanh|erf|erfc|sinh|cosh)(?:f|\.f32|\.f64)?\("
+
+
+def summarize_loops() -> dict[str, Any]:
+    """Per compiled loop ("name/dtype"): widest vector, libm calls, packed arithmetic,
+    table permutes, streaming stores, fence (from its optimized IR and assembly)."""
+    import re
+
+    from fastact._registry import LOOPS
+    from fastact._tanh32 import HAVE_BLOCK_KERNEL
+
+    fastact.ufuncs.build_all()
+    out: dict[str, Any] = {"have_block_kernel": HAVE_BLOCK_KERNEL}
+    for (name, dtype), loop in LOOPS.items():
+        ir = loop.inspect_llvm()
+        asm = loop._library.get_asm_str()
+        elem = "float" if dtype == "float32" else "double"
+        widths = [int(n) for n in re.findall(r"<(\d+) x " + elem + ">", ir)]
+        packed = re.findall(r"\bv(?:fmadd|fnmadd|fmsub|mul|add|div)\w*p[sd]\s[^\n]*%[yz]mm", asm)
+        out[f"{name}/{dtype}"] = {
+            "max_lanes": max(widths, default=1),
+            "libm": sorted(set(m.group(1) for m in re.finditer(_LIBM_CALL, ir))),
+            "packed_arith": len(packed),
+            "permute_tables": "llvm.x86.avx512.permvar" in ir,
+            "streaming_stores": len(re.findall(r"\bvmovnt\w*\s[^\n]*%[yz]mm", asm)),
+            "store_fence": "sfence" in asm,
+        }
+    return out
+
+
+def _loops_inspectable() -> bool:
+    from fastact._registry import LOOPS
+
+    fastact.ufuncs.build_all()
+    return not any(loop._library._disable_inspection for loop in LOOPS.values())
+
+
+def loop_cache_is_warm() -> bool:
+    """Whether Numba's cache may hold this source's loops (then the session will
+    load them and cannot inspect them)."""
+    import os
+    import pathlib
+
+    from fastact._loops import SOURCE_HASH
+
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return True  # somewhere else: assume it may
+    cache = pathlib.Path(fastact.__file__).parent / "__pycache__"
+    return any(cache.glob(f"_loops.loop_*{SOURCE_HASH}*.nbi"))
+
+
+_PROBE_RUN: dict[str, Any] = {}
+
+
+def start_loop_probe() -> None:
+    """Compile and summarize every loop in a subprocess with an empty cache."""
+    import atexit
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if _PROBE_RUN:
+        return
+    cache = tempfile.mkdtemp(prefix="fastact-probe-cache-")
+    atexit.register(shutil.rmtree, cache, ignore_errors=True)
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=os.pathsep.join(sys.path))
+    # output to files, not pipes: nobody reads a pipe until the tests need the result
+    _PROBE_RUN["stdout"] = open(os.path.join(cache, "stdout"), "w+")  # noqa: SIM115
+    _PROBE_RUN["stderr"] = open(os.path.join(cache, "stderr"), "w+")  # noqa: SIM115
+    script = "import json, support; print(json.dumps(support.summarize_loops()))"
+    _PROBE_RUN["process"] = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdout=_PROBE_RUN["stdout"], stderr=_PROBE_RUN["stderr"]
+    )
+    atexit.register(_PROBE_RUN["process"].kill)  # a session that ends early (-x) leaves no orphan
+
+
+def loop_code() -> dict[str, Any]:
+    """:func:`summarize_loops` of freshly compiled loops: this process's own if it
+    compiled them, else the subprocess's."""
+    import json
+
+    if "result" not in _PROBE_RUN:
+        if "process" not in _PROBE_RUN and _loops_inspectable():
+            _PROBE_RUN["result"] = summarize_loops()
+            return _PROBE_RUN["result"]
+        start_loop_probe()
+        returncode = _PROBE_RUN["process"].wait(timeout=1800)
+        out, err = (_PROBE_RUN[f].seek(0) or _PROBE_RUN[f].read() for f in ("stdout", "stderr"))
+        assert returncode == 0, err[-3000:]
+        _PROBE_RUN["result"] = json.loads(out.strip().splitlines()[-1])
+    return _PROBE_RUN["result"]
