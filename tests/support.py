@@ -462,10 +462,9 @@ def loop_cache_is_warm() -> bool:
 
     from fastact._loops import SOURCE_HASH
 
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return True  # somewhere else: assume it may
-    cache = pathlib.Path(fastact.__file__).parent / "__pycache__"
-    return any(cache.glob(f"_loops.loop_*{SOURCE_HASH}*.nbi"))
+    custom = os.environ.get("NUMBA_CACHE_DIR")
+    cache = pathlib.Path(custom) if custom else pathlib.Path(fastact.__file__).parent / "__pycache__"
+    return any(cache.rglob(f"_loops.loop_*{SOURCE_HASH}*.nbi"))
 
 
 _PROBE_RUN: dict[str, Any] = {}
