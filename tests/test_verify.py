@@ -33,3 +33,32 @@ def test_verify_slice(act, name, dtype):
     assert result.max_ulp <= limit, f"{name} {dtype}: {result.max_ulp:.3f} ULP at {result.worst_input}"
     # correctly rounded almost everywhere: a sanity check that the judge itself works
     assert result.above["0.5"] <= 0.2 * result.count
+
+
+def test_compiled_statistics_agree_with_numpy():
+    """The float32 fast path (blocked reference, compiled statistics) reports what
+    the plain NumPy version reports, also for a kernel that gets things wrong:
+    results a few ULPs off, NaN and inf where the exact value is finite, and
+    tiny results beyond the absolute bound."""
+    import dataclasses
+
+    import numpy as np
+
+    import fastact
+    from fastact import reference
+
+    x = (np.arange(2**20, dtype=np.uint32) * np.uint32(4096) + np.uint32(1234)).view(np.float32)
+
+    def broken_sigmoid(x):
+        got = fastact.sigmoid(x)
+        got[::1001] = np.nextafter(np.nextafter(np.nextafter(got[::1001], 2), 2), 2)
+        got[7::5003] = np.nan
+        got[11::7001] = -np.inf
+        got[(got > 0) & (got < 1e-39)] = np.float32(1e-37)
+        return got
+
+    with np.errstate(all="ignore"):
+        fast = verify._check32("s", broken_sigmoid, reference.sigmoid, (), x, "")
+        slow = verify._check_numpy("s", broken_sigmoid, reference.sigmoid, (), x, "")
+    assert dataclasses.asdict(fast) == dataclasses.asdict(slow)
+    assert fast.special_mismatches > 0 and fast.abs_violations > 0 and fast.above["2.0"] > 0
