@@ -295,9 +295,11 @@ def _loop_source(
 def _compile_loop(
     kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple, block=None, stream=False
 ):
-    tag = ("_baked" if baked else "") + ("_block" if block is not None else "") + ("_nt" if stream else "")
-    # the streaming threshold is compiled in: part of the cache key (tools may vary it)
-    fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}_s{STREAM_MIN_BYTES}"
+    # a streaming loop has its threshold compiled in, so the threshold is part of
+    # its name, which is its cache key (tools/stream_threshold.py varies it)
+    tag = ("_baked" if baked else "") + ("_block" if block is not None else "")
+    tag += f"_nt{STREAM_MIN_BYTES}" if stream else ""
+    fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}"
     src = _loop_source(fname, narrays, nparams, len(baked), blocked=block is not None, stream=stream)
     namespace = {
         **{f"BAKED{j}": dtype.type(v) for j, v in enumerate(baked)},
@@ -316,7 +318,7 @@ def _compile_loop(
         "scratch_buffer": scratch_buffer,
         "stream_store": stream_store,
         "store_fence": store_fence,
-        "STREAM_MIN_BYTES": STREAM_MIN_BYTES,  # read at call time, so tools can vary it
+        "STREAM_MIN_BYTES": STREAM_MIN_BYTES,  # frozen into the machine code at compile time
         "STREAM_CHUNK_BYTES": STREAM_CHUNK_BYTES,
         "CHUNK": STREAM_CHUNK_BYTES // dtype.itemsize,
     }
