@@ -34,6 +34,7 @@ from ._core import (
     logistic_ratio,
     ratio_dd,
     sign_clear,
+    slope_product,
 )
 from ._registry import Activation, Param, register
 from ._tanh32 import tanh32, tanh32_block16
@@ -248,9 +249,10 @@ _SLOPE = Param("negative_slope", 0.01, "slope for x < 0 (PyTorch's and the tutor
 
 @_jit
 def _leaky_relu(x, negative_slope):
-    # chain_rule, not x * slope: it flushes a product below the smallest normal
-    # without the underflow flag, and gives 0 for -inf * 0 (slope 0 is relu).
-    return x if is_positive(x) else chain_rule(x, negative_slope)  # NaN stays NaN
+    # slope_product, not x * slope: it flushes a product below the smallest normal
+    # and saturates one beyond the largest without a flag, and gives 0 for -inf * 0
+    # (slope 0 is relu).  Its bounds depend on the slope alone: computed once.
+    return x if is_positive(x) else slope_product(x, negative_slope)  # NaN stays NaN
 
 
 @_jit
@@ -261,7 +263,7 @@ def _leaky_relu_grad(x, negative_slope):
 
 @_jit
 def _leaky_relu_backward(grad_out, x, negative_slope):
-    return x if x != x else (grad_out if is_positive(x) else chain_rule(grad_out, negative_slope))
+    return x if x != x else (grad_out if is_positive(x) else slope_product(grad_out, negative_slope))
 
 
 register(
@@ -283,7 +285,8 @@ register(
         notes=(
             "Conventions (PyTorch's): leaky_relu_grad(0) = negative_slope; NaN propagates.\n"
             "One rounding (the product slope * x for x < 0): correctly rounded; a product\n"
-            "below the smallest normal number is flushed to -0.0."
+            "whose exact value is below the smallest normal number is flushed to a signed\n"
+            "zero, one beyond the largest finite number is +-inf (no overflow warning)."
         ),
         ulp_bound={"float32": 0.5, "float64": 0.5},
         exact=True,
