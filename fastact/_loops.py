@@ -10,7 +10,9 @@ strides NumPy hands over:
    loaded once, the loop body is ``out[i] = kernel(a[i], ..., p, ...)``; an input
    that *is* the output is read through the output pointer, so in-place calls
    vectorize as well;
-2. anything else: a general strided loop.
+2. strided arrays with broadcast scalar parameters: parameters loaded once,
+   then a strided loop;
+3. anything else: a general strided loop.
 
 The loop source is generated per arity (a tiny template, like NumPy's
 ``.c.src``) and compiled with its file name set to this module, so Numba's
@@ -285,6 +287,16 @@ def _loop_source(
                     reads.append(f"{arr[j]}[i]")
             lines.append(f"            for i in range({count}):")
             lines.append(f"                o[i] = KERNEL({', '.join(reads + par)})")
+    if nparams:
+        # strided arrays, scalar parameters: the parameters are loaded once, so
+        # whatever the kernel derives from them alone (slope_product's bounds) is
+        # computed once too, not per element
+        lines.append("    elif " + " and ".join(f"steps[{narrays + j}] == 0" for j in range(nparams)) + ":")
+        for j, p in enumerate(par[:nparams]):
+            lines.append(f"        {p} = load_at(args[{narrays + j}], 0, ZERO)")
+        lines.append("        for i in range(n):")
+        reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(narrays)] + par
+        lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
     lines.append("    else:")
     lines.append("        for i in range(n):")
     reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)] + baked
