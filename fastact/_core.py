@@ -54,6 +54,7 @@ __all__ = [
     "logistic_ratio",
     "ratio_dd",
     "two_sum",
+    "slope_product",
 ]
 
 #: Options of every scalar kernel: NumPy's error model (no zero-division branch,
@@ -639,4 +640,113 @@ def _chain_rule_saturating_overload(grad_out, derivative):
         return lambda grad_out, derivative: _chain_rule_sat32(grad_out, derivative)
     if grad_out == types.float64:
         return lambda grad_out, derivative: _chain_rule_sat64(grad_out, derivative)
+    return None
+
+
+# --------------------------------------------------------------------------------
+# a * slope for a slope that is the same for every element (leaky_relu).
+# --------------------------------------------------------------------------------
+# chain_rule decides per element from both exponents and multiplies scaled
+# operands: about 20 vector instructions.  With a loop-invariant slope the two
+# places where a plain product would raise a flag are two ranges of |a|, whose
+# bounds depend on the slope alone.  They are computed here in scalar code that
+# LLVM hoists out of the loop (or folds, for a baked default), leaving per
+# element two integer compares, two selects and the multiply.
+@_jit
+def _first_overflowing(b, slope, big, half_ulp_big):
+    """The smallest of the bit patterns b-1 .. b+2 whose product with ``slope``
+    rounds to infinity (``slope > 1``, ``b`` the bits of ``RN(big / slope)``)."""
+    b = float_bits(float_from_bits(b, slope))  # keep float32 bits in 32-bit lanes
+
+    def overflows(bits):
+        return fma(float_from_bits(bits, slope), slope, -big) >= half_ulp_big
+
+    return _select(overflows(b - 1), b - 1, _select(overflows(b), b, _select(overflows(b + 1), b + 1, b + 2)))
+
+
+@_jit
+def _slope_limits(slope, mant, tiny, scale, big, half_ulp_big):
+    """(lo, hi, flushed) for :func:`slope_product`: ``|a|`` bit patterns below
+    ``lo`` give ``copysign(flushed, a) * slope``, those in ``[hi, inf]`` give
+    ``copysign(inf, a) * slope``."""
+    T = type(slope)
+    one = T(1)
+    inf_bits = float_bits(T(np.inf))
+    s = abs(slope)
+    ordinary = (float_bits(s) < inf_bits) & (s != T(0))  # integer compare: NaN-quiet
+    s = _select(ordinary, s, one)
+    small = float_bits(s) <= float_bits(one)
+    # |slope| <= 1: products underflow below c* = tiny/|slope| >= tiny.  c = RN(c*)
+    # is the bound unless c*|slope| < tiny exactly, then it is the next float up.
+    # The residual is formed scaled by 2**scale so that it is never subnormal.
+    s_small = _select(small, s, one)
+    c = tiny / s_small
+    c_bits = float_bits(c)
+    lo_small = _select(fma(c, s_small * scale, -(tiny * scale)) >= T(0), c_bits, c_bits + 1)
+    # |slope| > 1: c* < tiny, among the subnormals n * 2**-(bias+mant-1):
+    # n = ceil(2**mant / |slope|), found from the truncated quotient and exact residuals.
+    s_big = _select(small, T(2), s)
+    two_m = T(2.0**mant)
+    n0 = float_bits(float_from_bits(int(two_m / s_big), slope))
+
+    def reaches(n):
+        return fma(T(n), s_big, -two_m) >= T(0)
+
+    lo_big = _select((n0 >= 1) & reaches(n0), n0, _select(reaches(n0 + 1), n0 + 1, n0 + 2))
+    hi_big = _first_overflowing(float_bits(big / s_big), s_big, big, half_ulp_big)
+    is_zero = slope == T(0)
+    is_inf = float_bits(abs(slope)) == inf_bits
+    # slope 0: every finite or infinite a flushes (0 * inf would be invalid);
+    # slope inf: 0 becomes NaN (0 * inf), everything else inf; NaN slope: no bounds.
+    lo = _select(ordinary, _select(small, lo_small, lo_big),
+                 _select(is_zero, inf_bits + 1, _select(is_inf, 1, 0)))
+    hi = _select(ordinary & ~small, hi_big, _select(is_inf, 1, inf_bits + 1))
+    flushed = _select(is_inf, T(np.nan), T(0))
+    # through the float type and back: int32 for float32, so the per-element
+    # compares stay in 32-bit lanes (Numba computes in int64)
+    return float_bits(float_from_bits(lo, slope)), float_bits(float_from_bits(hi, slope)), flushed
+
+
+@_jit
+def _slope_product(a, slope, mant, tiny, scale, big, half_ulp_big):
+    lo, hi, flushed = _slope_limits(slope, mant, tiny, scale, big, half_ulp_big)
+    inf_bits = float_bits(type(a)(np.inf))
+    bits = float_bits(a)
+    mag = float_bits(abs(a))
+    sign = bits ^ mag
+    g = _select(mag < lo, float_from_bits(sign | float_bits(flushed), a), a)
+    g = _select((mag >= hi) & (mag <= inf_bits), float_from_bits(sign | inf_bits, a), g)
+    return g * slope
+
+
+@_jit
+def _slope_product32(a, slope):
+    return _slope_product(a, slope, 23, np.float32(2.0**-126), np.float32(2.0**64),
+                          np.float32(np.finfo(np.float32).max), np.float32(2.0**103))
+
+
+@_jit
+def _slope_product64(a, slope):
+    return _slope_product(a, slope, 52, 2.0**-1022, 2.0**128, np.finfo(np.float64).max, 2.0**970)
+
+
+def slope_product(a, slope):
+    """``a * slope`` with no floating-point flag, for a ``slope`` shared by the loop.
+
+    Same results as :func:`chain_rule` for ``|slope| <= 1`` except at one edge: a
+    product whose *exact* value is below the smallest normal number is flushed to
+    a signed zero (chain_rule keeps one that rounds up to it).  A product beyond
+    the largest finite number is +-inf, ``0 * slope`` for slope 0 is 0 also for
+    ``a = +-inf``, NaN in gives NaN.  Cheap only when ``slope`` is loop-invariant:
+    its bounds are then computed once, outside the loop.
+    """
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(slope_product, inline="always")
+def _slope_product_overload(a, slope):
+    if a == types.float32:
+        return lambda a, slope: _slope_product32(a, slope)
+    if a == types.float64:
+        return lambda a, slope: _slope_product64(a, slope)
     return None

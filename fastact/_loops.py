@@ -10,7 +10,13 @@ strides NumPy hands over:
    loaded once, the loop body is ``out[i] = kernel(a[i], ..., p, ...)``; an input
    that *is* the output is read through the output pointer, so in-place calls
    vectorize as well;
-2. anything else: a general strided loop.
+2. strided arrays with broadcast scalar parameters: parameters loaded once,
+   then a strided loop;
+3. anything else: a general strided loop.
+
+The strided loops gather their inputs into stack buffers, 2 KiB at a time, and
+run the kernel there as a SIMD loop: a transcendental kernel in a scalar loop
+costs 10x its vectorized time, far more than the gather and scatter.
 
 The loop source is generated per arity (a tiny template, like NumPy's
 ``.c.src``) and compiled with its file name set to this module, so Numba's
@@ -151,6 +157,10 @@ def prefer_512_bit_vectors(typingctx):
 STREAM_MIN_BYTES = 2 << 20
 #: the stack buffer: 4 KiB, well inside L1, a multiple of 64 (whole cache lines)
 STREAM_CHUNK_BYTES = 4096
+#: strided loops gather this many bytes per input into a stack buffer, run the
+#: kernel there as a SIMD loop and scatter the results (a few buffers of 2 KiB
+#: stay in L1)
+GATHER_BYTES = 2048
 
 
 @intrinsic
@@ -287,19 +297,58 @@ def _loop_source(
                     reads.append(f"{arr[j]}[i]")
             lines.append(f"            for i in range({count}):")
             lines.append(f"                o[i] = KERNEL({', '.join(reads + par)})")
+    if nparams:
+        # strided arrays, scalar parameters: the parameters are loaded once, so
+        # whatever the kernel derives from them alone (slope_product's bounds) is
+        # computed once too, not per element
+        lines.append("    elif " + " and ".join(f"steps[{narrays + j}] == 0" for j in range(nparams)) + ":")
+        for j, p in enumerate(par[:nparams]):
+            lines.append(f"        {p} = load_at(args[{narrays + j}], 0, ZERO)")
+        lines += _gathered_lines(narrays, nin, par, blocked)
     lines.append("    else:")
-    lines.append("        for i in range(n):")
-    reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)] + baked
-    lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
+    lines += _gathered_lines(nin, nin, baked, blocked and nin == 1)
     return "\n".join(lines) + "\n"
+
+
+def _gathered_lines(ngather: int, nin: int, fixed: list[str], blocked: bool) -> list[str]:
+    """A strided loop, vectorized through stack buffers: the first ``ngather``
+    inputs are gathered ``GATHER`` elements at a time into contiguous buffers, the
+    kernel runs on those as a SIMD loop (``fixed`` arguments follow), and the
+    results are scattered to the output.  NumPy hands over overlapping operands
+    only as the very same array, and a chunk is read before it is written."""
+    names = [f"g{j}" for j in range(ngather)]
+    lines = []
+    for g in names:
+        lines.append(f"        {g}p = scratch_buffer(GATHER_BYTES)")
+        lines.append(f"        {g} = carray({g}p, (GATHER,), DTYPE)")
+    lines += ["        rp = scratch_buffer(GATHER_BYTES)", "        r = carray(rp, (GATHER,), DTYPE)",
+              "        done = 0", "        while done + GATHER <= n:"]
+    for j, g in enumerate(names):
+        lines.append("            for i in range(GATHER):")
+        lines.append(f"                {g}[i] = load_at(args[{j}], (done + i) * steps[{j}], ZERO)")
+    if blocked:
+        lines.append("            for j in range(GATHER // 16):")
+        lines.append("                BLOCK(offset(g0p, j * 16 * ITEM), offset(rp, j * 16 * ITEM))")
+    else:
+        lines.append("            for i in range(GATHER):")
+        lines.append(f"                r[i] = KERNEL({', '.join([f'{g}[i]' for g in names] + fixed)})")
+    lines += ["            for i in range(GATHER):",
+              f"                store_at(op, (done + i) * steps[{nin}], r[i])",
+              "            done += GATHER",
+              "        for i in range(done, n):"]
+    reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(ngather)] + fixed
+    lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
+    return lines
 
 
 def _compile_loop(
     kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple, block=None, stream=False
 ):
-    tag = ("_baked" if baked else "") + ("_block" if block is not None else "") + ("_nt" if stream else "")
-    # the streaming threshold is compiled in: part of the cache key (tools may vary it)
-    fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}_s{STREAM_MIN_BYTES}"
+    # a streaming loop has its threshold compiled in, so the threshold is part of
+    # its name, which is its cache key (tools/stream_threshold.py varies it)
+    tag = ("_baked" if baked else "") + ("_block" if block is not None else "")
+    tag += f"_nt{STREAM_MIN_BYTES}" if stream else ""
+    fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}"
     src = _loop_source(fname, narrays, nparams, len(baked), blocked=block is not None, stream=stream)
     namespace = {
         **{f"BAKED{j}": dtype.type(v) for j, v in enumerate(baked)},
@@ -318,9 +367,11 @@ def _compile_loop(
         "scratch_buffer": scratch_buffer,
         "stream_store": stream_store,
         "store_fence": store_fence,
-        "STREAM_MIN_BYTES": STREAM_MIN_BYTES,  # read at call time, so tools can vary it
+        "STREAM_MIN_BYTES": STREAM_MIN_BYTES,  # frozen into the machine code at compile time
         "STREAM_CHUNK_BYTES": STREAM_CHUNK_BYTES,
         "CHUNK": STREAM_CHUNK_BYTES // dtype.itemsize,
+        "GATHER_BYTES": GATHER_BYTES,
+        "GATHER": GATHER_BYTES // dtype.itemsize,
     }
     # Compiled "from" this file: Numba's cache locator needs a real source file.
     exec(compile(src, __file__, "exec"), namespace)

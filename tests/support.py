@@ -150,6 +150,11 @@ def bits_hex(v) -> str:
     return "0x" + format(int(v.view(_UINT[v.dtype.itemsize])), f"0{2 * v.dtype.itemsize}x")
 
 
+def bits(a: np.ndarray) -> np.ndarray:
+    """The bytes of ``a``: comparing them compares NaN payloads and signed zeros too."""
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
 # --------------------------------------------------------------------------------
 # High-precision references
 # --------------------------------------------------------------------------------
@@ -202,8 +207,8 @@ def mp_expected(act, kind: str, x: np.ndarray, key: str) -> np.ndarray:
     (computed by the worker processes of :func:`prefetch_mp_accuracy` if it ran)."""
     ck = (act.name, kind, x.dtype.name, key, x.size)
     if ck not in _MP_CACHE:
-        pending = _MP_PENDING.pop((act.name, kind, x.dtype.name), None)
-        if key == "accuracy" and pending is not None and x is accuracy_samples(x.dtype.name):
+        pending = _MP_PENDING.pop((act.name, kind, x.dtype.name), None) if key == "accuracy" else None
+        if pending is not None and x is accuracy_samples(x.dtype.name):
             _MP_CACHE[ck] = np.concatenate([f.result() for f in pending])
         else:
             fn = act.mp_forward if kind == "forward" else act.mp_grad

@@ -65,10 +65,6 @@ def _in_place(fn, args: tuple) -> np.ndarray:
     return fn(*copies, out=copies[-1])
 
 
-def _bits(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a).view(np.uint8)
-
-
 needs_two_threads = pytest.mark.skipif(POOL < 2, reason="Numba's thread pool has one thread (NUMBA_NUM_THREADS=1)")
 
 
@@ -102,7 +98,7 @@ def test_parallel_bitwise_equals_single_thread(act, kind, dtype):
             with threads(POOL, threshold=1):
                 got = call()
             assert got.dtype == expected.dtype == np.dtype(dtype)
-            np.testing.assert_array_equal(_bits(got), _bits(expected), err_msg=f"{layout}, n={size}")
+            np.testing.assert_array_equal(support.bits(got), support.bits(expected), err_msg=f"{layout}, n={size}")
 
 
 @needs_two_threads
@@ -170,7 +166,7 @@ def test_concurrent_calls_equal_serial(threshold):
         for _ in range(2):
             got = list(pool.map(lambda job: job[0](*job[1]), jobs))
             for g, e in zip(got, expected, strict=True):
-                np.testing.assert_array_equal(_bits(g), _bits(e))
+                np.testing.assert_array_equal(support.bits(g), support.bits(e))
     assert _parallel._STATE[1] == 0
 
 

@@ -6,6 +6,7 @@ not a whole buffer."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 import support
@@ -22,9 +23,6 @@ def _cases():
             for dtype in ("float32", "float64"):
                 yield pytest.param(act, kind, dtype, id=f"{support.public_name(act, kind)}-{dtype}")
 
-
-def _bits(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a).view(np.uint8)
 
 
 def test_some_kernels_stream():
@@ -48,10 +46,10 @@ def test_streamed_output_bitwise_equals_strided_loop(act, kind, dtype):
         start = (-backing.ctypes.data % 64) // item + shift
         out = backing[start : start + n]
         assert fn(*args, out=out) is out
-        np.testing.assert_array_equal(_bits(out), _bits(expected), err_msg=f"shift {shift}")
+        np.testing.assert_array_equal(support.bits(out), support.bits(expected), err_msg=f"shift {shift}")
     in_place = [v.copy() for v in args]
     fn(*in_place, out=in_place[-1])
-    np.testing.assert_array_equal(_bits(in_place[-1]), _bits(expected), err_msg="in place")
+    np.testing.assert_array_equal(support.bits(in_place[-1]), support.bits(expected), err_msg="in place")
 
 
 def test_streaming_is_parallel_safe():
@@ -60,7 +58,7 @@ def test_streaming_is_parallel_safe():
     x = np.linspace(-10, 10, 8 * _loops.STREAM_MIN_BYTES // 4, dtype=np.float32)
     before = fastact.get_num_threads()
     try:
-        fastact.set_num_threads(max(1, fastact.get_num_threads()))
+        fastact.set_num_threads(numba.config.NUMBA_NUM_THREADS)  # every thread of the pool
         for _ in range(3):
             np.testing.assert_array_equal(fastact.relu(x), np.maximum(x, 0))
     finally:

@@ -17,7 +17,9 @@ import fastact
 from fastact._tanh32 import tanh32
 
 
-@njit(parallel=True, cache=True)
+# No cache=True here: Numba's cache watches only this file, not the fastact source
+# these functions inline, so a cached copy would test an old tanh32.
+@njit(parallel=True)
 def _descents(lo_bits, hi_bits):
     """How many consecutive float32 pairs in [lo, hi] (bit patterns) go down."""
     chunks = 64
@@ -35,7 +37,7 @@ def _descents(lo_bits, hi_bits):
     return found.sum()
 
 
-@njit(cache=True)
+@njit
 def _scalar_loop(x):
     out = np.empty_like(x)
     for i in range(x.size):

@@ -344,6 +344,16 @@ def test_layouts_match_contiguous_bitwise(name, act, kind, dtype):
         out = np.empty(got.shape[::-1], dtype).T
         call(name, kind, arrays, out=out)
         assert same_bits(out, expected), key
+    if act.params:
+        # explicit scalar parameters (loaded once, arrays gathered) and a strided
+        # parameter array (everything gathered), against elementwise contiguous calls
+        arrays = [v["step3"] for v in views]
+        contiguous = [np.ascontiguousarray(a) for a in arrays]
+        scalars = tuple(np.dtype(dtype).type(0.5 * d + 0.25) for d in act.param_defaults)
+        expected = call(name, kind, contiguous, scalars)
+        assert same_bits(call(name, kind, arrays, scalars), expected)
+        spread = [np.repeat(np.array([p], dtype), 2 * arrays[0].size)[::2] for p in scalars]
+        assert same_bits(call(name, kind, arrays, spread), expected)
     if kind == "backward":  # mixed: strided grad_out with contiguous x and vice versa
         g, x = views[0]["step3"], views[1]["step3"]
         gc, xc = np.ascontiguousarray(g), np.ascontiguousarray(x)

@@ -5,7 +5,8 @@ compute-bound: sigmoid, tanh) build each ufunc twice, with streaming forced on
 and forced off, and time both in interleaved rounds on one thread at output
 sizes 256 KiB ... 64 MiB.  Prints time(streaming) / time(plain stores) per size;
 ``STREAM_MIN_BYTES`` in ``fastact/_loops.py`` is the smallest size from which
-no kernel is slower with streaming.  Run on a quiet machine:
+no memory-bound kernel is slower with streaming (the exp-based ones, measured
+no faster at any size, never stream: ``_registry.build_public``).  Run on a quiet machine:
 
     PYTHONPATH=. python tools/stream_threshold.py [--budget 0.3] [--dtypes float32,float64]
 """

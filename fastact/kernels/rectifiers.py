@@ -7,7 +7,6 @@ import numpy as np
 
 from .. import reference as ref
 from .._core import (
-    _select,
     abs_clamped,
     chain_rule,
     chain_rule_saturating,
@@ -15,6 +14,7 @@ from .._core import (
     is_positive,
     ldexp_flush,
     quiet_greater,
+    slope_product,
 )
 from .._registry import Activation, Param, register
 from ._common import _jit
@@ -75,21 +75,11 @@ _SLOPE = Param("negative_slope", 0.01, "slope for x < 0 (PyTorch's and the tutor
 
 
 @_jit
-def _slope_product(a, negative_slope):
-    """a * slope without a flag: chain_rule where |slope| <= 1 (the product cannot
-    overflow), chain_rule_saturating (a few integer operations dearer) otherwise.
-    The test is on the slope alone: constant-folded for the default, hoisted out
-    of the loop for a scalar parameter."""
-    T = type(a)
-    small = float_bits(abs(negative_slope)) <= float_bits(T(1))  # integer compare: NaN-quiet
-    return _select(small, chain_rule(a, negative_slope), chain_rule_saturating(a, negative_slope))
-
-
-@_jit
 def _leaky_relu(x, negative_slope):
-    # not x * slope: the chain rule flushes a product below the smallest normal
-    # without the underflow flag, and gives 0 for -inf * 0 (slope 0 is relu).
-    return x if is_positive(x) else _slope_product(x, negative_slope)  # NaN stays NaN
+    # slope_product, not x * slope: it flushes a product below the smallest normal
+    # and saturates one beyond the largest without a flag, and gives 0 for -inf * 0
+    # (slope 0 is relu).  Its bounds depend on the slope alone: computed once.
+    return x if is_positive(x) else slope_product(x, negative_slope)  # NaN stays NaN
 
 
 @_jit
@@ -100,7 +90,7 @@ def _leaky_relu_grad(x, negative_slope):
 
 @_jit
 def _leaky_relu_backward(grad_out, x, negative_slope):
-    return x if x != x else (grad_out if is_positive(x) else _slope_product(grad_out, negative_slope))
+    return x if x != x else (grad_out if is_positive(x) else slope_product(grad_out, negative_slope))
 
 
 register(
@@ -122,7 +112,8 @@ register(
         notes=(
             "Conventions (PyTorch's): leaky_relu_grad(0) = negative_slope; NaN propagates.\n"
             "One rounding (the product slope * x for x < 0): correctly rounded; a product\n"
-            "below the smallest normal number is flushed to -0.0."
+            "whose exact value is below the smallest normal number is flushed to a signed\n"
+            "zero, one beyond the largest finite number is +-inf (no overflow warning)."
         ),
         ulp_bound={"float32": 0.5, "float64": 0.5},
         exact=True,
