@@ -306,38 +306,46 @@ def _loop_source(
             lines.append(f"        {p} = load_at(args[{narrays + j}], 0, ZERO)")
         lines += _gathered_lines(narrays, nin, par, blocked)
     lines.append("    else:")
-    lines += _gathered_lines(nin, nin, baked, blocked and nin == 1)
+    if not nparams:
+        lines += _gathered_lines(nin, nin, baked, blocked)
+    else:
+        # parameters that vary per element (rare): a plain strided loop; one more
+        # gathered kernel instance is not worth its compile time here
+        lines.append("        for i in range(n):")
+        reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)] + baked
+        lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
     return "\n".join(lines) + "\n"
 
 
 def _gathered_lines(ngather: int, nin: int, fixed: list[str], blocked: bool) -> list[str]:
     """A strided loop, vectorized through stack buffers: the first ``ngather``
-    inputs are gathered ``GATHER`` elements at a time into contiguous buffers, the
-    kernel runs on those as a SIMD loop (``fixed`` arguments follow), and the
-    results are scattered to the output.  NumPy hands over overlapping operands
-    only as the very same array, and a chunk is read before it is written."""
+    inputs are gathered up to ``GATHER`` elements at a time into contiguous
+    buffers, the kernel runs on those as a SIMD loop (``fixed`` arguments follow),
+    and the results are scattered to the output.  NumPy hands over overlapping
+    operands only as the very same array, and a chunk is read before it is
+    written.  One loop for full and last chunks: every kernel instance is compiled
+    code (compile time), and LLVM's own remainder handles the last one."""
     names = [f"g{j}" for j in range(ngather)]
     lines = []
     for g in names:
         lines.append(f"        {g}p = scratch_buffer(GATHER_BYTES)")
         lines.append(f"        {g} = carray({g}p, (GATHER,), DTYPE)")
     lines += ["        rp = scratch_buffer(GATHER_BYTES)", "        r = carray(rp, (GATHER,), DTYPE)",
-              "        done = 0", "        while done + GATHER <= n:"]
+              "        done = 0", "        while done < n:", "            cnt = min(GATHER, n - done)"]
     for j, g in enumerate(names):
-        lines.append("            for i in range(GATHER):")
+        lines.append("            for i in range(cnt):")
         lines.append(f"                {g}[i] = load_at(args[{j}], (done + i) * steps[{j}], ZERO)")
     if blocked:
-        lines.append("            for j in range(GATHER // 16):")
+        lines.append("            nblk = cnt // 16")
+        lines.append("            for j in range(nblk):")
         lines.append("                BLOCK(offset(g0p, j * 16 * ITEM), offset(rp, j * 16 * ITEM))")
+        lines.append("            for i in range(nblk * 16, cnt):")
     else:
-        lines.append("            for i in range(GATHER):")
-        lines.append(f"                r[i] = KERNEL({', '.join([f'{g}[i]' for g in names] + fixed)})")
-    lines += ["            for i in range(GATHER):",
+        lines.append("            for i in range(cnt):")
+    lines.append(f"                r[i] = KERNEL({', '.join([f'{g}[i]' for g in names] + fixed)})")
+    lines += ["            for i in range(cnt):",
               f"                store_at(op, (done + i) * steps[{nin}], r[i])",
-              "            done += GATHER",
-              "        for i in range(done, n):"]
-    reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(ngather)] + fixed
-    lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
+              "            done += cnt"]
     return lines
 
 
