@@ -10,13 +10,12 @@ strides NumPy hands over:
    loaded once, the loop body is ``out[i] = kernel(a[i], ..., p, ...)``; an input
    that *is* the output is read through the output pointer, so in-place calls
    vectorize as well;
-2. strided arrays with broadcast scalar parameters: parameters loaded once,
-   then a strided loop;
-3. anything else: a general strided loop.
-
-The strided loops gather their inputs into stack buffers, 2 KiB at a time, and
-run the kernel there as a SIMD loop: a transcendental kernel in a scalar loop
-costs 10x its vectorized time, far more than the gather and scatter.
+2. strided arrays, parameters (if any) broadcast scalars: parameters loaded
+   once; the arrays are gathered into stack buffers, 2 KiB at a time, the kernel
+   runs there as a SIMD loop and the results are scattered back (a
+   transcendental kernel in a scalar loop costs 10x its vectorized time, far
+   more than the gather and scatter);
+3. parameters that vary per element (rare): a plain scalar strided loop.
 
 The loop source is generated per arity (a tiny template, like NumPy's
 ``.c.src``) and compiled with its file name set to this module, so Numba's
