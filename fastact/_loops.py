@@ -39,14 +39,16 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy._core import _multiarray_umath
 
+from ._avx512 import HAVE_BLOCK_KERNEL
 from ._parallel import dispatch, loop_record, threshold_for
-from ._tanh32 import HAVE_BLOCK_KERNEL
 
 __all__ = ["make_ufunc", "SOURCE_HASH"]
 
 _HERE = pathlib.Path(__file__).resolve().parent
+# Every module a compiled loop can inline from (the kernels and the private math
+# modules): Numba's own cache checks only the file of the cached function.
 SOURCE_HASH = hashlib.sha256(
-    b"".join((_HERE / f).read_bytes() for f in ("kernels.py", "_core.py", "_loops.py", "_tanh32.py"))
+    b"".join(f.read_bytes() for f in [_HERE / "kernels.py", *sorted(_HERE.glob("_[!_]*.py"))])
 ).hexdigest()[:12]
 
 _LOOP_SIG = types.void(
