@@ -100,13 +100,15 @@ def sigmoid32(x):
     neg = b < np.int32(0)
     num_hi = _select(neg, e_hi, one)
     num_lo = _select(neg, e_lo, _F(0))
-    # ratio_dd(num_hi, num_lo, 1, s * e_hi, s * e_lo), spelled out as in the block
-    a_hi = s * e_hi
-    d = one + a_hi
-    d_lo = ((one - d) + a_hi) + s * e_lo
+    # (num_hi + num_lo) / (1 + s e_hi + s e_lo), as _core.ratio_dd but arranged for
+    # a shorter dependency chain (the loop is latency-bound): s * e_hi is exact, so
+    # d = fma(s, e_hi, 1) is 1 + s e_hi rounded once and fma(s, e_hi, 1 - d) its
+    # exact rounding error; the two residual terms are formed side by side.
+    d = fma(s, e_hi, one)
+    d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
     inv = one / d
     q0 = num_hi * inv
-    res = fma(-q0, d_lo, fma(-q0, d, num_hi) + num_lo)
+    res = fma(-q0, d, num_hi) + fma(-q0, d_lo, num_lo)
     rb = float_bits(fma(inv, res, q0)) + (_select(neg, k, np.int32(0)) << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb)
     return _select(ab > np.int32(0x7F800000), x, float_from_bits(rb, x))  # NaN in, NaN out
@@ -157,12 +159,12 @@ def sigmoid32_block16(typingctx, src, dst):
         neg = builder.icmp_signed("<", b, splat_i(0))
         num_hi = builder.select(neg, e_hi, one)
         num_lo = builder.select(neg, e_lo, splat_f(0.0))
-        a_hi = builder.fmul(s, e_hi)
-        d = builder.fadd(one, a_hi)
-        d_lo = builder.fadd(builder.fadd(builder.fsub(one, d), a_hi), builder.fmul(s, e_lo))
+        d = fma(s, e_hi, one)
+        d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
         inv = builder.fdiv(one, d)
         q0 = builder.fmul(num_hi, inv)
-        res = fma(builder.fneg(q0), d_lo, builder.fadd(fma(builder.fneg(q0), d, num_hi), num_lo))
+        nq0 = builder.fneg(q0)
+        res = builder.fadd(fma(nq0, d, num_hi), fma(nq0, d_lo, num_lo))
         scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(fma(inv, res, q0), I16), scale)
         rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
