@@ -84,3 +84,15 @@ def test_published_certificate_meets_the_bounds():
         assert row["special_mismatches"] == 0 and row["abs_violations"] == 0, name
         bound = CERTIFIED_F32["grad" if name.endswith("_grad") else "forward"]
         assert row["max_ulp"] <= bound, f"{name}: {row['max_ulp']} ULP"
+
+
+def test_readme_table_is_the_published_certificate():
+    """The README's accuracy table is ``verify.markdown`` of the published JSON,
+    line for line (regenerate it with ``fastact verify --exhaustive --json ...``)."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    rows = json.loads((root / "reports" / "verify-exhaustive.json").read_text())
+    table = verify.markdown([verify.Result(**row) for row in rows])
+    assert table in (root / "README.md").read_text()
