@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
-from numba import config
+from numba import config, types
 
-__all__ = ["BLOCK", "F16", "I16", "HAVE_BLOCK_KERNEL", "splat_f", "splat_i", "vector_intrinsics"]
+__all__ = ["BLOCK", "F16", "I16", "HAVE_BLOCK_KERNEL", "Lanes", "block_intrinsic", "splat_f", "splat_i"]
 
 #: elements per block kernel call
 BLOCK = 16
@@ -44,11 +44,53 @@ def splat_f(v: float) -> ir.Constant:
     return ir.Constant(F16, [float(v)] * BLOCK)
 
 
-def vector_intrinsics(module: ir.Module):
-    """``(permute, fma)`` declared in ``module``: ``vpermps`` (lane i of the result
-    is lane ``index[i] & 15`` of the table) and the 16-lane fused multiply-add."""
-    perm = module.declare_intrinsic("llvm.x86.avx512.permvar.sf.512", fnty=ir.FunctionType(F16, [F16, I16]))
-    fma16 = module.globals.get("llvm.fma.v16f32") or ir.Function(
-        module, ir.FunctionType(F16, [F16, F16, F16]), "llvm.fma.v16f32"
-    )
-    return perm, fma16
+class Lanes:
+    """Builds 16-lane IR: fused multiply-adds, 16-entry table lookups and signed
+    int32 min/max (``builder``: the llvmlite IR builder, for everything else)."""
+
+    def __init__(self, builder: ir.IRBuilder):
+        self.builder = builder
+        module = builder.module
+        self._perm = module.declare_intrinsic(
+            "llvm.x86.avx512.permvar.sf.512", fnty=ir.FunctionType(F16, [F16, I16])
+        )
+        self._fma = module.globals.get("llvm.fma.v16f32") or ir.Function(
+            module, ir.FunctionType(F16, [F16, F16, F16]), "llvm.fma.v16f32"
+        )
+
+    def fma(self, a, b, c):
+        """a * b + c, rounded once."""
+        return self.builder.call(self._fma, [a, b, c])
+
+    def table(self, values, index):
+        """``values[index & 15]`` per lane: one ``vpermps``."""
+        return self.builder.call(self._perm, [ir.Constant(F16, [float(v) for v in values]), index])
+
+    def smin(self, a, b):
+        return self.builder.select(self.builder.icmp_signed("<", a, b), a, b)
+
+    def smax(self, a, b):
+        return self.builder.select(self.builder.icmp_signed(">", a, b), a, b)
+
+
+def block_intrinsic(src, dst, emit):
+    """Typing and code of a block kernel ``kernel(src, dst)`` (raw pointers, which
+    may be equal): ``dst[0:16] = f(src[0:16])`` for float32.
+
+    ``emit(lanes, bits, store)`` builds f from the input's bit pattern ``bits``
+    (<16 x i32>) and calls ``store`` with the result's bit pattern, once on every
+    path it builds.  For use inside a ``numba.extending.intrinsic``.
+    """
+    if src != types.voidptr or dst != types.voidptr:
+        return None
+
+    def codegen(context, builder, sig, args):
+        x = builder.load(builder.bitcast(args[0], F16.as_pointer()), align=4)
+
+        def store(bits):
+            builder.store(builder.bitcast(bits, F16), builder.bitcast(args[1], F16.as_pointer()), align=4)
+
+        emit(Lanes(builder), builder.bitcast(x, I16), store)
+        return context.get_dummy_value()
+
+    return types.none(src, dst), codegen

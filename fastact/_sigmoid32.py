@@ -45,10 +45,10 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit
 from numba.extending import intrinsic
 
-from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, splat_f, splat_i, vector_intrinsics
+from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = ["sigmoid32", "sigmoid32_block16", "HAVE_BLOCK_KERNEL"]
@@ -79,7 +79,6 @@ _E_FLOOR = -40  # e enters the denominator as 2^max(k, -40) * E
 # Up to |x| = 27 (k >= -39): k is above the floor, no result is flushed, and x is
 # neither NaN nor infinite, so the block kernel's common path drops those steps.
 _FAST_BITS = int(_F(27.0).view(np.int32))
-_SIGN = -(2**31)
 _MIN_NORMAL_BITS = 0x00800000
 
 
@@ -123,78 +122,62 @@ def sigmoid32(x):
     return _select(ab > np.int32(0x7F800000), x, float_from_bits(rb, x))  # NaN in, NaN out
 
 
+def _emit_sigmoid(v, b, store):
+    builder = v.builder
+    fma = v.fma
+    one = splat_f(1.0)
+
+    def evaluate(ab, general):
+        """The kernel on 16 lanes; ``general=False`` leaves out the clamp and the
+        selects that are identities when every |x| <= 27 (no NaN or inf, no result
+        to flush, k above the floor)."""
+        cb = v.smax(ab, splat_i(_TINY_BITS))
+        if general:
+            cb = v.smin(cb, splat_i(_LIMIT_BITS))
+        y = builder.fneg(builder.bitcast(cb, F16))
+        t = fma(y, splat_f(_INV_LN2_16), splat_f(_SHIFT))
+        kf = builder.fsub(t, splat_f(_SHIFT))
+        n = builder.sub(builder.bitcast(t, I16), splat_i(_SHIFT_BITS))
+        nkf = builder.fneg(kf)
+        r = fma(nkf, splat_f(_LN2_16_HI), y)
+        r = fma(nkf, splat_f(_LN2_16_LO), r)
+        k = builder.ashr(n, splat_i(4))
+        t_hi = v.table(_T_HI, n)  # vpermps reads the low 4 bits of n: j
+        r2 = builder.fmul(r, r)
+        q = fma(r2, fma(splat_f(_C3), r, splat_f(_C2)), r)
+        p = fma(t_hi, q, v.table(_T_LO, n))
+        e_hi = builder.fadd(t_hi, p)
+        e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
+        ks = v.smax(k, splat_i(_E_FLOOR)) if general else k
+        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        neg = builder.icmp_signed("<", b, splat_i(0))
+        num_hi = builder.select(neg, e_hi, one)
+        num_lo = builder.select(neg, e_lo, splat_f(0.0))
+        d = fma(s, e_hi, one)
+        d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
+        inv = builder.fdiv(one, d)
+        q0 = builder.fmul(num_hi, inv)
+        nq0 = builder.fneg(q0)
+        res = builder.fadd(fma(nq0, d, num_hi), fma(nq0, d_lo, num_lo))
+        scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
+        rb = builder.add(builder.bitcast(fma(inv, res, q0), I16), scale)
+        if general:
+            rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
+            rb = builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, rb)
+        store(rb)
+
+    ab = builder.and_(b, splat_i(0x7FFFFFFF))
+    # Typical blocks (every |x| <= 27) skip 6 of the 44 vector instructions.
+    beyond = builder.bitcast(builder.icmp_signed(">", ab, splat_i(_FAST_BITS)), ir.IntType(BLOCK))
+    with builder.if_else(builder.icmp_unsigned("!=", beyond, ir.Constant(ir.IntType(BLOCK), 0))) as (rare, common):
+        with rare:
+            evaluate(ab, general=True)
+        with common:
+            evaluate(ab, general=False)
+
+
 @intrinsic
 def sigmoid32_block16(typingctx, src, dst):
     """``dst[0:16] = sigmoid(src[0:16])`` for float32, as AVX-512 vector code
     (``src`` and ``dst`` raw pointers; they may be equal)."""
-    if src != types.voidptr or dst != types.voidptr:
-        return None
-
-    def codegen(context, builder, sig, args):
-        perm, fma16 = vector_intrinsics(builder.module)
-
-        def fma(a, b, c):
-            return builder.call(fma16, [a, b, c])
-
-        def table(values, index):
-            return builder.call(perm, [ir.Constant(F16, [float(v) for v in values]), index])
-
-        def smin(a, b):
-            return builder.select(builder.icmp_signed("<", a, b), a, b)
-
-        def smax(a, b):
-            return builder.select(builder.icmp_signed(">", a, b), a, b)
-
-        def evaluate(ab, b, general):
-            """The kernel on 16 lanes; ``general=False`` leaves out the clamps and
-            selects that are identities when every |x| <= _FAST (no NaN or inf, no
-            result to flush, k above the floor)."""
-            one = splat_f(1.0)
-            cb = smax(ab, splat_i(_TINY_BITS))
-            if general:
-                cb = smin(cb, splat_i(_LIMIT_BITS))
-            y = builder.fneg(builder.bitcast(cb, F16))
-            t = fma(y, splat_f(_INV_LN2_16), splat_f(_SHIFT))
-            kf = builder.fsub(t, splat_f(_SHIFT))
-            n = builder.sub(builder.bitcast(t, I16), splat_i(_SHIFT_BITS))
-            nkf = builder.fneg(kf)
-            r = fma(nkf, splat_f(_LN2_16_HI), y)
-            r = fma(nkf, splat_f(_LN2_16_LO), r)
-            k = builder.ashr(n, splat_i(4))
-            t_hi = table(_T_HI, n)  # vpermps reads the low 4 bits of n: j
-            r2 = builder.fmul(r, r)
-            q = fma(r2, fma(splat_f(_C3), r, splat_f(_C2)), r)
-            p = fma(t_hi, q, table(_T_LO, n))
-            e_hi = builder.fadd(t_hi, p)
-            e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
-            ks = smax(k, splat_i(_E_FLOOR)) if general else k
-            s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
-            neg = builder.icmp_signed("<", b, splat_i(0))
-            num_hi = builder.select(neg, e_hi, one)
-            num_lo = builder.select(neg, e_lo, splat_f(0.0))
-            d = fma(s, e_hi, one)
-            d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
-            inv = builder.fdiv(one, d)
-            q0 = builder.fmul(num_hi, inv)
-            nq0 = builder.fneg(q0)
-            res = builder.fadd(fma(nq0, d, num_hi), fma(nq0, d_lo, num_lo))
-            scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
-            rb = builder.add(builder.bitcast(fma(inv, res, q0), I16), scale)
-            if general:
-                rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
-                rb = builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, rb)
-            builder.store(builder.bitcast(rb, F16), builder.bitcast(args[1], F16.as_pointer()), align=4)
-
-        x = builder.load(builder.bitcast(args[0], F16.as_pointer()), align=4)
-        b = builder.bitcast(x, I16)
-        ab = builder.and_(b, splat_i(0x7FFFFFFF))
-        # Typical blocks (every |x| <= 27) skip 6 of the 44 vector instructions.
-        beyond = builder.bitcast(builder.icmp_signed(">", ab, splat_i(_FAST_BITS)), ir.IntType(BLOCK))
-        with builder.if_else(builder.icmp_unsigned("!=", beyond, ir.Constant(ir.IntType(BLOCK), 0))) as (rare, common):
-            with rare:
-                evaluate(ab, b, general=True)
-            with common:
-                evaluate(ab, b, general=False)
-        return context.get_dummy_value()
-
-    return types.none(src, dst), codegen
+    return block_intrinsic(src, dst, _emit_sigmoid)

@@ -26,11 +26,10 @@ remainders and other CPUs, so every layout gives bitwise the same results.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
+from numba import njit
 from numba.extending import intrinsic
 
-from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, splat_i, vector_intrinsics
+from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, block_intrinsic, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = ["tanh32", "tanh32_block16", "HAVE_BLOCK_KERNEL", "BLOCK"]
@@ -141,37 +140,23 @@ def tanh32(x):
     return _select(ab > np.int32(0x7F800000), x, r)  # NaN in, NaN out
 
 
+def _emit_tanh(v, b, store):
+    builder = v.builder
+    ab = builder.and_(b, splat_i(0x7FFFFFFF))
+    cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_SAT_BITS))
+    k = v.smax(builder.sub(builder.lshr(cb, splat_i(22)), splat_i(_K0)), splat_i(0))
+    t = builder.fsub(builder.bitcast(cb, F16), v.table(_MID32, k))
+    top = len(_COEF32) - 1
+    p = v.fma(v.table(_COEF32[top], k), t, v.table(_COEF32[top - 1], k))
+    for i in range(top - 2, -1, -1):
+        p = v.fma(p, t, v.table(_COEF32[i], k))
+    pb = v.smin(ab, builder.bitcast(p, I16))
+    r = builder.or_(pb, builder.and_(b, splat_i(-(2**31))))
+    store(builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, r))
+
+
 @intrinsic
 def tanh32_block16(typingctx, src, dst):
     """``dst[0:16] = tanh(src[0:16])`` for float32, as AVX-512 vector code
     (``src`` and ``dst`` raw pointers; they may be equal)."""
-    if src != types.voidptr or dst != types.voidptr:
-        return None
-
-    def codegen(context, builder, sig, args):
-        perm, fma16 = vector_intrinsics(builder.module)
-        x = builder.load(builder.bitcast(args[0], F16.as_pointer()), align=4)
-        b = builder.bitcast(x, I16)
-        ab = builder.and_(b, splat_i(0x7FFFFFFF))
-        cb = builder.select(builder.icmp_signed("<", ab, splat_i(_TINY_BITS)), splat_i(_TINY_BITS), ab)
-        cb = builder.select(builder.icmp_signed(">", cb, splat_i(_SAT_BITS)), splat_i(_SAT_BITS), cb)
-        k = builder.sub(builder.lshr(cb, splat_i(22)), splat_i(_K0))
-        k = builder.select(builder.icmp_signed("<", k, splat_i(0)), splat_i(0), k)
-        ac = builder.bitcast(cb, F16)
-
-        def table(values):
-            return builder.call(perm, [ir.Constant(F16, [float(v) for v in values]), k])
-
-        t = builder.fsub(ac, table(_MID32))
-        top = len(_COEF32) - 1
-        p = builder.call(fma16, [table(_COEF32[top]), t, table(_COEF32[top - 1])])
-        for i in range(top - 2, -1, -1):
-            p = builder.call(fma16, [p, t, table(_COEF32[i])])
-        pb = builder.bitcast(p, I16)
-        pb = builder.select(builder.icmp_signed("<", ab, pb), ab, pb)
-        r = builder.or_(pb, builder.and_(b, splat_i(-(2**31))))
-        r = builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, r)
-        builder.store(builder.bitcast(r, F16), builder.bitcast(args[1], F16.as_pointer()), align=4)
-        return context.get_dummy_value()
-
-    return types.none(src, dst), codegen
+    return block_intrinsic(src, dst, _emit_tanh)
