@@ -501,7 +501,7 @@ def logistic_ratio(num, e):
     one = T(1)
     d = one + e
     # Fast2Sum: 1 + e == d + d_err exactly (1 >= e).
-    d_err = ((one - d) + e) if e >= T(2.0**-60) else T(0)
+    d_err = _select(e >= T(2.0**-60), (one - d) + e, T(0))
     inv = one / d
     q = num * inv
     res = fma(-q, d, num) - q * d_err

@@ -10,13 +10,12 @@ strides NumPy hands over:
    loaded once, the loop body is ``out[i] = kernel(a[i], ..., p, ...)``; an input
    that *is* the output is read through the output pointer, so in-place calls
    vectorize as well;
-2. strided arrays with broadcast scalar parameters: parameters loaded once,
-   then a strided loop;
-3. anything else: a general strided loop.
-
-The strided loops gather their inputs into stack buffers, 2 KiB at a time, and
-run the kernel there as a SIMD loop: a transcendental kernel in a scalar loop
-costs 10x its vectorized time, far more than the gather and scatter.
+2. strided arrays, parameters (if any) broadcast scalars: parameters loaded
+   once; the arrays are gathered into stack buffers, 2 KiB at a time, the kernel
+   runs there as a SIMD loop and the results are scattered back (a
+   transcendental kernel in a scalar loop costs 10x its vectorized time, far
+   more than the gather and scatter);
+3. parameters that vary per element (rare): a plain scalar strided loop.
 
 The loop source is generated per arity (a tiny template, like NumPy's
 ``.c.src``) and compiled with its file name set to this module, so Numba's
@@ -40,17 +39,17 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy._core import _multiarray_umath
 
+from ._avx512 import HAVE_BLOCK_KERNEL
 from ._parallel import dispatch, loop_record, threshold_for
-from ._tanh32 import HAVE_BLOCK_KERNEL
 
 __all__ = ["make_ufunc", "SOURCE_HASH"]
 
 _HERE = pathlib.Path(__file__).resolve().parent
-# every kernel module, every math-core module (``_core*.py``), the table kernels
-_SOURCES = sorted((_HERE / "kernels").glob("*.py")) + sorted(_HERE.glob("_core*.py")) + [
-    _HERE / f for f in ("_loops.py", "_tanh32.py")
-]
-SOURCE_HASH = hashlib.sha256(b"".join(f.read_bytes() for f in _SOURCES)).hexdigest()[:12]
+# Every module a compiled loop can inline from (the kernel modules and the private
+# math modules): Numba's own cache checks only the file of the cached function.
+SOURCE_HASH = hashlib.sha256(
+    b"".join(f.read_bytes() for f in [*sorted((_HERE / "kernels").glob("*.py")), *sorted(_HERE.glob("_[!_]*.py"))])
+).hexdigest()[:12]
 
 _LOOP_SIG = types.void(
     types.CPointer(types.voidptr), types.CPointer(types.intp), types.CPointer(types.intp), types.voidptr

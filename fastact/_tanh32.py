@@ -26,17 +26,13 @@ remainders and other CPUs, so every layout gives bitwise the same results.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import binding as llvm_binding
-from llvmlite import ir
-from numba import config, njit, types
+from numba import njit
 from numba.extending import intrinsic
 
+from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, block_intrinsic, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = ["tanh32", "tanh32_block16", "HAVE_BLOCK_KERNEL", "BLOCK"]
-
-#: elements per block kernel call
-BLOCK = 16
 
 # tanh(x) rounds to 1 from 9.011 on; the last polynomial first rounds to 1 at
 # 8.908942 (0.62 ULP above the true 1 - 3.7e-8) and would dip below 1 again
@@ -144,63 +140,23 @@ def tanh32(x):
     return _select(ab > np.int32(0x7F800000), x, r)  # NaN in, NaN out
 
 
-def _have_avx512() -> bool:
-    # Numba compiles for the host unless told otherwise (NUMBA_CPU_NAME, e.g. for
-    # a portable cache); the block kernel needs AVX-512F on the target.
-    if config.CPU_NAME not in (None, "host"):
-        return False
-    return bool(llvm_binding.get_host_cpu_features().get("avx512f", False))
-
-
-HAVE_BLOCK_KERNEL = _have_avx512()
-
-_F16 = ir.VectorType(ir.FloatType(), BLOCK)
-_I16 = ir.VectorType(ir.IntType(32), BLOCK)
-
-
-def _splat_i(v: int) -> ir.Constant:
-    return ir.Constant(_I16, [v] * BLOCK)
-
-
-def _splat_f(v: float) -> ir.Constant:
-    return ir.Constant(_F16, [float(v)] * BLOCK)
+def _emit_tanh(v, b, store):
+    builder = v.builder
+    ab = builder.and_(b, splat_i(0x7FFFFFFF))
+    cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_SAT_BITS))
+    k = v.smax(builder.sub(builder.lshr(cb, splat_i(22)), splat_i(_K0)), splat_i(0))
+    t = builder.fsub(builder.bitcast(cb, F16), v.table(_MID32, k))
+    top = len(_COEF32) - 1
+    p = v.fma(v.table(_COEF32[top], k), t, v.table(_COEF32[top - 1], k))
+    for i in range(top - 2, -1, -1):
+        p = v.fma(p, t, v.table(_COEF32[i], k))
+    pb = v.smin(ab, builder.bitcast(p, I16))
+    r = builder.or_(pb, builder.and_(b, splat_i(-(2**31))))
+    store(builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, r))
 
 
 @intrinsic
 def tanh32_block16(typingctx, src, dst):
     """``dst[0:16] = tanh(src[0:16])`` for float32, as AVX-512 vector code
     (``src`` and ``dst`` raw pointers; they may be equal)."""
-    if src != types.voidptr or dst != types.voidptr:
-        return None
-
-    def codegen(context, builder, sig, args):
-        module = builder.module
-        perm = module.declare_intrinsic("llvm.x86.avx512.permvar.sf.512", fnty=ir.FunctionType(_F16, [_F16, _I16]))
-        fma16 = module.globals.get("llvm.fma.v16f32") or ir.Function(
-            module, ir.FunctionType(_F16, [_F16, _F16, _F16]), "llvm.fma.v16f32"
-        )
-        x = builder.load(builder.bitcast(args[0], _F16.as_pointer()), align=4)
-        b = builder.bitcast(x, _I16)
-        ab = builder.and_(b, _splat_i(0x7FFFFFFF))
-        cb = builder.select(builder.icmp_signed("<", ab, _splat_i(_TINY_BITS)), _splat_i(_TINY_BITS), ab)
-        cb = builder.select(builder.icmp_signed(">", cb, _splat_i(_SAT_BITS)), _splat_i(_SAT_BITS), cb)
-        k = builder.sub(builder.lshr(cb, _splat_i(22)), _splat_i(_K0))
-        k = builder.select(builder.icmp_signed("<", k, _splat_i(0)), _splat_i(0), k)
-        ac = builder.bitcast(cb, _F16)
-
-        def table(values):
-            return builder.call(perm, [ir.Constant(_F16, [float(v) for v in values]), k])
-
-        t = builder.fsub(ac, table(_MID32))
-        top = len(_COEF32) - 1
-        p = builder.call(fma16, [table(_COEF32[top]), t, table(_COEF32[top - 1])])
-        for i in range(top - 2, -1, -1):
-            p = builder.call(fma16, [p, t, table(_COEF32[i])])
-        pb = builder.bitcast(p, _I16)
-        pb = builder.select(builder.icmp_signed("<", ab, pb), ab, pb)
-        r = builder.or_(pb, builder.and_(b, _splat_i(-(2**31))))
-        r = builder.select(builder.icmp_signed(">", ab, _splat_i(0x7F800000)), b, r)
-        builder.store(builder.bitcast(r, _F16), builder.bitcast(args[1], _F16.as_pointer()), align=4)
-        return context.get_dummy_value()
-
-    return types.none(src, dst), codegen
+    return block_intrinsic(src, dst, _emit_tanh)

@@ -432,8 +432,8 @@ def summarize_loops() -> dict[str, Any]:
     table permutes, streaming stores, fence (from its optimized IR and assembly)."""
     import re
 
+    from fastact._avx512 import HAVE_BLOCK_KERNEL
     from fastact._registry import LOOPS
-    from fastact._tanh32 import HAVE_BLOCK_KERNEL
 
     fastact.ufuncs.build_all()
     out: dict[str, Any] = {"have_block_kernel": HAVE_BLOCK_KERNEL}

@@ -1,0 +1,96 @@
+"""Shared pieces of the hand-vectorized float32 block kernels (``_tanh32``, ``_sigmoid32``).
+
+A block kernel evaluates 16 float32 values with explicit LLVM vector IR, for
+table lookups that LLVM's loop vectorizer would turn into gathers (3-4x slower
+than one ``vpermps`` on a 16-entry table held in a register).  Each block kernel
+has a scalar twin written operation for operation the same way (explicit FMAs),
+used for single values, loop remainders and CPUs without AVX-512, so that every
+layout of a call gives bitwise the same results.
+"""
+
+from __future__ import annotations
+
+from llvmlite import binding as llvm_binding
+from llvmlite import ir
+from numba import config, types
+
+__all__ = ["BLOCK", "F16", "I16", "HAVE_BLOCK_KERNEL", "Lanes", "block_intrinsic", "splat_f", "splat_i"]
+
+#: elements per block kernel call
+BLOCK = 16
+
+F16 = ir.VectorType(ir.FloatType(), BLOCK)
+I16 = ir.VectorType(ir.IntType(32), BLOCK)
+
+
+def _have_avx512() -> bool:
+    # Numba compiles for the host unless told otherwise (NUMBA_CPU_NAME, e.g. for
+    # a portable cache); the block kernels need AVX-512F on the target.
+    if config.CPU_NAME not in (None, "host"):
+        return False
+    return bool(llvm_binding.get_host_cpu_features().get("avx512f", False))
+
+
+HAVE_BLOCK_KERNEL = _have_avx512()
+
+
+def splat_i(v: int) -> ir.Constant:
+    """An int32 constant in all 16 lanes."""
+    return ir.Constant(I16, [v] * BLOCK)
+
+
+def splat_f(v: float) -> ir.Constant:
+    """A float32 constant in all 16 lanes."""
+    return ir.Constant(F16, [float(v)] * BLOCK)
+
+
+class Lanes:
+    """Builds 16-lane IR: fused multiply-adds, 16-entry table lookups and signed
+    int32 min/max (``builder``: the llvmlite IR builder, for everything else)."""
+
+    def __init__(self, builder: ir.IRBuilder):
+        self.builder = builder
+        module = builder.module
+        self._perm = module.declare_intrinsic(
+            "llvm.x86.avx512.permvar.sf.512", fnty=ir.FunctionType(F16, [F16, I16])
+        )
+        self._fma = module.globals.get("llvm.fma.v16f32") or ir.Function(
+            module, ir.FunctionType(F16, [F16, F16, F16]), "llvm.fma.v16f32"
+        )
+
+    def fma(self, a, b, c):
+        """a * b + c, rounded once."""
+        return self.builder.call(self._fma, [a, b, c])
+
+    def table(self, values, index):
+        """``values[index & 15]`` per lane: one ``vpermps``."""
+        return self.builder.call(self._perm, [ir.Constant(F16, [float(v) for v in values]), index])
+
+    def smin(self, a, b):
+        return self.builder.select(self.builder.icmp_signed("<", a, b), a, b)
+
+    def smax(self, a, b):
+        return self.builder.select(self.builder.icmp_signed(">", a, b), a, b)
+
+
+def block_intrinsic(src, dst, emit):
+    """Typing and code of a block kernel ``kernel(src, dst)`` (raw pointers, which
+    may be equal): ``dst[0:16] = f(src[0:16])`` for float32.
+
+    ``emit(lanes, bits, store)`` builds f from the input's bit pattern ``bits``
+    (<16 x i32>) and calls ``store`` with the result's bit pattern, once on every
+    path it builds.  For use inside a ``numba.extending.intrinsic``.
+    """
+    if src != types.voidptr or dst != types.voidptr:
+        return None
+
+    def codegen(context, builder, sig, args):
+        x = builder.load(builder.bitcast(args[0], F16.as_pointer()), align=4)
+
+        def store(bits):
+            builder.store(builder.bitcast(bits, F16), builder.bitcast(args[1], F16.as_pointer()), align=4)
+
+        emit(Lanes(builder), builder.bitcast(x, I16), store)
+        return context.get_dummy_value()
+
+    return types.none(src, dst), codegen

@@ -1,0 +1,183 @@
+"""float32 sigmoid within 1 ULP: a table-driven exp kept as a double word, one
+corrected division, and an AVX-512 block kernel.
+
+The generic sigmoid (``kernels._sigmoid_generic``, still used for float64) rounds
+e = exp(-|x|) to one float and then divides: the two roundings add up to 1.50
+float32 ULPs for x < 0, where
+sigmoid(x) = e/(1+e) inherits e's relative error in full.  Here e is never rounded:
+
+    -|x| = k ln2 + (j/16) ln2 + r,   |r| <= ln2/32,   j in 0..15
+    exp(-|x|) = 2^k * (T_hi[j] + E_lo),   E_lo = T_hi[j] q + T_lo[j],   q = expm1(r)
+
+with T_hi + T_lo = 2^(j/16) to about 2^-48 (two 16-entry float32 tables, one
+``vpermps`` each on AVX-512) and q = r + r^2 (c2 + c3 r) (relative minimax error
+1.6e-9 on the reduced range, ``tools/fit_poly.py``).  The reduction is exact up to
+the last FMA: ln2/16 is split so that kf * LN2_16_HI is exact, and -|x| - kf *
+LN2_16_HI is then exact too (a multiple of 2^-28 below 2^-5).  |r| <= 0.0217 keeps
+every rounding inside E_lo below 2^-29 relative, so E = T_hi + E_lo carries e to
+about 0.05 ULP; it is renormalized (Fast2Sum) into E_hi + E_lo' with E_lo' below
+half an ULP of E_hi, the form the corrected division needs.
+
+The quotient is then a double-word ratio (``_core.ratio_dd``):
+
+    x >= 0:  1 / (1 + e)
+    x <  0:  2^k * E / (1 + e)        (E = e * 2^-k in [0.97, 1.96])
+
+computed on E rather than e so that nothing is ever subnormal; the result is
+scaled by 2^k on its bit pattern (exact) and flushed to zero below the smallest
+normal, like every other fastact kernel.  In the denominator e is built from
+2^max(k, -40): below 2^-39, 1 + e is 1 to far beyond float32 precision (the
+result moves by less than 2^-15 ULP), and the floor keeps every product with e's
+low part (which can be as small as 2^-71 E) out of the subnormal range.
+
+The block kernel branches once per 16 values: when every |x| <= 27 (k >= -39: no
+NaN or infinity, nothing to flush, e above its floor) it leaves out the clamp at
+104, the floor on k and the two final selects, 6 of 44 vector instructions and
+17% of the time; other blocks take the general path.  Both give the same bits.
+
+Exhaustive float32 error: 0.568 ULP, none above 1 (``fastact verify --exhaustive
+--functions sigmoid``, ``reports/verify-exhaustive.json``).  :func:`sigmoid32_block16` is the same
+arithmetic, operation for operation, as :func:`sigmoid32`, so every layout gives
+bitwise the same results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit
+from numba.extending import intrinsic
+
+from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, block_intrinsic, splat_f, splat_i
+from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
+
+__all__ = ["sigmoid32", "sigmoid32_block16", "HAVE_BLOCK_KERNEL"]
+
+_F = np.float32
+# |x| is clamped to [2^-30, 104]: below, sigmoid(x) rounds to 1/2 and r*r could
+# underflow; above, the result is 0 or 1 (and inf/NaN get a finite stand-in).
+_TINY_BITS = int(_F(2.0**-30).view(np.int32))
+_LIMIT_BITS = int(_F(104.0).view(np.int32))
+# Rounding -|x| * 16/ln2 to an integer n by adding 1.5 * 2^23 (n then sits in the
+# low mantissa bits of the sum); n = 16 k + j.
+_SHIFT = _F(12582912.0)
+_SHIFT_BITS = int(_SHIFT.view(np.int32))
+_INV_LN2_16 = _F(16.0 / np.log(2.0))
+# ln2/16 = _LN2_16_HI + _LN2_16_LO; the high part has 12 significant bits, so
+# kf * _LN2_16_HI is exact for |kf| <= 2401 (|x| <= 104).
+_LN2_16 = np.log(2.0) / 16
+_LN2_16_HI = _F(np.round(_LN2_16 * 2.0**16) / 2.0**16)
+_LN2_16_LO = _F(_LN2_16 - float(_LN2_16_HI))
+# expm1(r) ~ r + r^2 (c2 + c3 r) on |r| <= 1.0002 ln2/32 (tools/fit_poly.py)
+_C2 = _F(0.5000161638581165)
+_C3 = _F(0.16666718480749948)
+# 2^(j/16) = _T_HI[j] + _T_LO[j] (float64 exp2 is within 2^-52 of it)
+_T64 = np.exp2(np.arange(16) / 16.0)
+_T_HI = _T64.astype(np.float32)
+_T_LO = (_T64 - _T_HI.astype(np.float64)).astype(np.float32)
+_E_FLOOR = -40  # e enters the denominator as 2^max(k, -40) * E
+# Up to |x| = 27 (k >= -39): k is above the floor, no result is flushed, and x is
+# neither NaN nor infinite, so the block kernel's common path drops those steps.
+_FAST_BITS = int(_F(27.0).view(np.int32))
+_MIN_NORMAL_BITS = 0x00800000
+
+
+@njit(**JIT_OPTIONS)
+def sigmoid32(x):
+    """1 / (1 + exp(-x)) of a float32 value, within 1 ULP (the scalar twin of
+    :func:`sigmoid32_block16`)."""
+    one = _F(1)
+    b = float_bits(x)
+    ab = b & np.int32(0x7FFFFFFF)
+    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+    y = -float_from_bits(cb, x)  # -|x|, clamped
+    t = fma(y, _INV_LN2_16, _SHIFT)
+    kf = t - _SHIFT
+    n = float_bits(t) - np.int32(_SHIFT_BITS)
+    r = fma(-kf, _LN2_16_HI, y)  # exact
+    r = fma(-kf, _LN2_16_LO, r)
+    j = n & np.int32(15)
+    k = n >> np.int32(4)
+    t_hi = _T_HI[j]
+    r2 = r * r
+    q = fma(r2, fma(_C3, r, _C2), r)
+    p = fma(t_hi, q, _T_LO[j])  # exp(-|x|) / 2^k = t_hi + p, |p| < 0.045 t_hi
+    e_hi = t_hi + p  # renormalized (Fast2Sum): e_lo is below half an ULP of e_hi
+    e_lo = (t_hi - e_hi) + p
+    s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
+    neg = b < np.int32(0)
+    num_hi = _select(neg, e_hi, one)
+    num_lo = _select(neg, e_lo, _F(0))
+    # (num_hi + num_lo) / (1 + s e_hi + s e_lo), as _core.ratio_dd but arranged for
+    # a shorter dependency chain (the loop is latency-bound): s * e_hi is exact, so
+    # d = fma(s, e_hi, 1) is 1 + s e_hi rounded once and fma(s, e_hi, 1 - d) its
+    # exact rounding error; the two residual terms are formed side by side.
+    d = fma(s, e_hi, one)
+    d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
+    inv = one / d
+    q0 = num_hi * inv
+    res = fma(-q0, d, num_hi) + fma(-q0, d_lo, num_lo)
+    rb = float_bits(fma(inv, res, q0)) + (_select(neg, k, np.int32(0)) << np.int32(23))
+    rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb)
+    return _select(ab > np.int32(0x7F800000), x, float_from_bits(rb, x))  # NaN in, NaN out
+
+
+def _emit_sigmoid(v, b, store):
+    builder = v.builder
+    fma = v.fma
+    one = splat_f(1.0)
+
+    def evaluate(ab, general):
+        """The kernel on 16 lanes; ``general=False`` leaves out the clamp and the
+        selects that are identities when every |x| <= 27 (no NaN or inf, no result
+        to flush, k above the floor)."""
+        cb = v.smax(ab, splat_i(_TINY_BITS))
+        if general:
+            cb = v.smin(cb, splat_i(_LIMIT_BITS))
+        y = builder.fneg(builder.bitcast(cb, F16))
+        t = fma(y, splat_f(_INV_LN2_16), splat_f(_SHIFT))
+        kf = builder.fsub(t, splat_f(_SHIFT))
+        n = builder.sub(builder.bitcast(t, I16), splat_i(_SHIFT_BITS))
+        nkf = builder.fneg(kf)
+        r = fma(nkf, splat_f(_LN2_16_HI), y)
+        r = fma(nkf, splat_f(_LN2_16_LO), r)
+        k = builder.ashr(n, splat_i(4))
+        t_hi = v.table(_T_HI, n)  # vpermps reads the low 4 bits of n: j
+        r2 = builder.fmul(r, r)
+        q = fma(r2, fma(splat_f(_C3), r, splat_f(_C2)), r)
+        p = fma(t_hi, q, v.table(_T_LO, n))
+        e_hi = builder.fadd(t_hi, p)
+        e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
+        ks = v.smax(k, splat_i(_E_FLOOR)) if general else k
+        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        neg = builder.icmp_signed("<", b, splat_i(0))
+        num_hi = builder.select(neg, e_hi, one)
+        num_lo = builder.select(neg, e_lo, splat_f(0.0))
+        d = fma(s, e_hi, one)
+        d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
+        inv = builder.fdiv(one, d)
+        q0 = builder.fmul(num_hi, inv)
+        nq0 = builder.fneg(q0)
+        res = builder.fadd(fma(nq0, d, num_hi), fma(nq0, d_lo, num_lo))
+        scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
+        rb = builder.add(builder.bitcast(fma(inv, res, q0), I16), scale)
+        if general:
+            rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
+            rb = builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, rb)
+        store(rb)
+
+    ab = builder.and_(b, splat_i(0x7FFFFFFF))
+    # Typical blocks (every |x| <= 27) skip 6 of the 44 vector instructions.
+    beyond = builder.bitcast(builder.icmp_signed(">", ab, splat_i(_FAST_BITS)), ir.IntType(BLOCK))
+    with builder.if_else(builder.icmp_unsigned("!=", beyond, ir.Constant(ir.IntType(BLOCK), 0))) as (rare, common):
+        with rare:
+            evaluate(ab, general=True)
+        with common:
+            evaluate(ab, general=False)
+
+
+@intrinsic
+def sigmoid32_block16(typingctx, src, dst):
+    """``dst[0:16] = sigmoid(src[0:16])`` for float32, as AVX-512 vector code
+    (``src`` and ``dst`` raw pointers; they may be equal)."""
+    return block_intrinsic(src, dst, _emit_sigmoid)
