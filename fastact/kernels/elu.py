@@ -31,7 +31,24 @@ from .logistic import _exp_neg_abs
 # ================================================================================
 # The expm1 family: elu, celu, selu
 # ================================================================================
-_EXPM1_SAT = 80.0  # expm1(-80) rounds to -1 in both dtypes
+
+
+def _expm1_sat(x):
+    """Where expm1(-|x|) is clamped: it rounds to -1 from 17.4 on in float32 and
+    from 37.5 on in float64.  float32 clamps at 20, not further out: expm1's low
+    part is scaled by 2**k, and below about 2**-58 that product can be subnormal
+    (an underflow flag: selu(79.01874), whose lanes compute both branches,
+    raised one with a clamp at 80)."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_expm1_sat, inline="always")
+def _expm1_sat_overload(x):
+    if x == types.float32:
+        return lambda x: np.float32(20.0)
+    if x == types.float64:
+        return lambda x: 40.0
+    return None
 
 
 @_jit
@@ -40,7 +57,7 @@ def _expm1_neg_abs(x):
     expm1(x) == x to the last bit: hi is then x itself (the value for x <= 0)."""
     T = type(x)
     lin = expm1_linear_below(x)
-    hi, lo = expm1_clamped(-abs_clamped(x, lin, T(_EXPM1_SAT)))
+    hi, lo = expm1_clamped(-abs_clamped(x, lin, _expm1_sat(x)))
     small = float_bits(abs(x)) < float_bits(lin)
     return (x if small else hi), (T(0) if small else lo), small
 
@@ -133,7 +150,7 @@ def _celu_alpha_ok(alpha):
 @_jit
 def _celu(x, alpha):
     T = type(x)
-    q, small = _celu_ratio(x, alpha, T(_EXPM1_SAT))
+    q, small = _celu_ratio(x, alpha, _expm1_sat(x))
     hi, _ = expm1_clamped(-q)
     neg = hi if alpha == T(1) else chain_rule(alpha, hi)
     # |x| / alpha below the linear threshold: alpha * expm1(x / alpha) rounds to x
@@ -205,8 +222,13 @@ with localcontext() as _ctx:
     _ctx.prec = 60
     _SELU_LAMBDA = Decimal(_SELU_SCALE)
     _SELU_LAMBDA_ALPHA = _SELU_LAMBDA * Decimal(_SELU_ALPHA)
-    _SELU32 = _double_word(_SELU_LAMBDA, np.float32) + _double_word(_SELU_LAMBDA_ALPHA, np.float32)
-    _SELU64 = _double_word(_SELU_LAMBDA, np.float64) + _double_word(_SELU_LAMBDA_ALPHA, np.float64)
+    # the fifth entry: below it (a quarter of the smallest normal number) every
+    # result is flushed to 0, and the lo part of the constant is left out, where
+    # its product with the scaled x would be subnormal (float64)
+    _SELU32 = (_double_word(_SELU_LAMBDA, np.float32) + _double_word(_SELU_LAMBDA_ALPHA, np.float32)
+               + (np.float32(2.0**-128),))
+    _SELU64 = (_double_word(_SELU_LAMBDA, np.float64) + _double_word(_SELU_LAMBDA_ALPHA, np.float64)
+               + (np.float64(2.0**-1024),))
 
 
 def _selu_wmax(x):
@@ -226,7 +248,7 @@ def _selu_wmax_overload(x):
 
 
 def _selu_constants(x):
-    """(scale hi, lo, scale*alpha hi, lo) in the dtype of ``x``."""
+    """(scale hi, lo, scale*alpha hi, lo, flush floor) in the dtype of ``x``."""
     raise NotImplementedError  # pragma: no cover - replaced by the overload
 
 
@@ -244,22 +266,23 @@ def _selu_constants_overload(x):
 @_jit
 def _selu(x):
     T = type(x)
-    s_hi, s_lo, sa_hi, sa_lo = _selu_constants(x)
+    s_hi, s_lo, sa_hi, sa_lo, floor = _selu_constants(x)
     pos = is_positive(x)
     e_hi, e_lo, small = _expm1_neg_abs(x)
     # One product c * w, both double words: w = x for x > 0 (inf clamped to the
     # largest finite number, where the product still overflows: a negative lo part
     # times inf would meet +inf in the sum), expm1(x) for x <= 0 (x itself when tiny).  It is formed on w scaled by
     # 2**-2 (so that scale * max cannot overflow) or, for tiny |x|, by 2**64 (so
-    # that it cannot underflow, the lo part of c dropped: c_hi * x is within an ULP
-    # there), then rescaled exactly on the bit pattern: +inf exactly where
+    # that it cannot underflow; the lo part of c is kept, so the product is within
+    # a hair of one rounding there too, except below a quarter of the smallest
+    # normal, where every result is flushed), then rescaled exactly on the bit pattern: +inf exactly where
     # scale * x rounds to it, 0 where the result is below the smallest normal.
     # The scale is chosen by a select, w is not: a select on w would let LLVM
     # evaluate the product on the unselected operand.
     w_hi = abs_clamped(x, T(0), _selu_wmax(x)) if pos else e_hi
     w_lo = T(0) if pos else e_lo
     c_hi = s_hi if pos else sa_hi
-    c_lo = T(0) if small else (s_lo if pos else sa_lo)
+    c_lo = T(0) if float_bits(abs(x)) < float_bits(floor) else (s_lo if pos else sa_lo)
     sc = T(2.0**64) if small else T(0.25)
     ws = w_hi * sc
     y = fma(c_hi, ws, c_hi * (w_lo * sc) + c_lo * ws)
@@ -269,7 +292,7 @@ def _selu(x):
 
 @_jit
 def _selu_grad(x):
-    s_hi, _, sa_hi, sa_lo = _selu_constants(x)
+    s_hi, _, sa_hi, sa_lo, _ = _selu_constants(x)
     a = abs_clamped(x, _TINY, exp_limit(x))
     p, k = exp_reduce(-a)
     # scale*alpha * exp(-|x|): the product is formed on the mantissa p (normal, no
