@@ -17,6 +17,12 @@ strides NumPy hands over:
    more than the gather and scatter);
 3. parameters that vary per element (rare): a plain scalar strided loop.
 
+The few elements of a contiguous call outside its aligned main part (before the
+output's 64-byte boundary; after the last whole block of a block kernel) also
+run through the gathered loop of case 2: each inlined kernel copy costs compile
+time, and giving them loops of their own doubled it (353 -> 175 s for building
+every loop from an empty cache, 54k -> 41k lines of machine code).
+
 The loop source is generated per arity (a tiny template, like NumPy's
 ``.c.src``) and compiled with its file name set to this module, so Numba's
 on-disk cache works.  Cache entries are keyed by a hash of the kernel sources
@@ -252,14 +258,25 @@ def _loop_source(
     """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams``
     scalar arguments, followed by ``nbaked`` compile-time constants.  ``blocked``
     (one array, no parameters): the aligned main part runs a hand-vectorized
-    ``BLOCK(src, dst)`` on 16 elements at a time, the kernel does the rest.
-    ``stream``: large contiguous outputs are written with streaming stores."""
+    ``BLOCK(src, dst)`` on 16 elements at a time.  ``stream``: large contiguous
+    outputs are written with streaming stores.
+
+    Every inlined copy of the kernel is compiled code (LLVM vectorizes each, with
+    its own remainder loops), and compile time grows with their number.  So the
+    few elements outside the aligned main part (the head before the output's
+    64-byte boundary, and the tail after the last whole block of a blocked
+    kernel) are not given loops of their own: they go through the gathered loop
+    at the end, the one that serves strided calls, as segments
+    ``[0, hi0)`` and ``[lo1, n)``."""
     nin = narrays + nparams
     arr = [f"a{j}" for j in range(narrays)]
     baked = [f"BAKED{j}" for j in range(nbaked)]
     par = [f"p{j}" for j in range(nparams)] + baked
     lines = [f"def {fname}(args, dims, steps, data):", "    prefer_512_bit_vectors()",
-             "    n = dims[0]", f"    op = args[{nin}]"]
+             "    n = dims[0]", f"    op = args[{nin}]",
+             # the gathered loop's two segments; by default the whole array
+             "    hi0 = n", "    lo1 = n"]
+    lines += [f"    {p} = ZERO" for p in par[:nparams]]
     fast = " and ".join([f"steps[{j}] == ITEM" for j in range(narrays)] + [f"steps[{nin}] == ITEM"]
                         + [f"steps[{narrays + j}] == 0" for j in range(nparams)])
     lines.append(f"    if {fast}:")
@@ -273,16 +290,16 @@ def _loop_source(
     lines.append("        head = min(n, ((64 - address(op) % 64) % 64) // ITEM)")
     lines.append("        m = n - head")
     lines.append("        off = head * ITEM")
+    lines.append("        hi0 = head")
     if stream:
         lines += _stream_lines(arr, par, blocked)
     if blocked:
         lines.append("        nblk = m // 16")
         lines.append("        for j in range(nblk):")
         lines.append("            BLOCK(offset(args[0], off + j * 16 * ITEM), offset(op, off + j * 16 * ITEM))")
-        lines.append("        m = m - nblk * 16")
-        lines.append("        off = off + nblk * 16 * ITEM")
-    for count, shift in (("head", "0"), ("m", "off")):
-        lines.append(f"        o = carray(offset(op, {shift}), ({count},), DTYPE)")
+        lines.append("        lo1 = n - (m - nblk * 16)")
+    else:
+        lines.append("        o = carray(offset(op, off), (m,), DTYPE)")
         # one branch per input that may be the output itself (in-place), plus none
         for alias in list(range(narrays)) + [None]:
             cond = "else:" if alias is None else f"{'if' if alias == 0 else 'elif'} same_address(args[{alias}], op):"
@@ -292,9 +309,9 @@ def _loop_source(
                 if j == alias:
                     reads.append("o[i]")
                 else:
-                    lines.append(f"            {arr[j]} = carray(offset(args[{j}], {shift}), ({count},), DTYPE)")
+                    lines.append(f"            {arr[j]} = carray(offset(args[{j}], off), (m,), DTYPE)")
                     reads.append(f"{arr[j]}[i]")
-            lines.append(f"            for i in range({count}):")
+            lines.append("            for i in range(m):")
             lines.append(f"                o[i] = KERNEL({', '.join(reads + par)})")
     if nparams:
         # strided arrays, scalar parameters: the parameters are loaded once, so
@@ -303,34 +320,38 @@ def _loop_source(
         lines.append("    elif " + " and ".join(f"steps[{narrays + j}] == 0" for j in range(nparams)) + ":")
         for j, p in enumerate(par[:nparams]):
             lines.append(f"        {p} = load_at(args[{narrays + j}], 0, ZERO)")
-        lines += _gathered_lines(narrays, nin, par, blocked)
-    lines.append("    else:")
-    if not nparams:
-        lines += _gathered_lines(nin, nin, baked, blocked)
-    else:
         # parameters that vary per element (rare): a plain strided loop; one more
         # gathered kernel instance is not worth its compile time here
+        lines.append("    else:")
         lines.append("        for i in range(n):")
         reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)] + baked
         lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
+        lines.append("        hi0 = 0")
+    lines += _gathered_lines(narrays, nin, par, blocked)
     return "\n".join(lines) + "\n"
 
 
 def _gathered_lines(ngather: int, nin: int, fixed: list[str], blocked: bool) -> list[str]:
-    """A strided loop, vectorized through stack buffers: the first ``ngather``
-    inputs are gathered up to ``GATHER`` elements at a time into contiguous
-    buffers, the kernel runs on those as a SIMD loop (``fixed`` arguments follow),
-    and the results are scattered to the output.  NumPy hands over overlapping
-    operands only as the very same array, and a chunk is read before it is
-    written.  One loop for full and last chunks: every kernel instance is compiled
-    code (compile time), and LLVM's own remainder handles the last one."""
+    """The gathered loop, over the segments ``[0, hi0)`` and ``[lo1, n)``: the first
+    ``ngather`` inputs are gathered up to ``GATHER`` elements at a time into
+    contiguous stack buffers, the kernel runs on those as a SIMD loop (``fixed``
+    arguments follow), and the results are scattered to the output.  Strided calls
+    run it on the whole array, contiguous ones on the few elements outside their
+    aligned main part.  NumPy hands over overlapping operands only as the very
+    same array, and a chunk is read before it is written.  One loop for full and
+    last chunks: every kernel instance is compiled code (compile time), and
+    LLVM's own remainder handles the last one."""
     names = [f"g{j}" for j in range(ngather)]
     lines = []
     for g in names:
-        lines.append(f"        {g}p = scratch_buffer(GATHER_BYTES)")
-        lines.append(f"        {g} = carray({g}p, (GATHER,), DTYPE)")
-    lines += ["        rp = scratch_buffer(GATHER_BYTES)", "        r = carray(rp, (GATHER,), DTYPE)",
-              "        done = 0", "        while done < n:", "            cnt = min(GATHER, n - done)"]
+        lines.append(f"    {g}p = scratch_buffer(GATHER_BYTES)")
+        lines.append(f"    {g} = carray({g}p, (GATHER,), DTYPE)")
+    lines += ["    rp = scratch_buffer(GATHER_BYTES)", "    r = carray(rp, (GATHER,), DTYPE)",
+              "    for seg in range(2):",
+              "        done = 0 if seg == 0 else lo1",
+              "        stop = hi0 if seg == 0 else n",
+              "        while done < stop:",
+              "            cnt = min(GATHER, stop - done)"]
     for j, g in enumerate(names):
         lines.append("            for i in range(cnt):")
         lines.append(f"                {g}[i] = load_at(args[{j}], (done + i) * steps[{j}], ZERO)")
