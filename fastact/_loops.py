@@ -259,15 +259,9 @@ def _loop_source(
     scalar arguments, followed by ``nbaked`` compile-time constants.  ``blocked``
     (one array, no parameters): the aligned main part runs a hand-vectorized
     ``BLOCK(src, dst)`` on 16 elements at a time.  ``stream``: large contiguous
-    outputs are written with streaming stores.
-
-    Every inlined copy of the kernel is compiled code (LLVM vectorizes each, with
-    its own remainder loops), and compile time grows with their number.  So the
-    few elements outside the aligned main part (the head before the output's
-    64-byte boundary, and the tail after the last whole block of a blocked
-    kernel) are not given loops of their own: they go through the gathered loop
-    at the end, the one that serves strided calls, as segments
-    ``[0, hi0)`` and ``[lo1, n)``."""
+    outputs are written with streaming stores.  The elements outside the aligned
+    main part go through the gathered loop at the end (see the module docstring),
+    as its segments ``[0, hi0)`` and ``[lo1, n)``."""
     nin = narrays + nparams
     arr = [f"a{j}" for j in range(narrays)]
     baked = [f"BAKED{j}" for j in range(nbaked)]
