@@ -3,25 +3,30 @@
 Numba's own ``@vectorize`` loop vectorizes only when *every* operand is unit
 strided, so a scalar parameter (stride 0, as in ``leaky_relu(x, 0.01)``) drops it
 to a scalar loop that is 5-10x slower; and an in-place call (``out=x``) fails
-LLVM's runtime overlap check and runs scalar too.  These loops dispatch on the
-strides NumPy hands over:
+LLVM's runtime overlap check and runs scalar too.  These loops have two paths,
+so that each kernel is inlined (and vectorized, and compiled) only twice:
 
-1. arrays contiguous, parameters broadcast scalars (stride 0): parameters are
-   loaded once, the loop body is ``out[i] = kernel(a[i], ..., p, ...)``; an input
-   that *is* the output is read through the output pointer, so in-place calls
-   vectorize as well;
-2. strided arrays, parameters (if any) broadcast scalars: parameters loaded
-   once; the arrays are gathered into stack buffers, 2 KiB at a time, the kernel
-   runs there as a SIMD loop and the results are scattered back (a
-   transcendental kernel in a scalar loop costs 10x its vectorized time, far
-   more than the gather and scatter);
+1. direct: arrays contiguous, none of them the output, parameters broadcast
+   scalars (stride 0), output not streamed.  Parameters are loaded once; the
+   aligned main part runs ``out[i] = kernel(a[i], ..., p, ...)`` straight from
+   the inputs to the output (the common call, at full speed);
+2. chunked: everything else, and the few elements of a direct call outside its
+   aligned main part.  The call runs in chunks of ``CHUNK_BYTES``: contiguous
+   inputs are read where they are and strided ones gathered into stack
+   buffers; the kernel writes a stack buffer, as a SIMD loop, and that is
+   copied, streamed or scattered to the output.  The stack buffer cannot alias
+   anything, so in-place calls vectorize too (a chunk is read before it is
+   written; NumPy hands over overlapping operands only as the very same array).
+   A transcendental kernel in a scalar loop costs 10x its vectorized time, far
+   more than the gather and the copy.
 3. parameters that vary per element (rare): a plain scalar strided loop.
 
-The few elements of a contiguous call outside its aligned main part (before the
-output's 64-byte boundary; after the last whole block of a block kernel) also
-run through the gathered loop of case 2: each inlined kernel copy costs compile
-time, and giving them loops of their own doubled it (353 -> 175 s for building
-every loop from an empty cache, 54k -> 41k lines of machine code).
+Each inlined kernel copy costs compile time: a loop of its own for in-place
+calls (one per input that may be the output), for streaming and for the head
+and tails made it 4-5 copies, and building the full family from an empty cache
+took 819 s; with the two paths above it takes 419 s (329k -> 250k lines of
+machine code).  The price is an in-place call through the buffer: up to ~20%
+slower than out-of-place on the transcendental kernels.
 
 The loop source is generated per arity (a tiny template, like NumPy's
 ``.c.src``) and compiled with its file name set to this module, so Numba's
@@ -160,12 +165,12 @@ def prefer_512_bit_vectors(typingctx):
 #: may stay cached for the next call, where plain stores win.  Measured with
 #: ``tools/stream_threshold.py``.
 STREAM_MIN_BYTES = 2 << 20
-#: the stack buffer: 4 KiB, well inside L1, a multiple of 64 (whole cache lines)
-STREAM_CHUNK_BYTES = 4096
-#: strided loops gather this many bytes per input into a stack buffer, run the
-#: kernel there as a SIMD loop and scatter the results (a few buffers of 2 KiB
-#: stay in L1)
-GATHER_BYTES = 2048
+#: Every call runs in chunks of this many bytes per operand: the kernel reads
+#: contiguous inputs where they are (strided ones are gathered into a stack
+#: buffer first) and writes a stack buffer, which is then copied (or streamed,
+#: or scattered) to the output.  4 KiB: a few buffers stay well inside L1, and a
+#: multiple of 64 (whole cache lines for the streaming stores).
+CHUNK_BYTES = 4096
 
 
 @intrinsic
@@ -220,147 +225,114 @@ def store_fence(typingctx):
     return types.none(), codegen
 
 
-def _stream_lines(arr: list[str], par: list[str], blocked: bool) -> list[str]:
-    """The streaming part of the contiguous loop: whole 4 KiB chunks computed into a
-    stack buffer and written with non-temporal stores (see ``STREAM_MIN_BYTES``).
-    The buffer is an alloca, so LLVM knows it aliases no operand: one loop body
-    serves in-place calls too (each chunk is read before it is overwritten)."""
-    lines = [
-        "        if m * ITEM >= STREAM_MIN_BYTES:",
-        "            buf = scratch_buffer(STREAM_CHUNK_BYTES)",
-        "            s = carray(buf, (CHUNK,), DTYPE)",
-        "            nch = m // CHUNK",
-        "            for c in range(nch):",
-        "                base = off + c * CHUNK * ITEM",
-    ]
-    if blocked:
-        lines += [
-            "                for j in range(CHUNK // 16):",
-            "                    BLOCK(offset(args[0], base + j * 16 * ITEM), offset(buf, j * 16 * ITEM))",
-        ]
-    else:
-        lines += [f"                {a} = carray(offset(args[{j}], base), (CHUNK,), DTYPE)" for j, a in enumerate(arr)]
-        lines += [
-            "                for i in range(CHUNK):",
-            f"                    s[i] = KERNEL({', '.join([f'{a}[i]' for a in arr] + par)})",
-        ]
-    return lines + [
-        "                stream_store(offset(op, base), buf, STREAM_CHUNK_BYTES)",
-        "            store_fence()",
-        "            m = m - nch * CHUNK",
-        "            off = off + nch * CHUNK * ITEM",
-    ]
-
-
 def _loop_source(
     fname: str, narrays: int, nparams: int, nbaked: int, blocked: bool = False, stream: bool = False
 ) -> str:
     """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams``
     scalar arguments, followed by ``nbaked`` compile-time constants.  ``blocked``
-    (one array, no parameters): the aligned main part runs a hand-vectorized
-    ``BLOCK(src, dst)`` on 16 elements at a time.  ``stream``: large contiguous
-    outputs are written with streaming stores.  The elements outside the aligned
-    main part go through the gathered loop at the end (see the module docstring),
-    as its segments ``[0, hi0)`` and ``[lo1, n)``."""
+    (one array, no parameters): a hand-vectorized ``BLOCK(src, dst)`` computes 16
+    elements at a time.  ``stream``: large contiguous outputs are written with
+    streaming stores.  See the module docstring for the chunked structure."""
     nin = narrays + nparams
-    arr = [f"a{j}" for j in range(narrays)]
     baked = [f"BAKED{j}" for j in range(nbaked)]
     par = [f"p{j}" for j in range(nparams)] + baked
     lines = [f"def {fname}(args, dims, steps, data):", "    prefer_512_bit_vectors()",
-             "    n = dims[0]", f"    op = args[{nin}]",
-             # the gathered loop's two segments; by default the whole array
-             "    hi0 = n", "    lo1 = n"]
+             "    n = dims[0]", f"    op = args[{nin}]"]
     lines += [f"    {p} = ZERO" for p in par[:nparams]]
-    fast = " and ".join([f"steps[{j}] == ITEM" for j in range(narrays)] + [f"steps[{nin}] == ITEM"]
-                        + [f"steps[{narrays + j}] == 0" for j in range(nparams)])
-    lines.append(f"    if {fast}:")
-    for j, p in enumerate(par[:nparams]):
-        lines.append(f"        {p} = load_at(args[{narrays + j}], 0, ZERO)")
-    # Peel the first elements until the output is 64-byte aligned, then run the
-    # main loop on views that start there: NumPy's large arrays start 16 bytes
-    # past a page boundary, and a misaligned zmm access splits across two cache
-    # lines.  (Views, not range(head, n): a loop from 0 is what LLVM vectorizes
-    # without index checks.)
-    lines.append("        head = min(n, ((64 - address(op) % 64) % 64) // ITEM)")
-    lines.append("        m = n - head")
-    lines.append("        off = head * ITEM")
-    lines.append("        hi0 = head")
-    if stream:
-        lines += _stream_lines(arr, par, blocked)
-    if blocked:
-        lines.append("        nblk = m // 16")
-        lines.append("        for j in range(nblk):")
-        lines.append("            BLOCK(offset(args[0], off + j * 16 * ITEM), offset(op, off + j * 16 * ITEM))")
-        lines.append("        lo1 = n - (m - nblk * 16)")
-    else:
-        lines.append("        o = carray(offset(op, off), (m,), DTYPE)")
-        # one branch per input that may be the output itself (in-place), plus none
-        for alias in list(range(narrays)) + [None]:
-            cond = "else:" if alias is None else f"{'if' if alias == 0 else 'elif'} same_address(args[{alias}], op):"
-            lines.append(f"        {cond}")
-            reads = []
-            for j in range(narrays):
-                if j == alias:
-                    reads.append("o[i]")
-                else:
-                    lines.append(f"            {arr[j]} = carray(offset(args[{j}], off), (m,), DTYPE)")
-                    reads.append(f"{arr[j]}[i]")
-            lines.append("            for i in range(m):")
-            lines.append(f"                o[i] = KERNEL({', '.join(reads + par)})")
     if nparams:
-        # strided arrays, scalar parameters: the parameters are loaded once, so
-        # whatever the kernel derives from them alone (slope_product's bounds) is
-        # computed once too, not per element
-        lines.append("    elif " + " and ".join(f"steps[{narrays + j}] == 0" for j in range(nparams)) + ":")
-        for j, p in enumerate(par[:nparams]):
-            lines.append(f"        {p} = load_at(args[{narrays + j}], 0, ZERO)")
-        # parameters that vary per element (rare): a plain strided loop; one more
-        # gathered kernel instance is not worth its compile time here
+        # parameters broadcast (the usual case): loaded once, so whatever the kernel
+        # derives from them alone (slope_product's bounds) is computed once too
+        lines.append("    if " + " and ".join(f"steps[{narrays + j}] == 0" for j in range(nparams)) + ":")
+        lines += [f"        {p} = load_at(args[{narrays + j}], 0, ZERO)" for j, p in enumerate(par[:nparams])]
+        # parameters that vary per element (rare): a plain strided loop
         lines.append("    else:")
         lines.append("        for i in range(n):")
         reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)] + baked
         lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
-        lines.append("        hi0 = 0")
-    lines += _gathered_lines(narrays, nin, par, blocked)
-    return "\n".join(lines) + "\n"
-
-
-def _gathered_lines(ngather: int, nin: int, fixed: list[str], blocked: bool) -> list[str]:
-    """The gathered loop, over the segments ``[0, hi0)`` and ``[lo1, n)``: the first
-    ``ngather`` inputs are gathered up to ``GATHER`` elements at a time into
-    contiguous stack buffers, the kernel runs on those as a SIMD loop (``fixed``
-    arguments follow), and the results are scattered to the output.  Strided calls
-    run it on the whole array, contiguous ones on the few elements outside their
-    aligned main part.  NumPy hands over overlapping operands only as the very
-    same array, and a chunk is read before it is written.  One loop for full and
-    last chunks: every kernel instance is compiled code (compile time), and
-    LLVM's own remainder handles the last one."""
-    names = [f"g{j}" for j in range(ngather)]
-    lines = []
-    for g in names:
-        lines.append(f"    {g}p = scratch_buffer(GATHER_BYTES)")
-        lines.append(f"    {g} = carray({g}p, (GATHER,), DTYPE)")
-    lines += ["    rp = scratch_buffer(GATHER_BYTES)", "    r = carray(rp, (GATHER,), DTYPE)",
+        lines.append("        return")
+    # A contiguous output is written from its first 64-byte boundary on: the
+    # elements before it form a chunk of their own.
+    lines += ["    head = n",
+              f"    if steps[{nin}] == ITEM:",
+              "        head = min(n, ((64 - address(op) % 64) % 64) // ITEM)",
+              # the chunked loop's two segments; by default the whole array
+              "    hi0 = n", "    lo1 = n"]
+    direct = [f"steps[{j}] == ITEM" for j in range(narrays)] + [f"steps[{nin}] == ITEM"]
+    direct += [f"not same_address(args[{j}], op)" for j in range(narrays)]
+    if stream:
+        lines.append(f"    stream = steps[{nin}] == ITEM and n * ITEM >= STREAM_MIN_BYTES")
+        direct.append("not stream")
+    # The common call (contiguous, not in place, not streamed) runs its aligned main
+    # part straight from the inputs to the output: no copy through the buffer.
+    lines += ["    if " + " and ".join(direct) + ":", "        m = n - head", "        off = head * ITEM"]
+    if blocked:
+        lines += ["        nblk = m // 16",
+                  "        for j in range(nblk):",
+                  "            BLOCK(offset(args[0], off + j * 16 * ITEM), offset(op, off + j * 16 * ITEM))",
+                  "        lo1 = head + nblk * 16"]
+    else:
+        lines += [f"        a{j}d = carray(offset(args[{j}], off), (m,), DTYPE)" for j in range(narrays)]
+        lines += ["        od = carray(offset(op, off), (m,), DTYPE)",
+                  "        for i in range(m):",
+                  f"            od[i] = KERNEL({', '.join([f'a{j}d[i]' for j in range(narrays)] + par)})"]
+    lines.append("        hi0 = head")
+    # Everything else (the head before the boundary, a block kernel's last partial
+    # block, in-place, strided and streamed calls) runs in chunks through stack
+    # buffers, over the segments [0, hi0) and [lo1, n).
+    lines += [f"    g{j}p = scratch_buffer(CHUNK_BYTES)" for j in range(narrays)]
+    lines += ["    rp = scratch_buffer(CHUNK_BYTES)", "    r = carray(rp, (CHUNK,), DTYPE)",
               "    for seg in range(2):",
               "        done = 0 if seg == 0 else lo1",
               "        stop = hi0 if seg == 0 else n",
               "        while done < stop:",
-              "            cnt = min(GATHER, stop - done)"]
-    for j, g in enumerate(names):
-        lines.append("            for i in range(cnt):")
-        lines.append(f"                {g}[i] = load_at(args[{j}], (done + i) * steps[{j}], ZERO)")
+              "            cnt = min(CHUNK, (head if done < head else stop) - done)"]
+    body = []  # one chunk, indented into the while loop below
+    for j in range(narrays):
+        # a contiguous input is read where it is; a strided one is gathered
+        body += [f"        q{j} = offset(args[{j}], done * ITEM)",
+                  f"        if steps[{j}] != ITEM:",
+                  f"            g{j} = carray(g{j}p, (CHUNK,), DTYPE)",
+                  "            for i in range(cnt):",
+                  f"                g{j}[i] = load_at(args[{j}], (done + i) * steps[{j}], ZERO)",
+                  f"            q{j} = g{j}p",
+                  f"        a{j} = carray(q{j}, (cnt,), DTYPE)"]
     if blocked:
-        lines.append("            nblk = cnt // 16")
-        lines.append("            for j in range(nblk):")
-        lines.append("                BLOCK(offset(g0p, j * 16 * ITEM), offset(rp, j * 16 * ITEM))")
-        lines.append("            for i in range(nblk * 16, cnt):")
+        # whole blocks straight into the result buffer; a partial last block is
+        # copied there, padded with zeros and computed in place, so the scalar
+        # kernel is never inlined into a block loop
+        body += ["        nblk = cnt // 16",
+                  "        for j in range(nblk):",
+                  "            BLOCK(offset(q0, j * 16 * ITEM), offset(rp, j * 16 * ITEM))",
+                  "        if cnt > nblk * 16:",
+                  "            for i in range(nblk * 16, cnt):",
+                  "                r[i] = a0[i]",
+                  "            for i in range(cnt, nblk * 16 + 16):",
+                  "                r[i] = ZERO",
+                  "            BLOCK(offset(rp, nblk * 16 * ITEM), offset(rp, nblk * 16 * ITEM))"]
     else:
-        lines.append("            for i in range(cnt):")
-    lines.append(f"                r[i] = KERNEL({', '.join([f'{g}[i]' for g in names] + fixed)})")
-    lines += ["            for i in range(cnt):",
+        reads = [f"a{j}[i]" for j in range(narrays)] + par
+        body += ["        for i in range(cnt):",
+                  f"            r[i] = KERNEL({', '.join(reads)})"]
+    body += [f"        if steps[{nin}] == ITEM:"]
+    if stream:
+        body += ["            if stream and cnt == CHUNK and done >= head:",
+                  "                stream_store(offset(op, done * ITEM), rp, CHUNK_BYTES)",
+                  "            else:",
+                  "                o = carray(offset(op, done * ITEM), (cnt,), DTYPE)",
+                  "                for i in range(cnt):",
+                  "                    o[i] = r[i]"]
+    else:
+        body += ["            o = carray(offset(op, done * ITEM), (cnt,), DTYPE)",
+                  "            for i in range(cnt):",
+                  "                o[i] = r[i]"]
+    body += ["        else:",
+              "            for i in range(cnt):",
               f"                store_at(op, (done + i) * steps[{nin}], r[i])",
-              "            done += cnt"]
-    return lines
+              "        done += cnt"]
+    lines += ["    " + line for line in body]
+    if stream:
+        lines += ["    if stream:", "        store_fence()"]
+    return "\n".join(lines) + "\n"
 
 
 def _compile_loop(
@@ -390,10 +362,8 @@ def _compile_loop(
         "stream_store": stream_store,
         "store_fence": store_fence,
         "STREAM_MIN_BYTES": STREAM_MIN_BYTES,  # frozen into the machine code at compile time
-        "STREAM_CHUNK_BYTES": STREAM_CHUNK_BYTES,
-        "CHUNK": STREAM_CHUNK_BYTES // dtype.itemsize,
-        "GATHER_BYTES": GATHER_BYTES,
-        "GATHER": GATHER_BYTES // dtype.itemsize,
+        "CHUNK_BYTES": CHUNK_BYTES,
+        "CHUNK": CHUNK_BYTES // dtype.itemsize,
     }
     # Compiled "from" this file: Numba's cache locator needs a real source file.
     exec(compile(src, __file__, "exec"), namespace)

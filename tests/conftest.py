@@ -4,7 +4,16 @@ as ``conftest`` would shadow each other)."""
 
 from __future__ import annotations
 
-from support import RECORDS, ULP_TABLE, loop_cache_is_warm, prefetch_mp_accuracy, start_loop_probe
+import os
+
+from support import (
+    RECORDS,
+    ULP_TABLE,
+    build_loops_in_parallel,
+    loop_cache_is_warm,
+    prefetch_mp_accuracy,
+    start_loop_probe,
+)
 
 #: tests that compare against the mpmath reference of the accuracy sample sets
 _MP_ACCURACY_TESTS = {"test_matches_mpmath", "test_reference_accuracy"}
@@ -12,9 +21,8 @@ _MP_ACCURACY_TESTS = {"test_matches_mpmath", "test_reference_accuracy"}
 
 def pytest_collection_finish(session):
     """Start, in other processes, what the selected tests will need and what takes
-    minutes: the compiled-code probe and the mpmath references (support.py)."""
-    if any(item.module.__name__ == "test_vectorization" for item in session.items) and loop_cache_is_warm():
-        start_loop_probe()  # cached loops cannot be inspected: compile them elsewhere
+    minutes: the mpmath references and the compiled-code probe (support.py); on a
+    cold cache, compile every loop on every core first."""
     wanted = []
     for item in session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -22,6 +30,13 @@ def pytest_collection_finish(session):
             wanted.append((params["act"].name, params["kind"], params["dtype"]))
     if wanted:
         prefetch_mp_accuracy(wanted)
+    if any(item.module.__name__ == "test_vectorization" for item in session.items):
+        if loop_cache_is_warm():
+            start_loop_probe()  # cached loops cannot be inspected: compile them elsewhere
+        elif len(os.sched_getaffinity(0)) > 1:
+            # every loop is needed and none is cached (a fresh clone, CI): compile
+            # them on every core before the tests start
+            build_loops_in_parallel(len(os.sched_getaffinity(0)))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -427,17 +427,25 @@ def record_max_ulp(name: str, dtype: str, against: str, err: np.ndarray) -> int:
 _LIBM_CALL = r"call [^@\n]*@(?:llvm\.)?(exp|exp2|expm1|log|log1p|log2|pow|tanh|erf|erfc|sinh|cosh)(?:f|\.f32|\.f64)?\("
 
 
-def summarize_loops() -> dict[str, Any]:
+def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
     """Per compiled loop ("name/dtype"): widest vector, libm calls, packed arithmetic,
-    table permutes, streaming stores, fence (from its optimized IR and assembly)."""
+    table permutes, streaming stores, fence (from its optimized IR and assembly).
+    ``activations``: build and summarize only those (default: all)."""
     import re
 
     from fastact._avx512 import HAVE_BLOCK_KERNEL
     from fastact._registry import LOOPS
 
-    fastact.ufuncs.build_all()
+    if activations is None:
+        fastact.ufuncs.build_all()
+    else:
+        for name in activations:
+            fastact.ufuncs.public(name)
+    owners = {n for a in activations or fastact.REGISTRY for n in fastact.REGISTRY[a].public_names}
     out: dict[str, Any] = {"have_block_kernel": HAVE_BLOCK_KERNEL}
     for (name, dtype), loop in LOOPS.items():
+        if name.removesuffix("[defaults]") not in owners:
+            continue
         ir = loop.inspect_llvm()
         asm = loop._library.get_asm_str()
         elem = "float" if dtype == "float32" else "double"
@@ -499,6 +507,31 @@ def start_loop_probe() -> None:
         [sys.executable, "-c", script], env=env, stdout=_PROBE_RUN["stdout"], stderr=_PROBE_RUN["stderr"]
     )
     atexit.register(_PROBE_RUN["process"].kill)  # a session that ends early (-x) leaves no orphan
+
+
+def _summarize_one(activation: str) -> dict[str, Any]:
+    return summarize_loops([activation])
+
+
+def build_loops_in_parallel(workers: int) -> None:
+    """Compile every loop into Numba's (cold) cache in ``workers`` processes at once,
+    one activation per task, each summarizing the code it compiled for
+    :func:`loop_code`; the session then loads the loops from the cache.
+
+    Compiling is single-threaded and takes minutes for the whole registry; on a
+    machine with several cores (CI) this divides that wall time, where a session
+    compiling as its tests go would use one core."""
+    import concurrent.futures
+    import multiprocessing
+
+    names = list(fastact.REGISTRY)
+    # spawned, not forked: the parent may already run Numba threads
+    context = multiprocessing.get_context("spawn")
+    result: dict[str, Any] = {}
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for part in pool.map(_summarize_one, names):
+            result.update(part)
+    _PROBE_RUN["result"] = result
 
 
 def loop_code() -> dict[str, Any]:
