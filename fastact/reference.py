@@ -13,9 +13,17 @@ Each function keeps the input's float dtype (float32 stays float32; integers and
 bools become float64) and returns NaN for NaN.  Exponentials may underflow to 0 or
 to a subnormal, which is the correct result; that (and only that) is silenced.
 They are slow (several passes, temporaries): they exist for the tests.
+
+The working type above float64 is ``np.longdouble`` (x87 80-bit on x86), which
+costs ~300 ns per element.  :func:`working_precision` lowers it to float64 for a
+scope: the float32 verifier's fast first pass, whose float64 copies of float32
+inputs need no more (see :mod:`fastact.verify`).
 """
 
 from __future__ import annotations
+
+import contextlib
+import contextvars
 
 import numpy as np
 
@@ -76,10 +84,35 @@ def _as_float(x):
     return x
 
 
+#: the widest working type: long double unless :func:`working_precision` says
+#: otherwise (a context variable: each thread and task sees its own setting)
+_WORKING = contextvars.ContextVar("fastact_reference_working", default=np.longdouble)
+
+
+@contextlib.contextmanager
+def working_precision(dtype):
+    """Evaluate the references with ``dtype`` (``np.float64`` or ``np.longdouble``)
+    as their widest working type within the ``with`` block.
+
+    float64 is ~10x faster than x87 long double, and accurate enough for float64
+    copies of float32 inputs where the function is well conditioned; the float32
+    verifier re-evaluates the rest in long double.
+    """
+    dtype = np.dtype(dtype).type
+    if dtype not in (np.float64, np.longdouble):
+        raise ValueError(f"working precision must be float64 or longdouble, got {np.dtype(dtype)}")
+    token = _WORKING.set(dtype)
+    try:
+        yield
+    finally:
+        _WORKING.reset(token)
+
+
 def _wider(x):
     """x in the next wider float type: float32 -> float64, float64 -> long double
-    (whose precision and exponent range absorb the roundings of a few more steps)."""
-    return x.astype(np.float64 if x.dtype == np.float32 else np.longdouble)
+    (whose precision and exponent range absorb the roundings of a few more steps;
+    float64 under ``working_precision(np.float64)``)."""
+    return x.astype(np.float64 if x.dtype == np.float32 else _WORKING.get())
 
 
 def _exp_neg_abs(x, scale=1):
@@ -376,7 +409,8 @@ def selu_grad(x):
 # NumPy passes; rounded once to the input's dtype at the end.
 # --------------------------------------------------------------------------------
 def _wide(x):
-    return x.astype(np.longdouble)
+    """x in the widest working type (long double unless :func:`working_precision`)."""
+    return x.astype(_WORKING.get())
 
 
 def silu(x):
@@ -411,8 +445,8 @@ _GELU_TANH_C = "0.79788456080286535587989211986876373695171726232986931533185165
 def _gelu_tanh_v(w):
     """v = 2u = 2 sqrt(2/pi) (x + 0.044715 x^3) and dv/dx, |x| clipped at 30 (where
     gelu_tanh is x or 0 and its derivative 1 or 0) so that nothing overflows."""
-    c = 2 * np.longdouble(_GELU_TANH_C)
-    k = np.longdouble("0.044715")
+    c = 2 * w.dtype.type(_GELU_TANH_C)  # the constants at w's (working) precision
+    k = w.dtype.type("0.044715")
     w = np.clip(w, -30, 30)
     return w, c * w * (1 + k * w * w), c * (1 + 3 * k * w * w)
 

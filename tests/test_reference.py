@@ -4,6 +4,7 @@ reference against the naive tutorial formulas it replaces."""
 from __future__ import annotations
 
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -23,6 +24,8 @@ from support import (
     ulp_error,
     worst,
 )
+
+from fastact import reference
 
 # The reference is not correctly rounded: several NumPy passes (np.exp, a sum, a
 # division, a product), each rounded.  Its own error against mpmath, measured on
@@ -120,6 +123,52 @@ def test_reference_is_warning_free(act, kind, dtype):
         got = _reference(act, kind)(x, *act.param_defaults)
     assert got.dtype == x.dtype
     assert np.array_equal(np.isnan(got), np.isnan(x))
+
+
+@pytest.mark.parametrize("kind", ["forward", "grad"])
+@pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
+def test_reference_in_float64_working_precision(act, kind):
+    """``working_precision(np.float64)``, the float32 verifier's fast stage, on
+    float64 copies of float32 inputs (specials, huge and subnormal ones included):
+    warning-free, NaN exactly for NaN, and within 2**-40 relative of the long
+    double values (or 2**-60 absolute: float64 subnormal results)."""
+    rng = np.random.default_rng(7)
+    x = np.concatenate(
+        [
+            special_values("float32"),
+            log_uniform("float32", 5000, rng),
+            np.array([1e4, -1e4, 1000, -1000, 104, -104, 88.7, -88.7, 30, -30], "float32"),
+        ]
+    ).astype(np.float64)
+    ref = _reference(act, kind)
+    with fp_errstate(_ref_name(act, kind)):
+        with reference.working_precision(np.float64):
+            fast = ref(x, *act.param_defaults)
+        slow = ref(x, *act.param_defaults)
+    assert fast.dtype == np.float64
+    assert np.array_equal(np.isnan(fast), np.isnan(x))
+    np.testing.assert_allclose(fast, slow, rtol=2**-40, atol=2**-60)
+
+
+def test_working_precision_is_scoped_and_per_thread():
+    """The setting holds inside its block only (undone by an exception too), and
+    in its own thread only: another thread's references stay in long double."""
+    x = np.ones(1)
+
+    def widest():
+        return reference._wide(x).dtype
+
+    assert widest() == np.longdouble
+    with reference.working_precision(np.float64):
+        assert widest() == np.float64
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(widest).result() == np.longdouble
+    assert widest() == np.longdouble
+    with pytest.raises(KeyError), reference.working_precision(np.float64):
+        raise KeyError
+    assert widest() == np.longdouble
+    with pytest.raises(ValueError, match="float64 or longdouble"), reference.working_precision(np.float32):
+        pass
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
