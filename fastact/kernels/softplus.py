@@ -69,7 +69,12 @@ def _softplus_exp(x, beta):
     one = beta == T(1)  # the default, compiled in: the product disappears
     a = xa if one else ba * xa
     a_lo = T(0) if one else fma(ba, xa, -a)
-    a = min(max(a, amin), exp_limit(x))  # NaN-free: both factors are clamped
+    c = min(max(a, amin), exp_limit(x))  # NaN-free: both factors are clamped
+    # the residual belongs to the unclamped product: with a clamped (exp(-a) is 0
+    # or 1 - a there anyway) it would be up to half an ULP of beta |x|, 2**35 in
+    # float32, and no longer a low part of a
+    a_lo = a_lo if c == a else T(0)
+    a = c
     p, p_lo, k = exp_dd(-a, -a_lo)
     return xa, ba, p, p_lo, k
 
@@ -106,8 +111,11 @@ def _softplus(x, beta, threshold):
     if beta != T(1):
         # (hi + lo) / beta: corrected quotient; in the linear range on the mantissa,
         # scaled afterwards (the quotient may be below the smallest normal number)
-        q = hi / ba
-        q_lo = (fma(-q, ba, hi) + lo) / ba
+        # (The quotient of a linear lane is replaced by 1 first: every lane computes
+        # both, and the residual of e / beta underflows for e below ~2**-102.)
+        hn = T(1) if lin else hi
+        q = hn / ba
+        q_lo = (fma(-q, ba, hn) + lo) / ba
         ql = ldexp_flush((p + p_lo) / ba, k)
         hi = ql if lin else q
         lo = T(0) if lin else q_lo
