@@ -549,3 +549,46 @@ def loop_code() -> dict[str, Any]:
         assert returncode == 0, err[-3000:]
         _PROBE_RUN["result"] = json.loads(out.strip().splitlines()[-1])
     return _PROBE_RUN["result"]
+
+
+def descent_counter(f: Callable) -> Callable:
+    """A compiled scan ``descents(lo_bits, hi_bits, negative)`` that counts the
+    consecutive pairs of float32 magnitudes in [lo, hi] (bit patterns), taken with
+    the given sign and in increasing order of x, at which the scalar kernel ``f``
+    goes down.  A monotone kernel has none.
+
+    The values go through a block buffer so that both the kernel and the comparison
+    vectorize: a billion inputs take seconds, where one scalar call per value took
+    half a minute.  No ``cache=True``: Numba's cache would watch only this file, not
+    the fastact source ``f`` inlines, and so could test an old kernel."""
+    from numba import njit, prange
+
+    from fastact._core import float_from_bits
+
+    @njit(parallel=True, error_model="numpy")
+    def descents(lo_bits, hi_bits, negative):
+        chunks = 64
+        block = 4096
+        pairs = hi_bits - lo_bits
+        size = (pairs + chunks - 1) // chunks
+        found = np.zeros(chunks, np.int64)
+        sign = np.float32(-1.0) if negative else np.float32(1.0)
+        for c in prange(chunks):
+            ys = np.empty(block + 1, np.float32)
+            first = lo_bits + c * size
+            last = min(hi_bits, first + size)  # pairs (b, b + 1) for b in [first, last)
+            for base in range(first, last, block):
+                n = min(block, last - base)
+                for k in range(n + 1):
+                    ys[k] = f(sign * float_from_bits(base + k, np.float32(0.0)))
+                count = 0
+                if negative:  # x shrinks as the magnitude grows
+                    for k in range(n):
+                        count += ys[k + 1] > ys[k]
+                else:
+                    for k in range(n):
+                        count += ys[k + 1] < ys[k]
+                found[c] += count
+        return found.sum()
+
+    return descents

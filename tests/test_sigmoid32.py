@@ -11,41 +11,13 @@ order: sigmoid must never step down.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+import support
+from numba import njit
 
 import fastact
 from fastact._sigmoid32 import sigmoid32
 
-
-def _descent_counter(f):
-    """A parallel scan counting the consecutive pairs of float32 magnitudes in
-    [lo, hi] (bit patterns), taken with the given sign and in increasing order of
-    x, at which ``f`` goes down."""
-
-    # No cache=True: Numba's cache watches only this file, not the fastact source
-    # this inlines, so a cached copy would test an old sigmoid32.
-    @njit(parallel=True)
-    def descents(lo_bits, hi_bits, negative):
-        chunks = 64
-        size = (hi_bits - lo_bits + chunks - 1) // chunks
-        found = np.zeros(chunks, np.int64)
-        sign = np.float32(-1.0) if negative else np.float32(1.0)
-        for c in prange(chunks):
-            start = lo_bits + c * size
-            stop = min(hi_bits, start + size)
-            previous = f(sign * np.array([start], np.int32).view(np.float32)[0])
-            for b in range(start + 1, stop + 1):
-                y = f(sign * np.array([b], np.int32).view(np.float32)[0])
-                # x grows with the magnitude for x > 0 and shrinks for x < 0
-                if (y > previous) if negative else (y < previous):
-                    found[c] += 1
-                previous = y
-        return found.sum()
-
-    return descents
-
-
-_descents = _descent_counter(sigmoid32)
+_descents = support.descent_counter(sigmoid32)
 
 
 @njit
@@ -74,7 +46,7 @@ def test_the_scan_finds_a_descent():
     def stepped(x):
         return x - np.float32(0.5) if x > np.float32(1.0) else (x + np.float32(0.5) if x < np.float32(-1.0) else x)
 
-    scan = _descent_counter(stepped)
+    scan = support.descent_counter(stepped)
     assert scan(_bits(0.5), _bits(2.0), False) == 1
     assert scan(_bits(0.5), _bits(2.0), True) == 1
     assert scan(_bits(0.5), _bits(0.9), False) == 0
