@@ -335,38 +335,51 @@ def softsign_grad(x):
 # large negative arguments underflows to 0 or a subnormal, the correct result.
 # --------------------------------------------------------------------------------
 def elu(x, alpha=1.0):
-    """elu(x) = x if x > 0 else alpha * expm1(x)."""
+    """elu(x) = x if x > 0 else alpha * expm1(x), evaluated in the wider type: the
+    product rounds once, also where expm1(x) alone would be subnormal."""
     x = _as_float(x)
-    neg = np.where(x > 0, x.dtype.type(0), x)  # -0.0 stays -0.0, NaN stays NaN
-    with np.errstate(under="ignore"):
-        return np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(neg))
+    a = x.dtype.type(alpha)  # the parameter as the kernel of x's dtype sees it
+    w = _wider(x)
+    neg = np.where(w > 0, w.dtype.type(0), w)  # -0.0 stays -0.0, NaN stays NaN
+    with np.errstate(under="ignore", over="ignore"):
+        return np.where(x > 0, x, (w.dtype.type(a) * np.expm1(neg)).astype(x.dtype))
 
 
 def elu_grad(x, alpha=1.0):
-    """elu'(x) = 1 if x > 0 else alpha * exp(x) (PyTorch: alpha at 0)."""
+    """elu'(x) = 1 if x > 0 else alpha * exp(x) (PyTorch: alpha at 0), evaluated in
+    the wider type: alpha > 1 lifts products of a subnormal exp(x) back to normal."""
     x = _as_float(x)
-    neg = np.where(x > 0, x.dtype.type(0), x)
-    with np.errstate(under="ignore"):
-        return np.where(x > 0, x.dtype.type(1), x.dtype.type(alpha) * np.exp(neg))
+    a = x.dtype.type(alpha)
+    w = _wider(x)
+    neg = np.where(w > 0, w.dtype.type(0), w)
+    with np.errstate(under="ignore", over="ignore"):
+        return np.where(x > 0, x.dtype.type(1), (w.dtype.type(a) * np.exp(neg)).astype(x.dtype))
 
 
 def celu(x, alpha=1.0):
-    """celu(x) = x if x > 0 else alpha * expm1(x / alpha); NaN for alpha < 0."""
+    """celu(x) = x if x > 0 else alpha * expm1(x / alpha); NaN for alpha < 0.
+    Evaluated in the wider type: x / alpha rounded in x's own type would carry its
+    rounding error (and, below the smallest normal, lost bits) into the result."""
     x = _as_float(x)
     a = x.dtype.type(alpha)
-    neg = np.where(x > 0, x.dtype.type(0), x)
-    with np.errstate(under="ignore", over="ignore"):
-        y = np.where(x > 0, x, a * np.expm1(neg / a) if a != 0 else neg * 0)  # alpha = 0: the limit
+    w = _wider(x)
+    wa = w.dtype.type(a)
+    neg = np.where(w > 0, w.dtype.type(0), w)
+    with np.errstate(under="ignore", over="ignore", divide="ignore", invalid="ignore"):
+        y = np.where(x > 0, x, (wa * np.expm1(neg / wa) if a != 0 else neg * 0).astype(x.dtype))  # alpha = 0: the limit
     return y if a >= 0 else np.where(np.isnan(x), x, np.nan).astype(x.dtype)
 
 
 def celu_grad(x, alpha=1.0):
-    """celu'(x) = 1 if x > 0 else exp(x / alpha) (1 at 0); NaN for alpha < 0."""
+    """celu'(x) = 1 if x > 0 else exp(x / alpha) (1 at 0); NaN for alpha < 0.
+    Evaluated in the wider type, like :func:`celu`."""
     x = _as_float(x)
     a = x.dtype.type(alpha)
-    neg = np.where(x > 0, x.dtype.type(0), x)
-    with np.errstate(under="ignore", over="ignore"):
-        d = np.exp(neg / a) if a != 0 else np.where(neg == 0, x.dtype.type(1), x.dtype.type(0))
+    w = _wider(x)
+    wa = w.dtype.type(a)
+    neg = np.where(w > 0, w.dtype.type(0), w)
+    with np.errstate(under="ignore", over="ignore", divide="ignore", invalid="ignore"):
+        d = np.exp(neg / wa).astype(x.dtype) if a != 0 else np.where(neg == 0, x.dtype.type(1), x.dtype.type(0))
         y = np.where(x > 0, x.dtype.type(1), d)
     return y if a >= 0 else np.where(np.isnan(x), x, np.nan).astype(x.dtype)
 

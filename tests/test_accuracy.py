@@ -81,41 +81,39 @@ def test_float32_matches_float64_reference(act, kind, record_property):
     assert measured <= act.ulp_bound["float32"], worst(got, expected, x, err)
 
 
-#: Open bugs this test found (strict: each must keep failing until it is fixed).
-#: elu_grad = alpha * exp(x) flushes exp(x) below the smallest normal before the
-#: product, so for alpha > 1 results up to alpha * 2**-126 become 0; celu_grad =
-#: exp(x / alpha) drops the rounding error of x / alpha, up to ~60 ULP at
-#: x / alpha ~ -67.  Both are exact for the default alpha = 1.
-_OPEN = {("elu", "grad", 3.3), ("elu", "grad", 20.0), ("celu", "grad", 3.3), ("celu", "grad", 20.0)}
-
-
 def _parameter_cases():
     for act in RECORDS:
         for kind in ("forward", "grad"):
             for scale in (0.5, 3.3, 20.0):
-                marks = [pytest.mark.xfail(strict=True, reason="open bug, see _OPEN")] \
-                    if (act.name, kind, scale) in _OPEN else []
                 if act.params:
-                    yield pytest.param(act, kind, scale, marks=marks, id=f"{act.name}-{kind}-{scale}")
+                    yield pytest.param(act, kind, scale, id=f"{act.name}-{kind}-{scale}")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("act", "kind", "scale"), list(_parameter_cases()))
-def test_other_parameters_match_float64_reference(act, kind, scale):
-    """The bound holds for parameters other than the defaults: float32 with every
-    default scaled by 0.5, 3.3 and 20, on the whole sample set, against the NumPy
-    reference in float64.  softplus with beta = 3.3 returned 8.2e32 for x = 1e10
-    and NaN for x = 1.6e14 (the FMA residual of the unclamped beta |x| went on as
-    the low part of the clamped one) until the residual was dropped with the clamp;
-    beta = 2 and 20, the values tested before, happen to round to exact products
-    on the inputs tested then."""
-    x = sample_set("float32")
+def test_other_parameters_match_reference(act, kind, scale, dtype):
+    """The bound holds for parameters other than the defaults: every default
+    scaled by 0.5, 3.3 and 20, on the whole sample set, against the NumPy
+    reference (float32 evaluated in float64, float64 in long double).  Bugs this
+    found, each exact for the default parameters and so invisible elsewhere:
+
+    * softplus with beta = 3.3 returned 8.2e32 for x = 1e10 and NaN for x = 1.6e14
+      in float32 (the FMA residual of the unclamped beta |x| went on as the low
+      part of the clamped one); beta = 2 and 20, the values tested before, happen
+      to round to exact products on the inputs tested then;
+    * elu_grad = alpha * exp(x) flushed exp(x) below the smallest normal before
+      the product, so for alpha > 1 results up to alpha * 2**-126 were 0;
+    * celu_grad = exp(x / alpha) dropped the rounding error of x / alpha, up to
+      57 ULP at x / alpha = -67 in float32.
+    """
+    x = sample_set(dtype)
     ref = act.reference if kind == "forward" else act.reference_grad
-    params = tuple(np.float32(p * scale) for p in act.param_defaults)
+    params = tuple(x.dtype.type(p * scale) for p in act.param_defaults)
     with np.errstate(all="raise", under="ignore", over="ignore"):
-        expected = ref(x.astype(np.float64), *(float(p) for p in params)).astype(np.float32)
+        expected = ref(x.astype(np.float64), *(float(p) for p in params)).astype(dtype)
     got = evaluate(act, kind, x, params=params)
     err = ulp_error(got, expected)
-    assert err.max() <= act.ulp_bound["float32"], worst(got, expected, x, err)
+    assert err.max() <= act.ulp_bound[dtype], worst(got, expected, x, err)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -10,6 +10,7 @@ from numba.extending import overload
 
 from .. import reference as ref
 from .._core import (
+    _select,
     abs_clamped,
     chain_rule,
     chain_rule_saturating,
@@ -18,6 +19,7 @@ from .._core import (
     expm1_clamped,
     expm1_linear_below,
     float_bits,
+    float_from_bits,
     fma,
     is_positive,
     ldexp_flush,
@@ -26,7 +28,6 @@ from .._core import (
 )
 from .._registry import Activation, Param, register
 from ._common import _TINY, _jit
-from .logistic import _exp_neg_abs
 
 # ================================================================================
 # The expm1 family: elu, celu, selu
@@ -78,11 +79,52 @@ def _elu(x, alpha):
     return x if is_positive(x) | (x != x) else neg
 
 
+def _scaled_exp_layout(x):
+    """(clamp on |x|, lowest power of two asked of ldexp_signed, mantissa bits,
+    all-ones exponent field) for :func:`_scaled_exp_neg_abs` in the dtype of ``x``.
+
+    alpha * exp(-|x|) can be normal down to exp(-|x|) = 2**-126 / 2**127 (float32;
+    2**-1022 / 2**1023 in float64), so |x| is clamped at 192 (1456) instead of
+    exp_limit's 104 (746); below 2**-200 (2**-1100) every product is 0 anyway."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_scaled_exp_layout, inline="always")
+def _scaled_exp_layout_overload(x):
+    if x == types.float32:
+        return lambda x: (np.float32(192.0), -200, 23, 0xFF)
+    if x == types.float64:
+        return lambda x: (1456.0, -1100, 52, 0x7FF)
+    return None
+
+
+@_jit
+def _scaled_exp_neg_abs(x, alpha):
+    """alpha * exp(-|x|), rounded once: alpha's mantissa times exp's (both in
+    [0.70, 2.84)), then both exponents added on the bit pattern.  Scaling a flushed
+    exp(-|x|) instead lost every result that an alpha above 1 lifts back above the
+    smallest normal (elu_grad(-87.5, 20) in float32 was 0, not 2.0e-37).  Results
+    below the smallest normal are +-0 and beyond the largest finite +-inf, with no
+    flag; alpha = 0 or subnormal gives 0, inf gives inf and NaN gives NaN."""
+    T = type(x)
+    limit, k_floor, mant, emax = _scaled_exp_layout(x)
+    bias = emax >> 1
+    p, k = exp_reduce(-abs_clamped(x, _TINY, limit))
+    bits = float_bits(alpha)
+    field = (bits >> mant) & emax
+    normal = (field != 0) & (field != emax)
+    # alpha = m * 2**e with 1 <= |m| < 2: its exponent field replaced by the bias
+    m = float_from_bits((bits & ~(emax << mant)) | (bias << mant), alpha)
+    m = _select(normal, m, _select(field == 0, T(0), alpha))
+    e = _select(normal, field - bias, 0)
+    return ldexp_signed(m * p, max(k + e, k_floor))
+
+
 @_jit
 def _elu_grad(x, alpha):
     T = type(x)
-    e = _exp_neg_abs(x)
-    d = e if alpha == T(1) else chain_rule(alpha, e)
+    # with alpha = 1 (the default) this is exp(-|x|) itself, bit for bit
+    d = _scaled_exp_neg_abs(x, alpha)
     return x if x != x else (T(1) if is_positive(x) else d)
 
 
@@ -132,13 +174,16 @@ _CELU_ALPHA_MAX = 2.0**80
 
 @_jit
 def _celu_ratio(x, alpha, top):
-    """(|x| / alpha clamped to [expm1's linear threshold, top], |x| / alpha below
-    that threshold), without a flag for any x or alpha."""
+    """(q, small, c): q = |x| / alpha clamped to [expm1's linear threshold, top]
+    and rounded, whether |x| / alpha is below that threshold, and c, the rounding
+    error of q (|x| / alpha = q + c to within c's own rounding; 0 when alpha = 1),
+    without a flag for any x or alpha."""
     T = type(x)
     da = abs_clamped(alpha, T(_CELU_ALPHA_MIN), T(_CELU_ALPHA_MAX))
     lo = da * expm1_linear_below(x)  # exact: a power of two
     a = abs_clamped(x, lo, da * top)
-    return a / da, float_bits(abs(x)) < float_bits(lo)
+    q = a / da
+    return q, float_bits(abs(x)) < float_bits(lo), fma(-q, da, a) / da
 
 
 @_jit
@@ -150,7 +195,7 @@ def _celu_alpha_ok(alpha):
 @_jit
 def _celu(x, alpha):
     T = type(x)
-    q, small = _celu_ratio(x, alpha, _expm1_sat(x))
+    q, small, _ = _celu_ratio(x, alpha, _expm1_sat(x))
     hi, _ = expm1_clamped(-q)
     neg = hi if alpha == T(1) else chain_rule(alpha, hi)
     # |x| / alpha below the linear threshold: alpha * expm1(x / alpha) rounds to x
@@ -162,9 +207,12 @@ def _celu(x, alpha):
 @_jit
 def _celu_grad(x, alpha):
     T = type(x)
-    q, _ = _celu_ratio(x, alpha, exp_limit(x))
+    q, _, c = _celu_ratio(x, alpha, exp_limit(x))
     p, k = exp_reduce(-q)
-    g = T(1) if is_positive(x) else ldexp_flush(p, k)
+    # exp(-q) alone turns the division's rounding error into up to q/2 ULP (57 ULP
+    # at x / alpha = -67 in float32); it is put back as exp(-q - c) = exp(-q) * (1 - c).
+    # With alpha = 1 the division is exact, c = 0 and p is unchanged.
+    g = T(1) if is_positive(x) else ldexp_flush(fma(-p, c, p), k)
     return x if x != x else (g if _celu_alpha_ok(alpha) else T(np.nan))
 
 
