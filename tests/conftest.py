@@ -5,6 +5,7 @@ as ``conftest`` would shadow each other)."""
 from __future__ import annotations
 
 import os
+import time
 
 from support import (
     RECORDS,
@@ -14,6 +15,9 @@ from support import (
     prefetch_mp_accuracy,
     start_loop_probe,
 )
+
+#: lines for the end of the run: where the time went before the first test
+_PHASES: list[str] = []
 
 #: tests that compare against the mpmath reference of the accuracy sample sets
 _MP_ACCURACY_TESTS = {"test_matches_mpmath", "test_reference_accuracy"}
@@ -36,10 +40,15 @@ def pytest_collection_finish(session):
         elif len(os.sched_getaffinity(0)) > 1:
             # every loop is needed and none is cached (a fresh clone, CI): compile
             # them on every core before the tests start
+            start = time.perf_counter()
             build_loops_in_parallel(len(os.sched_getaffinity(0)))
+            _PHASES.append(f"compiled every loop on {len(os.sched_getaffinity(0))} cores before the tests: "
+                           f"{time.perf_counter() - start:.0f} s")
 
 
 def pytest_terminal_summary(terminalreporter):
+    for line in _PHASES:
+        terminalreporter.write_line(line)
     if not ULP_TABLE:
         return
     tr = terminalreporter

@@ -31,6 +31,10 @@ from fastact.playground.cli import format_tables, main
 # piecewise-linear one with two kinks (hard_tanh).
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu_tanh", "hard_tanh")
 assert set(ACTIVATIONS) <= set(fastact.REGISTRY)
+# The whole training loop against NumPy's: all but gelu_tanh, whose loop alone took
+# 27 s of CI to compile; the network code is the same for every activation, and
+# gelu_tanh's gradients through it are checked by finite differences below.
+TRAINED = tuple(a for a in ACTIVATIONS if a != "gelu_tanh")
 SHAPE = (3, 3)
 RTOL = 1e-9
 
@@ -136,7 +140,7 @@ def seed_data(name: str, seeds: range) -> tuple[np.ndarray, ...]:
 # Compiled training == NumPy training
 # --------------------------------------------------------------------------------
 @pytest.mark.parametrize("batch", [10, 7])
-@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("activation", TRAINED)
 def test_trajectory_matches_numpy(activation, batch):
     # Two seeds in lockstep, each with its own data and weights; batch 7 leaves a
     # partial batch at the end of each epoch (carried into the next, as in the Playground).

@@ -261,8 +261,17 @@ def accuracy_figure(act, hists: list[dict]) -> Figure:
     """ULP-error histograms by magnitude band: one heat map per kernel and dtype,
     cells = fraction of the band's ULP-judged results in each error bin."""
     kernels = [k for k in (act.name, act.name + "_grad") if any(h["kernel"] == k for h in hists)]
-    fig = Figure(figsize=(12, 2.5 + 2.6 * len(kernels)), layout="constrained")
-    axes = fig.subplots(max(1, len(kernels)), len(DTYPES), squeeze=False, sharex=True, sharey=True)
+    rows = max(1, len(kernels))
+    width, height = 12.0, 2.5 + 2.6 * rows
+    fig = Figure(figsize=(width, height))
+    # Fixed margins in inches (band labels left, colour bar right, titles above,
+    # rotated bin edges below) instead of layout="constrained", which measured 60%
+    # of this figure's drawing time: 22 such figures per report.
+    left, right, top, bottom = 1.35 / width, 1 - 1.25 / width, 1 - 0.75 / height, 0.95 / height
+    axes = fig.subplots(rows, len(DTYPES), squeeze=False, sharex=True, sharey=True,
+                        gridspec_kw={"left": left, "right": right, "top": top, "bottom": bottom,
+                                     "wspace": 0.55 / ((right - left) * width / len(DTYPES)),
+                                     "hspace": 0.55 / ((top - bottom) * height / rows)})
     labels = band_labels()
     edges = [f"{e:g}" for e in ULP_EDGES[:-1]] + ["∞"]
     norm = LogNorm(vmin=1e-6, vmax=1.0)
@@ -295,7 +304,8 @@ def accuracy_figure(act, hists: list[dict]) -> Figure:
                 ax.text(counts.shape[1] - 0.1, b + 0.5, text, ha="right", va="center", fontsize=7,
                         color="#333", bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0, "pad": 1})
     if image is not None:
-        fig.colorbar(image, ax=axes, shrink=0.8, label="fraction of the band's results")
+        bar = fig.add_axes((right + 0.25 / width, bottom + 0.1 * (top - bottom), 0.18 / width, 0.8 * (top - bottom)))
+        fig.colorbar(image, cax=bar, label="fraction of the band's results")
     fig.suptitle(f"{act.name}: ULP error by magnitude of x (sampled log-uniformly per band; "
                  f"red dashed line = contract)", fontsize=11)
     return fig
