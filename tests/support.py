@@ -238,10 +238,10 @@ def _mp_accuracy_chunk(name: str, kind: str, dtype: str, part: int) -> np.ndarra
     return mp_reference(fn, x, dtype, act.param_defaults)
 
 
-def prefetch_mp_accuracy(wanted: list[tuple[str, str, str]]) -> None:
+def prefetch_mp_accuracy(wanted: list[tuple[str, str, str]], workers: int | None = None) -> None:
     """Start computing the accuracy-set references ``(name, kind, dtype)`` in
-    worker processes (spawned: the test process runs Numba threads, which a fork
-    would copy in an undefined state)."""
+    ``workers`` worker processes (default: one per core; spawned: the test process
+    runs Numba threads, which a fork would copy in an undefined state)."""
     import atexit
     import concurrent.futures
     import multiprocessing
@@ -250,7 +250,7 @@ def prefetch_mp_accuracy(wanted: list[tuple[str, str, str]]) -> None:
     todo = [w for w in dict.fromkeys(wanted) if w not in _MP_PENDING]
     if not todo:
         return
-    workers = max(1, min(len(os.sched_getaffinity(0)), len(todo) * _MP_CHUNKS))
+    workers = max(1, min(workers or len(os.sched_getaffinity(0)), len(todo) * _MP_CHUNKS))
     pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     for name, kind, dtype in todo:
