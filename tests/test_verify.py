@@ -26,18 +26,9 @@ CERTIFIED_F32 = {"forward": 1.0, "grad": 2.0}
 KERNELS = [(act, name) for act in RECORDS for name in (act.name, act.name + "_grad")]
 
 
-#: Open: float32 tanhshrink is at 1.045 ULP (22 of 2^32 inputs above 1, near
-#: x = 0.99, where x - tanh(x) loses two bits to cancellation): within its 2 ULP
-#: contract but not the 1 ULP target of forward kernels.  Certified at what it is.
-CERTIFIED_F32_OPEN = {"tanhshrink": 1.05}
-
-
 def _certified_f32(name: str) -> float:
     """The certified float32 bound (real distance to the exact value, all 2^32
-    inputs): 1 ULP for forward kernels, 2 for derivatives (open exceptions named
-    in ``CERTIFIED_F32_OPEN``)."""
-    if name in CERTIFIED_F32_OPEN:
-        return CERTIFIED_F32_OPEN[name]
+    inputs): 1 ULP for forward kernels, 2 for derivatives."""
     return CERTIFIED_F32["grad" if name.endswith("_grad") else "forward"]
 
 
