@@ -40,6 +40,8 @@ __all__ = [
     "celu_grad",
     "elu",
     "elu_grad",
+    "gelu",
+    "gelu_grad",
     "gelu_tanh",
     "gelu_tanh_grad",
     "leaky_relu",
@@ -450,6 +452,130 @@ def silu_grad(x):
         e = _exp_neg_abs(w)
         num = np.where(w >= 0, 1 + e * (1 + w), e * (1 + w + e))
         return (num / (1 + e) ** 2).astype(x.dtype)
+
+
+# gelu (exact) needs erfc, which NumPy lacks (and SciPy is no dependency): the
+# normal tail Phi(-a) = erfc(a / sqrt2) / 2 for a = |x| >= 0 is formed here, in the
+# working type, as phi(a) R(a) with R Mills' ratio, from two classical expansions
+# with fixed term counts:
+# * a < 2: the Taylor series of erf, Phi(-a) = 1/2 - (a / sqrt(2 pi)) sum_n
+#   (-a^2/2)^n / (n! (2n + 1)); 40 terms reach 2**-75 at a = 2, where the
+#   alternating sum loses 3 bits and 1/2 - ... another 5.5 (Phi(-2) = 0.023);
+# * a >= 2: Laplace's continued fraction R(a) = 1 / (a + 1 / (a + 2 / (a + 3 / ...))),
+#   evaluated from the bottom with a number of terms per range of a (its error
+#   falls like exp(-2 a sqrt(2n))): 2**-70 or better in each range.
+# exp(-a^2 / 2) takes a^2 exactly: a = hi + lo with hi the float32 rounding of a,
+# so that hi^2, 2 hi lo and lo^2 are exact in long double (and hi^2 in float64),
+# and the product of three exponentials has no argument error (the tail's exp
+# multiplies an argument error by nothing, a relative error of a^2 by a^2 / 2).
+_SQRT_2PI = "2.5066282746310005024157652848110452530069867406099"
+#: (a from, Taylor terms) of erf's series: 2**-75 or better in each range
+_ERF_TERMS = ((0.0, 6), (2.0**-8, 15), (0.5, 40))
+#: (a from, continued fraction terms): each range uses the count of its row
+_CF_TERMS = ((2.0, 220), (3.0, 110), (5.0, 45), (9.0, 20))
+#: beyond it Phi(-a) < 1e-330 (no float64 result depends on its value)
+_TAIL_END = 40.0
+# gelu' vanishes at x0 = -0.75179152469356445745790494678 (hi + lo in float64) and
+# cancels around it; there the reference uses its Taylor series in d = x - x0
+# (coefficients c1, c2, ... of (Phi(x) + x phi(x)) at x0, from mpmath)
+_GELU_X0 = (-0.7517915246935645, 1.4956759177009883e-17)
+_GELU_TAYLOR = (
+    "0.4314939923140469197865",
+    "0.3882849829905519978581",
+    "-0.01819967639867108710057",
+    "-0.1140082332972217085524",
+    "-0.01477152214824433771784",
+    "0.01942167983818906588903",
+    "0.004539228379125415573634",
+    "-0.002239538068073497151279",
+    "-0.0007448268386746816242731",
+    "0.0001863397462323351328044",
+    "0.00008615947861116571627794",
+)
+
+
+def _exp_half_square(a):
+    """exp(-a^2 / 2) for a >= 0 in a's (working) type, a^2 never rounded."""
+    with np.errstate(under="ignore"):  # tiny a: a subnormal hi, underflowing squares (harmless)
+        hi = a.astype(np.float32).astype(a.dtype)  # a <= _TAIL_END: no overflow
+        lo = a - hi  # exact
+        return np.exp(-(hi * hi) / 2) * np.exp(-(hi * lo)) * np.exp(-(lo * lo) / 2)
+
+
+def _normal_tail(a):
+    """(Phi(-a), phi(a), R(a)) for a >= 0 (clipped at _TAIL_END; NaN-free)."""
+    with np.errstate(under="ignore"):  # tiny a: the series' terms underflow (harmlessly)
+        return _normal_tail_parts(a)
+
+
+def _normal_tail_parts(a):
+    t = a.dtype.type
+    c = t(_SQRT_2PI)
+    phi = _exp_half_square(a) / c
+    # Taylor series of erf (a < 2), per range its own term count
+    small = np.minimum(a, t(2))
+    acc = np.ones_like(a)
+    bounds = [b for b, _ in _ERF_TERMS[1:]] + [np.inf]
+    for (lo, terms), hi in zip(_ERF_TERMS, bounds, strict=True):
+        sel = (small >= lo) & (small < hi)
+        u = -(small[sel] * small[sel]) / 2
+        term = np.ones_like(u)
+        part = np.ones_like(u)
+        for n in range(1, terms):
+            term = term * u / n
+            part = part + term / (2 * n + 1)
+        acc[sel] = part
+    q_series = t(0.5) - small * acc / c
+    # Laplace's continued fraction (a >= 2), per range its own term count
+    big = np.maximum(a, t(2))
+    r_cf = np.empty_like(a)
+    bounds = [b for b, _ in _CF_TERMS[1:]] + [np.inf]
+    for (lo, terms), hi in zip(_CF_TERMS, bounds, strict=True):
+        sel = (big >= lo) & (big < hi)
+        b = big[sel]
+        f = np.zeros_like(b)
+        for k in range(terms, 0, -1):
+            f = k / (b + f)
+        r_cf[sel] = 1 / (b + f)
+    with np.errstate(under="ignore"):
+        q = np.where(a < 2, q_series, phi * r_cf)
+        r = np.where(a < 2, q_series / np.where(a < 2, phi, t(1)), r_cf)
+    return q, phi, r
+
+
+def gelu(x):
+    """gelu(x) = x Phi(x) = (x / 2) erfc(-x / sqrt2) (PyTorch's exact gelu): -a Phi(-a)
+    for x < 0, a (1 - Phi(-a)) for x >= 0 (a = |x|), in the widest working type;
+    gelu(-0.0) = -0.0, gelu(-inf) = 0."""
+    x = _as_float(x)
+    w = _wide(x)
+    a = np.where(np.isnan(w), w.dtype.type(0), np.minimum(np.abs(w), w.dtype.type(_TAIL_END)))
+    q, _, _ = _normal_tail(a)
+    with np.errstate(under="ignore", invalid="ignore"):
+        y = np.where(w < 0, -a * q, w * (1 - q))  # w (1 - q): gelu(-0.0) = -0.0
+        y = np.where(w == np.inf, w, y)
+        y = np.where(np.isnan(w), w, y)
+        return y.astype(x.dtype)
+
+
+def gelu_grad(x):
+    """gelu'(x) = Phi(x) + x phi(x): phi(a) (R(a) - a) for x < 0 (Phi(-a) - a phi(a)
+    without the cancellation of the tail), 1 - Phi(-a) + a phi(a) for x >= 0; within
+    2**-6 of the root x0 = -0.7518 the Taylor series in x - x0."""
+    x = _as_float(x)
+    w = _wide(x)
+    wide = w.dtype.type
+    a = np.where(np.isnan(w), wide(0), np.minimum(np.abs(w), wide(_TAIL_END)))
+    q, phi, r = _normal_tail(a)
+    with np.errstate(under="ignore"):
+        y = np.where(w < 0, phi * (r - a), 1 - q + a * phi)
+        near = np.clip(x.astype(np.float64), -2.0, 0.0)  # x - x0 exact there (Sterbenz)
+        d = (near - _GELU_X0[0]).astype(wide) - wide(_GELU_X0[1])
+        series = np.zeros_like(d)
+        for coef in reversed(_GELU_TAYLOR):
+            series = (series + wide(coef)) * d
+        y = np.where(np.abs(d) < 2.0**-6, series, y)
+        return np.where(np.isnan(w), w, y).astype(x.dtype) + x.dtype.type(0)
 
 
 _GELU_TANH_C = "0.79788456080286535587989211986876373695171726232986931533185165934"  # sqrt(2/pi)

@@ -40,6 +40,7 @@ TORCH = {
     "celu": lambda x, a: F.celu(x, a),
     "selu": lambda x: F.selu(x),
     "silu": lambda x: F.silu(x),
+    "gelu": lambda x: F.gelu(x),
     "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
     "softplus": lambda x, b, t: F.softplus(x, b, t),
     "log_sigmoid": lambda x: F.logsigmoid(x),
@@ -79,6 +80,19 @@ TORCH_IS_OFF = {
     # float32 tail underflows as above.  Ours switches to a polynomial in x - x0 there.
     ("silu", "grad", "float32"): "1 + x (1 - sigmoid(x)) cancels near -1.2785; tail underflow",
     ("silu", "grad", "float64"): "1 + x (1 - sigmoid(x)) cancels near -1.2785",
+    # gelu is 0.5 x (1 + erf(x / sqrt2)): 1 + erf cancels for x < 0 (float32
+    # gelu(-5) = -1.19e-6, the true value is -1.43e-6, and -0.0 from x = -5.5, where
+    # the true gelu(-10) is still -7.6e-23; float64 loses digits from x = -3 and
+    # gives -0.0 from x = -8.4).  Its backward Phi(x) + x phi(x) cancels in float32's
+    # tail (0 from x = -6.2) and near the derivative's zero at x0 = -0.7518 in both
+    # dtypes (1.07e-8 in float64 at x0, whose true value there is 1e-17).  Ours:
+    # x Phi(x) with Phi(-a) = exp(-a^2/2) / (sqrt(2 pi) (a + S(a))), the
+    # derivative as p (1 - a (a + S)) / (sqrt(2 pi) (a + S)) 2**k and a polynomial
+    # in x - x0 near the root.
+    ("gelu", "forward", "float32"): "1 + erf(x / sqrt2) cancels for x < 0",
+    ("gelu", "forward", "float64"): "1 + erf(x / sqrt2) cancels for x < 0",
+    ("gelu", "grad", "float32"): "Phi(x) + x phi(x) cancels in the tail and near -0.7518",
+    ("gelu", "grad", "float64"): "Phi(x) + x phi(x) cancels near -0.7518",
     # gelu(approximate='tanh') is 0.5 x (1 + tanh(u)): 1 + tanh(u) cancels for u < 0
     # (float32 gives -0.0 from x = -5: the true gelu_tanh(-5.36) is -1.8e-8; float64
     # loses digits from x = -3 and gives -0.0 from x = -11.7).  Ours is

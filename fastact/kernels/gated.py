@@ -26,6 +26,7 @@ from .._core import (
     two_sum,
 )
 from .._core_erf import exp_dw, ratio_dw, ratio_sq_dw
+from .._erf import SQRT_2PI, TAIL_END32, TAIL_END64, div_dw, normal_tail, normal_tail_short
 from .._registry import Activation, register
 from ._common import _TINY, _jit
 
@@ -107,6 +108,8 @@ _SILU_ROOT, _SILU_LEAD, _SILU_P = _root_fit(
     -4.067649683303168e-18,
 )  # fmt: skip
 _SILU_HALF_WIDTH = 0.5
+#: half width of the near-root windows of gelu' and gelu_tanh'
+_GELU_ROOT_HALF_WIDTH = 0.25
 
 
 # ================================================================================
@@ -237,6 +240,197 @@ register(
 
 
 # ================================================================================
+# gelu (exact)
+# ================================================================================
+# gelu(x) = x Phi(x) = (x/2) erfc(-x/sqrt2), PyTorch's default gelu.  With a = |x|
+# and Phi(-a) = exp(-a^2/2) / (sqrt(2 pi) (a + S(a))) from ``_erf.normal_tail``
+# (the mantissa p and the denominator D as double words, 2**k apart):
+#   gelu(x)  = -a Phi(-a)          = -(a p / D) 2**k              for x < 0
+#            = a (1 - Phi(-a))     = a - (a p / D) 2**k            for x >= 0
+#   gelu'(x) = Phi(-a) - a phi(a)  = (p (1 - a d) / D) 2**k         for x < 0
+#            = 1 - Phi(-a) + a phi(a) = 1 - (p (1 - a d) / D) 2**k for x >= 0
+# with d = a + S(a) = 1 / R(a).  Phi(-a) - a phi(a) = phi(a) (R(a) - a) cancels in the
+# textbook form everywhere in the tail (both terms ~ a phi(a)); as p (1 - a d) / D
+# it cancels only near the root x0 = -0.7518 (a d = 1), where 1 - a d is formed
+# as a double word and, within 0.25 of x0, the fitted polynomial in x - x0 takes
+# over.  Everything is evaluated in float64 (float32 inputs too: see ``_erf``),
+# and the mantissa is rounded once to the result type before the exact 2**k.
+def _wide_per_dtype(c32, c64):
+    """A Numba-callable ``constant(x)`` returning float64 constants: ``c32`` for a
+    float32 ``x``, ``c64`` for a float64 one (kernels evaluated in float64)."""
+    def conv(c):
+        return tuple(float(v) for v in c) if isinstance(c, tuple) else float(c)
+
+    c32, c64 = conv(c32), conv(c64)
+
+    def constant(x):
+        raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+    @overload(constant, inline="always")
+    def _constant_overload(x):
+        if x == types.float32:
+            return lambda x: c32
+        if x == types.float64:
+            return lambda x: c64
+        return None
+
+    return constant
+
+
+# Coefficients printed by tools/fit_roots.py (relative error of t * P(t) on the
+# window: 2.1e-10 for float32, 6.5e-22 for float64); the float32 fit is evaluated
+# in float64 here, so its root's low part and P(0) need no extra word.
+_GELU_ROOT = _wide_per_dtype(
+    (-0.7517915368080139, 1.211444988769017e-08),
+    (-0.7517915246935645, 1.4956759177009883e-17),
+)
+_GELU_LEAD = _wide_per_dtype((0.43149399239952574, 0.0), (0.4314939923140469, 2.73089548685336e-17))
+_GELU_P = _wide_per_dtype(
+    (0.38828498226305563, -0.018199720634653534, -0.11400813171858316, -0.014767957077912413,
+     0.01941788706289318, 0.004447308634789795, -0.002189952851020415),
+    (0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244157,
+     0.019421679838188464, 0.004539228379102501, -0.0022395380680267116, -0.0007448268372466115,
+     0.00018633974437567155, 8.615943027073079e-05, -1.1214341050099835e-05, -7.747554323886244e-06,
+     4.3243283661567207e-07, 5.614031369423053e-07),
+)  # fmt: skip
+#: |x| from which gelu(x) is x or +0 and gelu'(x) 1 or 0 (the tail's clamp)
+_GELU_END = _per_dtype(TAIL_END32, TAIL_END64)
+
+
+@_jit
+def _gelu_f32(x):
+    T = type(x)
+    a, p, k, u, w = normal_tail_short(x)
+    q = (a * p) * w / (SQRT_2PI[0] * u)  # a Phi(-a) / 2**k (float64: a hair off for float32)
+    neg = ldexp_signed(-T(q), k) + T(0)  # flushed tail: +0
+    return neg, T(a - ldexp_flush(q, k))
+
+
+@_jit
+def _gelu_f64(x):
+    T = type(x)
+    a, p, p_lo, k, big, big_lo, _, _ = normal_tail(x)
+    num = a * p
+    num_lo = fma(a, p, -num) + a * p_lo
+    q = div_dw(num, num_lo, big, big_lo)  # a Phi(-a) / 2**k, ~half an ULP
+    neg = ldexp_signed(-T(q), k) + T(0)
+    # a - a Phi(-a) with one rounding; a Phi(-a) <= a / 2, so q's error enters at most once
+    return neg, T(a - ldexp_flush(q, k))
+
+
+@_jit
+def _gelu_grad_f32(x):
+    T = type(x)
+    a, p, k, u, w = normal_tail_short(x)
+    # 1 - a (a + S) = (w - a u) / w: cancels near the root only (replaced there)
+    q = p * fma(-a, u, w) / (SQRT_2PI[0] * u)  # (Phi(-a) - a phi(a)) / 2**k
+    return ldexp_signed(T(q), k) + T(0), T(1.0 - ldexp_signed(q, k))
+
+
+@_jit
+def _gelu_grad_f64(x):
+    T = type(x)
+    a, p, p_lo, k, big, big_lo, d, d_lo = normal_tail(x)
+    m = a * d
+    m_lo = fma(a, d, -m) + a * d_lo
+    n, n_lo = two_sum(1.0, -m)
+    n_lo = n_lo - m_lo  # n + n_lo = 1 - a (a + S(a)), exact but for S's error
+    g = p * n
+    g_lo = fma(p, n, -g) + (p * n_lo + p_lo * n)
+    q = div_dw(g, g_lo, big, big_lo)  # (Phi(-a) - a phi(a)) / 2**k
+    return ldexp_signed(T(q), k) + T(0), T(1.0 - ldexp_signed(q, k))
+
+
+def _gelu_parts(x):
+    """(gelu(x) for x < 0, gelu(x) for x >= 0), both from |x| (float32 or float64)."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_gelu_parts, inline="always")
+def _gelu_parts_overload(x):
+    if x == types.float32:
+        return lambda x: _gelu_f32(x)
+    if x == types.float64:
+        return lambda x: _gelu_f64(x)
+    return None
+
+
+def _gelu_grad_parts(x):
+    """(gelu'(x) for x < 0, gelu'(x) for x >= 0), both from |x|."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_gelu_grad_parts, inline="always")
+def _gelu_grad_parts_overload(x):
+    if x == types.float32:
+        return lambda x: _gelu_grad_f32(x)
+    if x == types.float64:
+        return lambda x: _gelu_grad_f64(x)
+    return None
+
+
+@_jit
+def _gelu(x):
+    T = type(x)
+    neg, pos = _gelu_parts(x)
+    y = pos if sign_clear(x) else neg
+    # below 2**-60, gelu(x) rounds to x / 2 (-0.0 stays -0.0; subnormal halves flush)
+    y = ldexp_signed(x, -1) if float_bits(abs(x)) < float_bits(T(_TINY)) else y
+    y = x if quiet_greater(x, _GELU_END(x)) else y  # x itself there, inf included
+    return x if x != x else y
+
+
+@_jit
+def _gelu_grad(x):
+    T = type(x)
+    neg, pos = _gelu_grad_parts(x)
+    y = pos if sign_clear(x) else neg
+    r, inside = _near_root(np.float64(x), _GELU_ROOT(x), _GELU_LEAD(x), _GELU_P(x), _GELU_ROOT_HALF_WIDTH)
+    y = T(r) if inside else y
+    return x if x != x else y
+
+
+@_jit
+def _gelu_backward(grad_out, x):
+    return chain_rule_saturating(grad_out, _gelu_grad(x))  # the derivative reaches 1.129
+
+
+register(
+    Activation(
+        name="gelu",
+        summary="Gaussian error linear unit (exact), x * Phi(x) = x/2 * erfc(-x/sqrt(2)).",
+        formula="x * Phi(x) = x/2 * (1 + erf(x / sqrt(2)))",
+        grad_formula="Phi(x) + x * phi(x),  phi(x) = exp(-x**2/2) / sqrt(2*pi)",
+        forward=_gelu,
+        grad=_gelu_grad,
+        backward=_gelu_backward,
+        reference=ref.gelu,
+        reference_grad=ref.gelu_grad,
+        mp_forward=lambda mp, x: x * mp.ncdf(x),
+        mp_grad=lambda mp, x: mp.ncdf(x) + x * mp.npdf(x),
+        limits=(0.0, np.inf),
+        grad_limits=(0.0, 1.0),
+        notes=(
+            "PyTorch's default gelu(x) (approximate='none'); JAX's default is the tanh\n"
+            "approximation, here gelu_tanh.  Stable evaluation: with a = |x| and\n"
+            "Phi(-a) = exp(-a^2/2) / (sqrt(2 pi) (a + S(a))), S a rational fit (Mills'\n"
+            "ratio R = 1 / (a + S)), gelu(x) = -a Phi(-a) for x < 0 and a (1 - Phi(-a))\n"
+            "for x >= 0; a^2 is an exact double word inside the exp, so the negative tail\n"
+            "keeps its relative accuracy down to the smallest normal number (gelu(-10) =\n"
+            "-7.6e-23 in float32, not -0.0).  The derivative Phi(x) + x phi(x) is\n"
+            "exp(-a^2/2) (1 - a (a + S)) / (sqrt(2 pi) (a + S)) for x < 0 (no cancellation\n"
+            "of the two tail terms: gelu_grad(-10) = -7.6e-22 in float32) and 1 minus that\n"
+            "for x >= 0, and near its root x0 = -0.75179 a fitted polynomial in x - x0.\n"
+            "float32 is evaluated in float64 and rounded once.  gelu(-0.0) = -0.0; tiny\n"
+            "inputs give x / 2.  Not monotone (minimum -0.170 at x0)."
+        ),
+        transcendental=True,
+        monotone=False,
+    )
+)
+
+
+# ================================================================================
 # gelu_tanh
 # ================================================================================
 # gelu_tanh(x) = x/2 (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), evaluated as
@@ -277,7 +471,6 @@ _GELU_TANH_ROOT, _GELU_TANH_LEAD, _GELU_TANH_P = _root_fit(
      -1.5944735636626462e-05, 5.691315996340826e-06, 2.348706621304394e-06),
     2.027626189210284e-17,
 )  # fmt: skip
-_GELU_ROOT_HALF_WIDTH = 0.25
 
 
 @_jit
