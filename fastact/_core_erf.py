@@ -27,6 +27,7 @@ from ._core import (
     _SHIFT32,
     _SHIFT64,
     _jit,
+    _select,
     float_bits,
     fma,
     two_sum,
@@ -104,7 +105,7 @@ def ratio_dw(num, num_lo, e, e_lo):
     one = T(1)
     use = e >= T(2.0**-60)
     d = one + e
-    d_lo = (((one - d) + e) + e_lo) if use else T(0)
+    d_lo = _select(use, ((one - d) + e) + e_lo, T(0))  # a call: inlined through overloads
     inv = one / d
     q = num * inv
     res = (fma(-q, d, num) + num_lo) - q * d_lo

@@ -51,7 +51,7 @@ from numba.extending import intrinsic
 from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
-__all__ = ["sigmoid32", "sigmoid32_block16", "HAVE_BLOCK_KERNEL"]
+__all__ = ["sigmoid32", "sigmoid32_block16", "exp_neg_table32", "emit_exp_neg_table32", "HAVE_BLOCK_KERNEL"]
 
 _F = np.float32
 # |x| is clamped to [2^-30, 104]: below, sigmoid(x) rounds to 1/2 and r*r could
@@ -83,13 +83,11 @@ _MIN_NORMAL_BITS = 0x00800000
 
 
 @njit(**JIT_OPTIONS)
-def sigmoid32(x):
-    """1 / (1 + exp(-x)) of a float32 value, within 1 ULP (the scalar twin of
-    :func:`sigmoid32_block16`)."""
-    one = _F(1)
-    b = float_bits(x)
-    ab = b & np.int32(0x7FFFFFFF)
-    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+def exp_neg_table32(cb, x):
+    """exp(-|x|) for the clamped bit pattern ``cb`` of |x| (in [2^-30, 104]), as
+    ``2^k (e_hi + e_lo)`` with ``e_hi + e_lo`` in [0.97, 1.96] (a renormalized double
+    word), and ``s = 2^max(k, -40)``, the scale for sums with 1.  The scalar half of
+    :func:`emit_exp_neg_table32`, operation for operation."""
     y = -float_from_bits(cb, x)  # -|x|, clamped
     t = fma(y, _INV_LN2_16, _SHIFT)
     kf = t - _SHIFT
@@ -105,6 +103,18 @@ def sigmoid32(x):
     e_hi = t_hi + p  # renormalized (Fast2Sum): e_lo is below half an ULP of e_hi
     e_lo = (t_hi - e_hi) + p
     s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
+    return e_hi, e_lo, k, s
+
+
+@njit(**JIT_OPTIONS)
+def sigmoid32(x):
+    """1 / (1 + exp(-x)) of a float32 value, within 1 ULP (the scalar twin of
+    :func:`sigmoid32_block16`)."""
+    one = _F(1)
+    b = float_bits(x)
+    ab = b & np.int32(0x7FFFFFFF)
+    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+    e_hi, e_lo, k, s = exp_neg_table32(cb, x)
     neg = b < np.int32(0)
     num_hi = _select(neg, e_hi, one)
     num_lo = _select(neg, e_lo, _F(0))
@@ -122,6 +132,30 @@ def sigmoid32(x):
     return _select(ab > np.int32(0x7F800000), x, float_from_bits(rb, x))  # NaN in, NaN out
 
 
+def emit_exp_neg_table32(v, cb, general):
+    """:func:`exp_neg_table32` on 16 lanes: ``(e_hi, e_lo, k, s)``; ``general=False``
+    leaves out the floor on k (every |x| <= 27: k >= -39 anyway)."""
+    builder = v.builder
+    fma = v.fma
+    y = builder.fneg(builder.bitcast(cb, F16))
+    t = fma(y, splat_f(_INV_LN2_16), splat_f(_SHIFT))
+    kf = builder.fsub(t, splat_f(_SHIFT))
+    n = builder.sub(builder.bitcast(t, I16), splat_i(_SHIFT_BITS))
+    nkf = builder.fneg(kf)
+    r = fma(nkf, splat_f(_LN2_16_HI), y)
+    r = fma(nkf, splat_f(_LN2_16_LO), r)
+    k = builder.ashr(n, splat_i(4))
+    t_hi = v.table(_T_HI, n)  # vpermps reads the low 4 bits of n: j
+    r2 = builder.fmul(r, r)
+    q = fma(r2, fma(splat_f(_C3), r, splat_f(_C2)), r)
+    p = fma(t_hi, q, v.table(_T_LO, n))
+    e_hi = builder.fadd(t_hi, p)
+    e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
+    ks = v.smax(k, splat_i(_E_FLOOR)) if general else k
+    s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+    return e_hi, e_lo, k, s
+
+
 def _emit_sigmoid(v, b, store):
     builder = v.builder
     fma = v.fma
@@ -134,22 +168,7 @@ def _emit_sigmoid(v, b, store):
         cb = v.smax(ab, splat_i(_TINY_BITS))
         if general:
             cb = v.smin(cb, splat_i(_LIMIT_BITS))
-        y = builder.fneg(builder.bitcast(cb, F16))
-        t = fma(y, splat_f(_INV_LN2_16), splat_f(_SHIFT))
-        kf = builder.fsub(t, splat_f(_SHIFT))
-        n = builder.sub(builder.bitcast(t, I16), splat_i(_SHIFT_BITS))
-        nkf = builder.fneg(kf)
-        r = fma(nkf, splat_f(_LN2_16_HI), y)
-        r = fma(nkf, splat_f(_LN2_16_LO), r)
-        k = builder.ashr(n, splat_i(4))
-        t_hi = v.table(_T_HI, n)  # vpermps reads the low 4 bits of n: j
-        r2 = builder.fmul(r, r)
-        q = fma(r2, fma(splat_f(_C3), r, splat_f(_C2)), r)
-        p = fma(t_hi, q, v.table(_T_LO, n))
-        e_hi = builder.fadd(t_hi, p)
-        e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
-        ks = v.smax(k, splat_i(_E_FLOOR)) if general else k
-        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
         neg = builder.icmp_signed("<", b, splat_i(0))
         num_hi = builder.select(neg, e_hi, one)
         num_lo = builder.select(neg, e_lo, splat_f(0.0))
