@@ -26,14 +26,6 @@ CERTIFIED_F32 = {"forward": 1.0, "grad": 2.0}
 KERNELS = [(act, name) for act in RECORDS for name in (act.name, act.name + "_grad")]
 
 
-#: Open: kernels whose exhaustive float32 certificate has not been run yet (gelu:
-#: added in a session without the machine time for 2 x 2^32 evaluations against
-#: its long double erfc reference).  The bounded slices below (test_verify_slice)
-#: and the mpmath tests cover them; their rows are added to
-#: reports/verify-exhaustive.json by ``fastact verify --exhaustive``.
-CERTIFICATE_PENDING = {"gelu", "gelu_grad"}
-
-
 def _certified_f32(name: str) -> float:
     """The certified float32 bound (real distance to the exact value, all 2^32
     inputs): 1 ULP for forward kernels, 2 for derivatives."""
@@ -153,7 +145,7 @@ def test_published_certificate_meets_the_bounds():
     section) covers every registry kernel on all 2^32 float32 inputs, within the
     certified bounds, with no NaN/inf mismatch."""
     exhaustive = {r["name"]: r for r in _published_rows() if r["dtype"] == "float32" and r["mode"] == "exhaustive"}
-    assert sorted(exhaustive) == sorted(name for _, name in KERNELS if name not in CERTIFICATE_PENDING)
+    assert sorted(exhaustive) == sorted(name for _, name in KERNELS)
     for name, row in exhaustive.items():
         assert row["count"] == 2**32
         assert row["special_mismatches"] == 0 and row["abs_violations"] == 0, name
