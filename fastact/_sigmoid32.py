@@ -51,7 +51,10 @@ from numba.extending import intrinsic
 from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
-__all__ = ["sigmoid32", "sigmoid32_block16", "exp_neg_table32", "emit_exp_neg_table32", "HAVE_BLOCK_KERNEL"]
+__all__ = [
+    "sigmoid32", "sigmoid32_block16", "exp_neg_table32", "emit_exp_neg_table32", "quotient32", "emit_quotient32",
+    "HAVE_BLOCK_KERNEL",
+]
 
 _F = np.float32
 # |x| is clamped to [2^-30, 104]: below, sigmoid(x) rounds to 1/2 and r*r could
@@ -107,6 +110,22 @@ def exp_neg_table32(cb, x):
 
 
 @njit(**JIT_OPTIONS)
+def quotient32(num_hi, num_lo, e_hi, e_lo, s):
+    """(num_hi + num_lo) / (1 + s e_hi + s e_lo), rounded once: as _core.ratio_dd but
+    arranged for a shorter dependency chain (the loops are latency-bound): s * e_hi
+    is exact, so d = fma(s, e_hi, 1) is 1 + s e_hi rounded once and fma(s, e_hi,
+    1 - d) its exact rounding error; the two residual terms are formed side by
+    side.  The scalar half of :func:`emit_quotient32`."""
+    one = _F(1)
+    d = fma(s, e_hi, one)
+    d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
+    inv = one / d
+    q0 = num_hi * inv
+    res = fma(-q0, d, num_hi) + fma(-q0, d_lo, num_lo)
+    return fma(inv, res, q0)
+
+
+@njit(**JIT_OPTIONS)
 def sigmoid32(x):
     """1 / (1 + exp(-x)) of a float32 value, within 1 ULP (the scalar twin of
     :func:`sigmoid32_block16`)."""
@@ -118,16 +137,8 @@ def sigmoid32(x):
     neg = b < np.int32(0)
     num_hi = _select(neg, e_hi, one)
     num_lo = _select(neg, e_lo, _F(0))
-    # (num_hi + num_lo) / (1 + s e_hi + s e_lo), as _core.ratio_dd but arranged for
-    # a shorter dependency chain (the loop is latency-bound): s * e_hi is exact, so
-    # d = fma(s, e_hi, 1) is 1 + s e_hi rounded once and fma(s, e_hi, 1 - d) its
-    # exact rounding error; the two residual terms are formed side by side.
-    d = fma(s, e_hi, one)
-    d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
-    inv = one / d
-    q0 = num_hi * inv
-    res = fma(-q0, d, num_hi) + fma(-q0, d_lo, num_lo)
-    rb = float_bits(fma(inv, res, q0)) + (_select(neg, k, np.int32(0)) << np.int32(23))
+    q = quotient32(num_hi, num_lo, e_hi, e_lo, s)
+    rb = float_bits(q) + (_select(neg, k, np.int32(0)) << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb)
     return _select(ab > np.int32(0x7F800000), x, float_from_bits(rb, x))  # NaN in, NaN out
 
@@ -156,9 +167,22 @@ def emit_exp_neg_table32(v, cb, general):
     return e_hi, e_lo, k, s
 
 
-def _emit_sigmoid(v, b, store):
+def emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s):
+    """:func:`quotient32` on 16 lanes."""
     builder = v.builder
     fma = v.fma
+    one = splat_f(1.0)
+    d = fma(s, e_hi, one)
+    d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
+    inv = builder.fdiv(one, d)
+    q0 = builder.fmul(num_hi, inv)
+    nq0 = builder.fneg(q0)
+    res = builder.fadd(fma(nq0, d, num_hi), fma(nq0, d_lo, num_lo))
+    return fma(inv, res, q0)
+
+
+def _emit_sigmoid(v, b, store):
+    builder = v.builder
     one = splat_f(1.0)
 
     def evaluate(ab, general):
@@ -172,14 +196,9 @@ def _emit_sigmoid(v, b, store):
         neg = builder.icmp_signed("<", b, splat_i(0))
         num_hi = builder.select(neg, e_hi, one)
         num_lo = builder.select(neg, e_lo, splat_f(0.0))
-        d = fma(s, e_hi, one)
-        d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
-        inv = builder.fdiv(one, d)
-        q0 = builder.fmul(num_hi, inv)
-        nq0 = builder.fneg(q0)
-        res = builder.fadd(fma(nq0, d, num_hi), fma(nq0, d_lo, num_lo))
+        q = emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s)
         scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
-        rb = builder.add(builder.bitcast(fma(inv, res, q0), I16), scale)
+        rb = builder.add(builder.bitcast(q, I16), scale)
         if general:
             rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, rb)

@@ -36,7 +36,9 @@ from ._sigmoid32 import (
     _MIN_NORMAL_BITS,
     _TINY_BITS,
     emit_exp_neg_table32,
+    emit_quotient32,
     exp_neg_table32,
+    quotient32,
 )
 
 __all__ = ["silu32", "silu32_block16"]
@@ -69,12 +71,8 @@ def silu32(x):
     m_lo = _select(neg, e_lo, _F(0))
     num_hi = a * m_hi
     num_lo = fma(a, m_hi, -num_hi) + a * m_lo
-    d = fma(s, e_hi, one)
-    d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
-    inv = one / d
-    q0 = num_hi * inv
-    res = fma(-q0, d, num_hi) + fma(-q0, d_lo, num_lo)
-    rb = float_bits(fma(inv, res, q0)) + (_select(neg, k, np.int32(0)) << np.int32(23))
+    q = quotient32(num_hi, num_lo, e_hi, e_lo, s)
+    rb = float_bits(q) + (_select(neg, k, np.int32(0)) << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (b & _SIGN))
     half = _select(ab < np.int32(_HALF_NORMAL_BITS), b & _SIGN, b - np.int32(_ONE_EXPONENT))
     rb = _select(ab < np.int32(_TINY_BITS), half, rb)
@@ -102,14 +100,9 @@ def _emit_silu(v, b, store):
         m_lo = builder.select(neg, e_lo, zero)
         num_hi = builder.fmul(a, m_hi)
         num_lo = builder.fadd(fma(a, m_hi, builder.fneg(num_hi)), builder.fmul(a, m_lo))
-        d = fma(s, e_hi, one)
-        d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
-        inv = builder.fdiv(one, d)
-        q0 = builder.fmul(num_hi, inv)
-        nq0 = builder.fneg(q0)
-        res = builder.fadd(fma(nq0, d, num_hi), fma(nq0, d_lo, num_lo))
+        q = emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s)
         scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
-        rb = builder.add(builder.bitcast(fma(inv, res, q0), I16), scale)
+        rb = builder.add(builder.bitcast(q, I16), scale)
         if general:
             flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
             rb = builder.select(flushed, splat_i(0), builder.or_(rb, sign))

@@ -34,10 +34,12 @@ from ._common import _TINY, _jit
 from .logistic import by_dtype
 
 
-def _per_dtype(c32, c64):
-    """A Numba-callable ``constant(x)`` returning ``c32`` (as float32) or ``c64``
-    according to the dtype of ``x``."""
-    c32 = tuple(np.float32(v) for v in c32) if isinstance(c32, tuple) else np.float32(c32)
+def _per_dtype(c32, c64, wide=False):
+    """A Numba-callable ``constant(x)`` returning ``c32`` (as float32, or as float64
+    with ``wide`` for kernels that evaluate float32 in float64) or ``c64`` (as
+    float64) according to the dtype of ``x``."""
+    f32 = float if wide else np.float32
+    c32 = tuple(f32(v) for v in c32) if isinstance(c32, tuple) else f32(c32)
     c64 = tuple(float(v) for v in c64) if isinstance(c64, tuple) else float(c64)
 
     def constant(x):
@@ -273,43 +275,23 @@ register(
 # as a double word and, within 0.25 of x0, the fitted polynomial in x - x0 takes
 # over.  Everything is evaluated in float64 (float32 inputs too: see ``_erf``),
 # and the mantissa is rounded once to the result type before the exact 2**k.
-def _wide_per_dtype(c32, c64):
-    """A Numba-callable ``constant(x)`` returning float64 constants: ``c32`` for a
-    float32 ``x``, ``c64`` for a float64 one (kernels evaluated in float64)."""
-    def conv(c):
-        return tuple(float(v) for v in c) if isinstance(c, tuple) else float(c)
-
-    c32, c64 = conv(c32), conv(c64)
-
-    def constant(x):
-        raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-    @overload(constant, inline="always")
-    def _constant_overload(x):
-        if x == types.float32:
-            return lambda x: c32
-        if x == types.float64:
-            return lambda x: c64
-        return None
-
-    return constant
-
-
 # Coefficients printed by tools/fit_roots.py (relative error of t * P(t) on the
 # window: 2.1e-10 for float32, 6.5e-22 for float64); the float32 fit is evaluated
 # in float64 here, so its root's low part and P(0) need no extra word.
-_GELU_ROOT = _wide_per_dtype(
+_GELU_ROOT = _per_dtype(
     (-0.7517915368080139, 1.211444988769017e-08),
     (-0.7517915246935645, 1.4956759177009883e-17),
+    wide=True,
 )
-_GELU_LEAD = _wide_per_dtype((0.43149399239952574, 0.0), (0.4314939923140469, 2.73089548685336e-17))
-_GELU_P = _wide_per_dtype(
+_GELU_LEAD = _per_dtype((0.43149399239952574, 0.0), (0.4314939923140469, 2.73089548685336e-17), wide=True)
+_GELU_P = _per_dtype(
     (0.38828498226305563, -0.018199720634653534, -0.11400813171858316, -0.014767957077912413,
      0.01941788706289318, 0.004447308634789795, -0.002189952851020415),
     (0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244157,
      0.019421679838188464, 0.004539228379102501, -0.0022395380680267116, -0.0007448268372466115,
      0.00018633974437567155, 8.615943027073079e-05, -1.1214341050099835e-05, -7.747554323886244e-06,
      4.3243283661567207e-07, 5.614031369423053e-07),
+    wide=True,
 )  # fmt: skip
 #: |x| from which gelu(x) is x or +0 and gelu'(x) 1 or 0 (the tail's clamp)
 _GELU_END = _per_dtype(TAIL_END32, TAIL_END64)
