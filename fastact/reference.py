@@ -428,6 +428,18 @@ def _wide(x):
     return x.astype(_WORKING.get())
 
 
+def _near_root(x, y, root, taylor, wide):
+    """``y``, with the Taylor series of a derivative about its root ``root`` (a
+    double word; ``taylor``: the coefficients of d, d^2, ...) where d = x - root is
+    below 2^-6, since the closed form cancels there beyond the working precision."""
+    near = np.clip(x.astype(np.float64), -2.0, 0.0)  # x - x0 exact there (Sterbenz)
+    d = (near - root[0]).astype(wide) - wide(root[1])
+    series = np.zeros_like(d)
+    for coef in reversed(taylor):
+        series = (series + wide(coef)) * d
+    return np.where(np.abs(d) < 2.0**-6, series, y)
+
+
 def silu(x):
     """silu(x) = x * sigmoid(x), as x / (1 + e) for x >= 0 and x e / (1 + e) for
     x < 0, e = exp(-|x|) (never overflows)."""
@@ -569,12 +581,7 @@ def gelu_grad(x):
     q, phi, r = _normal_tail(a)
     with np.errstate(under="ignore"):
         y = np.where(w < 0, phi * (r - a), 1 - q + a * phi)
-        near = np.clip(x.astype(np.float64), -2.0, 0.0)  # x - x0 exact there (Sterbenz)
-        d = (near - _GELU_X0[0]).astype(wide) - wide(_GELU_X0[1])
-        series = np.zeros_like(d)
-        for coef in reversed(_GELU_TAYLOR):
-            series = (series + wide(coef)) * d
-        y = np.where(np.abs(d) < 2.0**-6, series, y)
+        y = _near_root(x, y, _GELU_X0, _GELU_TAYLOR, wide)
         return np.where(np.isnan(w), w, y).astype(x.dtype) + x.dtype.type(0)
 
 
@@ -713,12 +720,7 @@ def mish_grad(x):
         d_pos = one + two * e + two * e * e
         c = np.where(w < 0, four * e * (one + e) / d_neg / d_neg, four * e * (e * (one + e) / d_pos) / d_pos)
         y = t + np.where(np.isinf(w), wide(0), w * c)
-        near = np.clip(x.astype(np.float64), -2.0, 0.0)  # x - x0 exact there (Sterbenz)
-        d = (near - _MISH_X0[0]).astype(wide) - wide(_MISH_X0[1])
-        series = np.zeros_like(d)
-        for coef in reversed(_MISH_TAYLOR):
-            series = (series + wide(coef)) * d
-        y = np.where(np.abs(d) < 2.0**-6, series, y)
+        y = _near_root(x, y, _MISH_X0, _MISH_TAYLOR, wide)
         return np.where(np.isnan(x), x, y).astype(x.dtype) + x.dtype.type(0)
 
 
