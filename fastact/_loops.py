@@ -101,6 +101,19 @@ def store_at(typingctx, ptr, offset, value):
 
 
 @intrinsic
+def load_word(typingctx, ptr, offset):
+    """The int64 at ``ptr + offset`` bytes."""
+    if ptr != types.voidptr or not isinstance(offset, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        addr = _byte_pointer(builder, args[0], args[1])
+        return builder.load(builder.bitcast(addr, ir.IntType(64).as_pointer()))
+
+    return types.int64(ptr, offset), codegen
+
+
+@intrinsic
 def address(typingctx, ptr):
     """The integer value of a raw pointer."""
     if ptr != types.voidptr:
@@ -157,14 +170,15 @@ def prefer_512_bit_vectors(typingctx):
     return types.none(), codegen
 
 
-#: Streaming stores: outputs of at least this many bytes per loop call (per thread
-#: chunk) are computed into a small stack buffer and copied to memory with
-#: non-temporal stores.  Such an output does not fit in the caches anyway; a plain
-#: store first reads each destination line from memory (read-for-ownership), so
-#: a memory-bound kernel moves 3 bytes per 2 useful ones.  Below it, the output
-#: may stay cached for the next call, where plain stores win.  Measured with
-#: ``tools/stream_threshold.py``.
-STREAM_MIN_BYTES = 2 << 20
+#: Streaming stores: outputs of at least ``_parallel.get_stream_threshold()`` bytes
+#: per loop call (per thread chunk) are computed into a small stack buffer and
+#: copied to memory with non-temporal stores.  Such an output does not fit in the
+#: caches anyway; a plain store first reads each destination line from memory
+#: (read-for-ownership), so a memory-bound kernel moves 3 bytes per 2 useful ones.
+#: Below it, the output may stay cached for the next call, where plain stores win.
+#: The threshold depends on the machine (``_parallel.default_stream_min_bytes``);
+#: it is read at call time from the process state the loop gets as ``data``.
+STREAM_THRESHOLD_OFFSET = 16  # byte offset of the threshold in that state
 #: Every call runs in chunks of this many bytes per operand: the kernel reads
 #: contiguous inputs where they are (strided ones are gathered into a stack
 #: buffer first) and writes a stack buffer, which is then copied (or streamed,
@@ -260,7 +274,7 @@ def _loop_source(
     direct = [f"steps[{j}] == ITEM" for j in range(narrays)] + [f"steps[{nin}] == ITEM"]
     direct += [f"not same_address(args[{j}], op)" for j in range(narrays)]
     if stream:
-        lines.append(f"    stream = steps[{nin}] == ITEM and n * ITEM >= STREAM_MIN_BYTES")
+        lines.append(f"    stream = steps[{nin}] == ITEM and n * ITEM >= load_word(data, STREAM_THRESHOLD_OFFSET)")
         direct.append("not stream")
     # The common call (contiguous, not in place, not streamed) runs its aligned main
     # part straight from the inputs to the output: no copy through the buffer.
@@ -338,10 +352,8 @@ def _loop_source(
 def _compile_loop(
     kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple, block=None, stream=False
 ):
-    # a streaming loop has its threshold compiled in, so the threshold is part of
-    # its name, which is its cache key (tools/stream_threshold.py varies it)
     tag = ("_baked" if baked else "") + ("_block" if block is not None else "")
-    tag += f"_nt{STREAM_MIN_BYTES}" if stream else ""
+    tag += "_nt" if stream else ""
     fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}"
     src = _loop_source(fname, narrays, nparams, len(baked), blocked=block is not None, stream=stream)
     namespace = {
@@ -361,7 +373,8 @@ def _compile_loop(
         "scratch_buffer": scratch_buffer,
         "stream_store": stream_store,
         "store_fence": store_fence,
-        "STREAM_MIN_BYTES": STREAM_MIN_BYTES,  # frozen into the machine code at compile time
+        "load_word": load_word,
+        "STREAM_THRESHOLD_OFFSET": STREAM_THRESHOLD_OFFSET,
         "CHUNK_BYTES": CHUNK_BYTES,
         "CHUNK": CHUNK_BYTES // dtype.itemsize,
     }
@@ -414,7 +427,7 @@ def make_ufunc(
     compiled into the loop (the default-parameter fast path).  ``block_f32``: a
     hand-vectorized float32 kernel for 16 contiguous elements (used where the CPU
     has AVX-512; see ``_tanh32.py``).  ``stream``: write contiguous outputs of
-    ``STREAM_MIN_BYTES`` or more with non-temporal stores.  Returns the ufunc
+    ``_parallel.get_stream_threshold()`` or more with non-temporal stores.  Returns the ufunc
     and everything it points into (compiled loops, the C arrays and strings NumPy
     keeps pointers to), which must be kept alive as long as the ufunc.
     """

@@ -15,8 +15,10 @@ threads never write one line), and runs the same serial loop on each chunk.  Eve
 element goes through the same machine code either way, so results are bitwise
 identical to one thread.
 
-The process-wide state is two int64 words: the thread count
-(:func:`set_num_threads`) and a busy flag.  A call goes parallel only if it wins
+The process-wide state is three int64 words: the thread count
+(:func:`set_num_threads`), a busy flag, and the output size from which the
+memory-bound loops write with streaming stores (:func:`set_stream_threshold`;
+every serial loop gets the state's address as its ``data``).  A call goes parallel only if it wins
 the flag with an atomic compare-and-swap; a call that loses (another thread's
 large call is running, e.g. Dask's threaded scheduler) runs serially on its own
 thread instead of waiting.  That keeps the cores from being oversubscribed, and
@@ -91,8 +93,9 @@ def _release(typingctx, addr):
 
 
 @intrinsic
-def _call_loop(typingctx, fn, args, dims, steps):
-    """Call the ufunc loop at address ``fn`` with these (integer) pointers and data=NULL."""
+def _call_loop(typingctx, fn, args, dims, steps, state):
+    """Call the serial ufunc loop at address ``fn`` with these (integer) pointers;
+    its ``data`` is the process state (the loop reads the streaming threshold)."""
 
     def codegen(context, builder, sig, a):
         i8p = ir.IntType(8).as_pointer()
@@ -100,10 +103,10 @@ def _call_loop(typingctx, fn, args, dims, steps):
         fnty = ir.FunctionType(ir.VoidType(), [i8p.as_pointer(), intp_p, intp_p, i8p])
         callee = builder.inttoptr(a[0], fnty.as_pointer())
         builder.call(callee, [builder.inttoptr(a[1], i8p.as_pointer()), builder.inttoptr(a[2], intp_p),
-                              builder.inttoptr(a[3], intp_p), ir.Constant(i8p, None)])
+                              builder.inttoptr(a[3], intp_p), builder.inttoptr(a[4], i8p)])
         return context.get_dummy_value()
 
-    return types.none(fn, args, dims, steps), codegen
+    return types.none(fn, args, dims, steps, state), codegen
 
 
 @intrinsic
@@ -117,7 +120,7 @@ def _address(typingctx, ptr):
 
 
 @njit(parallel=True, cache=True)
-def _run_chunks(loop, args, steps, n, noperands, nchunks):  # pragma: no cover - compiled
+def _run_chunks(loop, args, steps, n, noperands, nchunks, state):  # pragma: no cover - compiled
     chunk = (n + nchunks - 1) // nchunks
     chunk = (chunk + _CHUNK_QUANTUM - 1) // _CHUNK_QUANTUM * _CHUNK_QUANTUM
     for c in prange(nchunks):
@@ -129,7 +132,7 @@ def _run_chunks(loop, args, steps, n, noperands, nchunks):  # pragma: no cover -
                 local[j] = _load_word(args + 8 * j) + start * _load_word(steps + 8 * j)
             dims = np.empty(1, np.int64)
             dims[0] = count
-            _call_loop(loop, _address(local.ctypes.data), _address(dims.ctypes.data), steps)
+            _call_loop(loop, _address(local.ctypes.data), _address(dims.ctypes.data), steps, state)
 
 
 def _dispatch(args, dims, steps, data):  # pragma: no cover - compiled
@@ -139,10 +142,10 @@ def _dispatch(args, dims, steps, data):  # pragma: no cover - compiled
     state = _load_word(record + 24)
     nthreads = _load_word(state)
     if n >= _load_word(record) and nthreads > 1 and _try_acquire(state + 8):
-        _run_chunks(loop, _address(args), _address(steps), n, _load_word(record + 16), nthreads)
+        _run_chunks(loop, _address(args), _address(steps), n, _load_word(record + 16), nthreads, state)
         _release(state + 8)
     else:
-        _call_loop(loop, _address(args), _address(dims), _address(steps))
+        _call_loop(loop, _address(args), _address(dims), _address(steps), state)
 
 
 # Numba starts its threading layer (and registers the symbols parallel code links
@@ -167,9 +170,83 @@ def _default_threads() -> int:
     return min(wanted, pool)
 
 
-#: [thread count, busy flag]: the only state shared by all calls
-_STATE = np.zeros(2, np.int64)
+STREAM_ENV_VAR = "FASTACT_STREAM_MIN_BYTES"
+#: the streaming threshold where no measurement says otherwise (Intel Sapphire Rapids)
+DEFAULT_STREAM_MIN_BYTES = 2 << 20
+
+
+def _last_level_cache_bytes() -> int | None:
+    """Size of cpu0's last-level cache, from Linux sysfs (None where unreadable)."""
+    best_level, best_size = 0, None
+    for index in pathlib.Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
+        try:
+            level = int((index / "level").read_text())
+            text = (index / "size").read_text().strip().upper()
+        except (OSError, ValueError):
+            continue
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text.rstrip("KMG")
+        if digits.isdigit() and level > best_level:
+            best_level, best_size = level, int(digits) * scale
+    return best_size
+
+
+def _cpu_vendor() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def default_stream_min_bytes() -> int:
+    """The output size (bytes per loop call) from which memory-bound loops stream.
+
+    ``$FASTACT_STREAM_MIN_BYTES`` if set.  Otherwise measured per machine with
+    ``tools/stream_threshold.py``: on Intel Sapphire Rapids streaming wins from
+    2 MiB; on AMD Zen 4 (32 MiB L3) plain stores into the L3 are 1.15-1.8x
+    faster up to 8 MiB (relu, leaky_relu) and streaming is 0.6-0.9x from 16 MiB:
+    half the last-level cache, the rule used for AMD CPUs.
+    """
+    value = os.environ.get(STREAM_ENV_VAR, "").strip()
+    if value:
+        try:
+            wanted = int(value)
+        except ValueError:
+            raise ValueError(f"{STREAM_ENV_VAR}={value!r}: expected a byte count >= 0") from None
+        if wanted < 0:
+            raise ValueError(f"{STREAM_ENV_VAR}={value!r}: expected a byte count >= 0")
+        return wanted
+    if _cpu_vendor() == "AuthenticAMD":
+        llc = _last_level_cache_bytes()
+        if llc:
+            return max(DEFAULT_STREAM_MIN_BYTES, llc // 2)
+    return DEFAULT_STREAM_MIN_BYTES
+
+
+#: [thread count, busy flag, streaming threshold in bytes]: the only state
+#: shared by all calls
+_STATE = np.zeros(3, np.int64)
 _STATE[0] = _default_threads()
+_STATE[2] = default_stream_min_bytes()
+
+
+def set_stream_threshold(nbytes: int) -> None:
+    """Write outputs of ``nbytes`` or more per loop call (per thread's chunk) with
+    streaming stores, in the memory-bound kernels (measurement and tests; the
+    default is :func:`default_stream_min_bytes`)."""
+    nbytes = int(nbytes)
+    if nbytes < 0:
+        raise ValueError(f"streaming threshold must be >= 0 bytes, got {nbytes}")
+    _STATE[2] = nbytes
+
+
+def get_stream_threshold() -> int:
+    """Bytes per loop call from which memory-bound kernels stream their output."""
+    return int(_STATE[2])
 
 
 def _after_fork_in_child() -> None:

@@ -1,8 +1,10 @@
 """Streaming stores: large outputs of the memory-bound kernels are written through a
-stack buffer with non-temporal stores (``_loops.STREAM_MIN_BYTES``).  That path must
-give bitwise the results of every other path: the element-by-element strided loop,
-in-place calls, outputs at every alignment within a cache line, and a tail that is
-not a whole buffer."""
+stack buffer with non-temporal stores (from ``_parallel.get_stream_threshold()``
+bytes, read at call time).  That path must give bitwise the results of every other
+path: the element-by-element strided loop, in-place calls, outputs at every
+alignment within a cache line, and a tail that is not a whole buffer.  The tests
+lower the threshold to 64 KiB, so the streamed path runs whatever the machine's
+default (2 MiB to half the last-level cache) and the arrays stay small."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ import pytest
 import support
 
 import fastact
-from fastact import _loops
+from fastact import _parallel
+
+#: the threshold the tests stream from (several whole 4 KiB buffers per call)
+TEST_STREAM_BYTES = 64 << 10
 
 STREAMING = [act for act in support.RECORDS if not act.transcendental]
 
@@ -25,16 +30,26 @@ def _cases():
 
 
 
+@pytest.fixture
+def low_stream_threshold():
+    before = _parallel.get_stream_threshold()
+    _parallel.set_stream_threshold(TEST_STREAM_BYTES)
+    try:
+        yield TEST_STREAM_BYTES
+    finally:
+        _parallel.set_stream_threshold(before)
+
+
 def test_some_kernels_stream():
     assert STREAMING, "no memory-bound kernel in the registry"
 
 
 @pytest.mark.parametrize(("act", "kind", "dtype"), list(_cases()))
-def test_streamed_output_bitwise_equals_strided_loop(act, kind, dtype):
+def test_streamed_output_bitwise_equals_strided_loop(act, kind, dtype, low_stream_threshold):
     fn = support.public_function(act, kind)
     item = np.dtype(dtype).itemsize
     # several streaming buffers per thread, plus a tail that is not a whole buffer
-    n = 3 * _loops.STREAM_MIN_BYTES // item + 1237
+    n = 3 * low_stream_threshold // item + 1237
     rng = np.random.default_rng(n)
     x = (rng.standard_normal(n) * 8).astype(dtype)
     x[:: 1009] = np.resize(support.special_values(dtype), x[:: 1009].shape)
@@ -52,10 +67,10 @@ def test_streamed_output_bitwise_equals_strided_loop(act, kind, dtype):
     np.testing.assert_array_equal(support.bits(in_place[-1]), support.bits(expected), err_msg="in place")
 
 
-def test_streaming_is_parallel_safe():
+def test_streaming_is_parallel_safe(low_stream_threshold):
     # every thread's chunk streams and fences before the join: the result read right
     # after the call is complete
-    x = np.linspace(-10, 10, 8 * _loops.STREAM_MIN_BYTES // 4, dtype=np.float32)
+    x = np.linspace(-10, 10, 64 * low_stream_threshold // 4, dtype=np.float32)
     before = fastact.get_num_threads()
     try:
         fastact.set_num_threads(numba.config.NUMBA_NUM_THREADS)  # every thread of the pool
@@ -63,3 +78,38 @@ def test_streaming_is_parallel_safe():
             np.testing.assert_array_equal(fastact.relu(x), np.maximum(x, 0))
     finally:
         fastact.set_num_threads(before)
+
+
+def test_threshold_is_read_at_call_time(low_stream_threshold):
+    # the same ufunc, streaming and not, gives the same bits on both sides of the
+    # threshold (the loop reads it from the process state on every call)
+    x = np.random.default_rng(5).standard_normal(low_stream_threshold // 4 + 4099).astype(np.float32)
+    streamed = fastact.relu(x)
+    _parallel.set_stream_threshold(1 << 62)
+    np.testing.assert_array_equal(support.bits(fastact.relu(x)), support.bits(streamed))
+    assert _parallel.get_stream_threshold() == 1 << 62
+    with pytest.raises(ValueError, match=">= 0"):
+        _parallel.set_stream_threshold(-1)
+
+
+def test_default_threshold_rule(monkeypatch):
+    monkeypatch.delenv(_parallel.STREAM_ENV_VAR, raising=False)
+    monkeypatch.setattr(_parallel, "_cpu_vendor", lambda: "AuthenticAMD")
+    monkeypatch.setattr(_parallel, "_last_level_cache_bytes", lambda: 32 << 20)
+    assert _parallel.default_stream_min_bytes() == 16 << 20  # measured on Zen 4
+    monkeypatch.setattr(_parallel, "_last_level_cache_bytes", lambda: None)
+    assert _parallel.default_stream_min_bytes() == 2 << 20
+    monkeypatch.setattr(_parallel, "_cpu_vendor", lambda: "GenuineIntel")
+    monkeypatch.setattr(_parallel, "_last_level_cache_bytes", lambda: 105 << 20)
+    assert _parallel.default_stream_min_bytes() == 2 << 20  # measured on Sapphire Rapids
+    monkeypatch.setenv(_parallel.STREAM_ENV_VAR, "12345")
+    assert _parallel.default_stream_min_bytes() == 12345
+    for bad in ("-1", "lots"):
+        monkeypatch.setenv(_parallel.STREAM_ENV_VAR, bad)
+        with pytest.raises(ValueError, match=_parallel.STREAM_ENV_VAR):
+            _parallel.default_stream_min_bytes()
+
+
+def test_last_level_cache_is_read_or_none():
+    size = _parallel._last_level_cache_bytes()
+    assert size is None or (isinstance(size, int) and size >= 1 << 16)

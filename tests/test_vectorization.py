@@ -41,7 +41,7 @@ def test_loop_is_vectorized_without_libm(loop_code, act, name, dtype):
         # the hand-vectorized block kernel (table lookups as vpermps) is in the loop
         assert info["permute_tables"] == loop_code["have_block_kernel"], info
     # large outputs of the memory-bound kernels go out with non-temporal packed stores
-    # and a fence (_loops.STREAM_MIN_BYTES); the exp-based kernels use plain stores
+    # and a fence (from _parallel.get_stream_threshold()); the exp-based kernels use plain stores
     streams = not act.transcendental
     assert (info["streaming_stores"] > 0) == streams, info
     assert info["store_fence"] == streams, info

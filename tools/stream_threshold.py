@@ -1,12 +1,14 @@
 """Measure from which output size streaming (non-temporal) stores pay off.
 
 For a few representative kernels (memory-bound: relu, relu_backward, leaky_relu;
-compute-bound: sigmoid, tanh) build each ufunc twice, with streaming forced on
-and forced off, and time both in interleaved rounds on one thread at output
-sizes 256 KiB ... 64 MiB.  Prints time(streaming) / time(plain stores) per size;
-``STREAM_MIN_BYTES`` in ``fastact/_loops.py`` is the smallest size from which
-no memory-bound kernel is slower with streaming (the exp-based ones, measured
-no faster at any size, never stream: ``_registry.build_public``).  Run on a quiet machine:
+compute-bound: sigmoid, tanh) time each ufunc with streaming forced on and forced
+off (the threshold is read at call time: ``_parallel.set_stream_threshold``), in
+interleaved rounds on one thread at output sizes 256 KiB ... 64 MiB.  Prints
+time(streaming) / time(plain stores) per size; ``default_stream_min_bytes`` in
+``fastact/_parallel.py`` is the smallest size from which no memory-bound kernel
+is slower with streaming (the exp-based ones, measured no faster at any size,
+never stream: ``_registry.build_public``).  Prints the machine's last-level cache
+and current default too.  Run on a quiet machine:
 
     PYTHONPATH=. python tools/stream_threshold.py [--budget 0.3] [--dtypes float32,float64]
 """
@@ -18,7 +20,7 @@ import argparse
 import numpy as np
 
 import fastact
-from fastact import _loops
+from fastact import _loops, _parallel
 from fastact._registry import REGISTRY
 from fastact._timing import best_times
 
@@ -27,21 +29,23 @@ SIZES = [2**k for k in range(18, 27)]  # output bytes
 NEVER = 1 << 62
 
 
-def _build(name: str, stream_from: int) -> np.ufunc:
+def _build(name: str) -> np.ufunc:
     act = REGISTRY[name.removesuffix("_backward")]
     backward = name.endswith("_backward")
     kernel = act.backward if backward else act.forward
-    saved = _loops.STREAM_MIN_BYTES
-    _loops.STREAM_MIN_BYTES = stream_from  # compiled into the loop (and its cache key)
-    try:
-        ufunc, keep = _loops.make_ufunc(
-            kernel, name, 2 if backward else 1, 0, "", baked=act.param_defaults,
-            block_f32=None if backward else act.forward_block_f32, stream=True,
-        )
-    finally:
-        _loops.STREAM_MIN_BYTES = saved
+    ufunc, keep = _loops.make_ufunc(
+        kernel, name, 2 if backward else 1, 0, "", baked=act.param_defaults,
+        block_f32=None if backward else act.forward_block_f32, stream=True,
+    )
     ufunc._keep = keep  # noqa: SLF001 - the machine code must outlive the ufunc
     return ufunc
+
+
+def _with_threshold(fn, threshold: int, operands, out):
+    def call():
+        _parallel.set_stream_threshold(threshold)
+        fn(*operands, out=out)
+    return call
 
 
 def main() -> None:
@@ -50,7 +54,9 @@ def main() -> None:
     ap.add_argument("--dtypes", default="float32,float64")
     args = ap.parse_args()
     fastact.set_num_threads(1)
-    pairs = {name: (_build(name, 0), _build(name, NEVER)) for name in KERNELS}
+    ufuncs = {name: _build(name) for name in KERNELS}
+    print(f"CPU: {_parallel._cpu_vendor()}, last-level cache {_parallel._last_level_cache_bytes()} bytes, "
+          f"default threshold {_parallel.default_stream_min_bytes()} bytes")
     print("time with streaming stores / time with plain stores (one thread; < 1: streaming wins)")
     print("bytes    dtype    " + " ".join(f"{k:>14}" for k in KERNELS))
     for dtype in args.dtypes.split(","):
@@ -61,10 +67,10 @@ def main() -> None:
             g = rng.standard_normal(n).astype(dtype)
             out = np.empty_like(x)
             row = []
-            for name, (streaming, plain) in pairs.items():
+            for name, fn in ufuncs.items():
                 operands = (g, x) if name.endswith("_backward") else (x,)
-                t = best_times({"stream": lambda f=streaming, a=operands, o=out: f(*a, out=o),
-                                "plain": lambda f=plain, a=operands, o=out: f(*a, out=o)}, args.budget)
+                t = best_times({"stream": _with_threshold(fn, 0, operands, out),
+                                "plain": _with_threshold(fn, NEVER, operands, out)}, args.budget)
                 row.append(t["stream"] / t["plain"])
             print(f"{nbytes:>8} {dtype:8} " + " ".join(f"{r:14.2f}" for r in row), flush=True)
 

@@ -30,30 +30,8 @@ from .._core_erf import exp_dw, ratio_dw, ratio_sq_dw
 from .._erf import SQRT_2PI, TAIL_END32, TAIL_END64, div_dw, normal_tail, normal_tail_short
 from .._registry import Activation, register
 from .._silu32 import silu32, silu32_block16
-from ._common import _TINY, _jit
+from ._common import _TINY, _jit, _per_dtype
 from .logistic import by_dtype
-
-
-def _per_dtype(c32, c64, wide=False):
-    """A Numba-callable ``constant(x)`` returning ``c32`` (as float32, or as float64
-    with ``wide`` for kernels that evaluate float32 in float64) or ``c64`` (as
-    float64) according to the dtype of ``x``."""
-    f32 = float if wide else np.float32
-    c32 = tuple(f32(v) for v in c32) if isinstance(c32, tuple) else f32(c32)
-    c64 = tuple(float(v) for v in c64) if isinstance(c64, tuple) else float(c64)
-
-    def constant(x):
-        raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-    @overload(constant, inline="always")
-    def _constant_overload(x):
-        if x == types.float32:
-            return lambda x: c32
-        if x == types.float64:
-            return lambda x: c64
-        return None
-
-    return constant
 
 
 @_jit

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import reference as ref
 from .._core import (
+    _select,
     abs_clamped,
     chain_rule,
     chain_rule_saturating,
@@ -18,7 +19,7 @@ from .._core import (
     slope_product,
 )
 from .._registry import Activation, Param, register
-from ._common import _jit
+from ._common import _jit, _per_dtype
 
 
 # ================================================================================
@@ -260,30 +261,39 @@ register(
 # ================================================================================
 # hard_silu
 # ================================================================================
+# 1/6 as a constant plus its rounding error, per dtype
+_SIXTH = _per_dtype(np.float32(1 / 6), 1 / 6)
+_SIXTH_LO = _per_dtype(np.float32(1 / 6 - float(np.float32(1 / 6))),
+                       float(np.longdouble(1) / 6 - np.longdouble(1 / 6)))
+
+
 @_jit
 def _hard_silu(x):
     T = type(x)
     # On the clamped t the product t (t + 3) can neither overflow nor underflow
-    # (|t| >= 2**-60); for x beyond 3 the result is x itself, below -3 it is +0.
-    # Below 2**-60, x (x + 3) / 6 rounds to x / 2 (the x**2/6 term is 2**-61
-    # relative): halved on the bit pattern, flushed to 0 below the smallest normal.
+    # (|t| >= 2**-60).  Below 2**-60, x (x + 3) / 6 rounds to x / 2 (the x**2/6
+    # term is 2**-61 relative): halved on the bit pattern, flushed to 0 below the
+    # smallest normal.
     t = np.copysign(abs_clamped(x, T(2.0**-60), T(3)), x)
     # t (t + 3) / 6 within a hair of one rounding (plain, the three roundings reach
     # 1.91 ULP): t + 3 = s + s_err exactly (Fast2Sum, |t| <= 3), the product
-    # t (s + s_err) = p_hi + p_lo (FMA residual), and the quotient by 6 corrected
-    # with its exact residual.  No term is subnormal: t*s_err is t^2 (>= 2**-120)
-    # while s == 3, and at least |t| ulp(t) otherwise.
+    # t (s + s_err) = p_hi + p_lo (FMA residual), and the product by 1/6 = c + c_lo
+    # (no division: a multiply costs a fraction of it).  No term is subnormal:
+    # t*s_err is t^2 (>= 2**-120) while s == 3, and at least |t| ulp(t) otherwise.
+    # At t = -3 (every x <= -3) s is 0 and the sum is +0.0, the limit.
     three = T(3)
     s = t + three
     s_err = (three - s) + t
     p_hi = t * s
-    p_lo = fma(t, s, -p_hi) + t * s_err
-    q0 = p_hi / T(6)
-    inner = fma(fma(-q0, T(6), p_hi) + p_lo, T(1.0 / 6.0), q0)
-    small = float_bits(abs(x)) < float_bits(T(2.0**-60))
-    inner = np.copysign(ldexp_flush(abs(x), -1), x) if small else inner
-    y = x if quiet_greater(x, T(3)) else (inner if quiet_greater(x, T(-3)) else T(0))
-    return x if x != x else y
+    p_lo = fma(t, s_err, fma(t, s, -p_hi))
+    c = _SIXTH(x)
+    inner = fma(p_hi, c, fma(p_hi, _SIXTH_LO(x), p_lo * c))
+    mag = float_bits(abs(x))
+    inner = _select(mag < float_bits(T(2.0**-60)), np.copysign(ldexp_flush(abs(x), -1), x), inner)
+    # x itself from 3 on (the bit pattern of a positive float, as a signed integer,
+    # orders like the float; negative ones are negative) and for NaN
+    keep_x = (float_bits(x) >= float_bits(T(3))) | (mag > float_bits(T(np.inf)))
+    return _select(keep_x, x, inner)
 
 
 @_jit
