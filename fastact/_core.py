@@ -39,8 +39,8 @@ __all__ = [
     "is_positive",
     "quiet_greater",
     "sign_clear",
+    "backward_product",
     "chain_rule",
-    "chain_rule_saturating",
     "exp_limit",
     "exp_reduce",
     "expm1_clamped",
@@ -578,18 +578,6 @@ def _chain_rule64(grad_out, derivative):
     return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096, 1 << 30)
 
 
-@_jit
-def _chain_rule_sat32(grad_out, derivative):
-    # as _chain_rule32, and scaled down by 2**-32 per factor iff |g*d| may reach
-    # 2**127 (both factors are then >= 2**-3)
-    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166, 125)
-
-
-@_jit
-def _chain_rule_sat64(grad_out, derivative):
-    return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096, 1021)
-
-
 def chain_rule(grad_out, derivative):
     """``grad_out * derivative`` with no floating-point flag for any input.
 
@@ -600,8 +588,8 @@ def chain_rule(grad_out, derivative):
     * A product below the smallest normal number is flushed to +-0, like every
       other result, without the *underflow* flag a plain multiply would raise.
 
-    For ``|derivative| <= 1`` only (then ``|g * d| <= |g|``): where the product may
-    overflow, use :func:`chain_rule_saturating`.
+    For ``|derivative| <= 1`` only (then ``|g * d| <= |g|``).  The fused backward
+    kernels use :func:`backward_product` instead (their loops discard the flags).
 
     The replaced operands are chosen *before* the product, so the product itself is
     the result and LLVM cannot reintroduce the flagged operation.
@@ -619,28 +607,40 @@ def _chain_rule_overload(grad_out, derivative):
 
 
 @_jit
+def backward_product(grad_out, derivative):
+    """``grad_out * derivative``: the last step of every fused backward kernel.
+
+    * A derivative that is exactly 0 (saturation beyond the float range, or a zero
+      slope) blocks the gradient: the result is 0 even for ``grad_out = +-inf``, as
+      in PyTorch's threshold_backward, instead of IEEE's NaN with an *invalid* flag.
+      A NaN ``grad_out`` still gives NaN.
+    * Otherwise it is the IEEE product, rounded once: below the smallest normal
+      number it underflows gradually (to the correctly rounded subnormal), beyond
+      the largest finite number it is +-inf.
+
+    The *overflow* and *underflow* flags that product may raise are discarded by
+    the ufunc loop, which saves the SSE status register before and puts those two
+    flags back after (``_loops.discard_range_flags``, loops built with
+    ``quiet_range``): no floating-point warning, and the product costs one
+    multiply instead of the exponent tests and rescaling :func:`chain_rule` needs
+    to avoid raising the flags at all (that one serves kernels whose loops keep
+    every flag, elu's ``alpha * expm1(x)``).  Called from user ``@njit`` code, the
+    flags stay raised there; Numba never reports them.
+    """
+    T = type(grad_out)
+    blocked = (derivative == T(0)) & (abs(grad_out) == T(np.inf))
+    # the replaced operand is chosen before the product, so the product itself is
+    # the result: 0 * derivative, never inf * 0
+    return _select(blocked, T(0), grad_out) * derivative
+
+
+@_jit
 def two_sum(a, b):
     """``(s, e)`` with ``s = fl(a + b)`` and ``a + b = s + e`` exactly (Knuth's TwoSum:
     no ordering of the operands needed; finite, NaN-free operands)."""
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
-
-
-def chain_rule_saturating(grad_out, derivative):
-    """:func:`chain_rule` for any derivative: a product beyond the largest finite
-    number is +-inf, without the *overflow* flag (selu's derivative 1.76, hard_silu's
-    1.5, a slope parameter above 1).  A few integer operations dearer."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-
-@overload(chain_rule_saturating, inline="always")
-def _chain_rule_saturating_overload(grad_out, derivative):
-    if grad_out == types.float32:
-        return lambda grad_out, derivative: _chain_rule_sat32(grad_out, derivative)
-    if grad_out == types.float64:
-        return lambda grad_out, derivative: _chain_rule_sat64(grad_out, derivative)
-    return None
 
 
 # --------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ import pathlib
 
 import numpy as np
 from llvmlite import ir
-from numba import carray, cfunc, types
+from numba import carray, cfunc, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy._core import _multiarray_umath
@@ -98,6 +98,56 @@ def store_at(typingctx, ptr, offset, value):
         return context.get_dummy_value()
 
     return types.none(ptr, offset, value), codegen
+
+
+def _mxcsr_call(builder, intrinsic_name, slot):
+    i8p = ir.IntType(8).as_pointer()
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p]), intrinsic_name)
+    builder.call(fn, [builder.bitcast(slot, i8p)])
+
+
+@intrinsic
+def fp_status(typingctx):
+    """The SSE/AVX control and status register (``stmxcsr``)."""
+
+    def codegen(context, builder, sig, args):
+        slot = cgutils.alloca_once(builder, ir.IntType(32))
+        _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
+        return builder.load(slot)
+
+    return types.uint32(), codegen
+
+
+@intrinsic
+def set_fp_status(typingctx, value):
+    """Load the SSE/AVX control and status register (``ldmxcsr``) from the low 32
+    bits of an integer."""
+    if not isinstance(value, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        i32 = ir.IntType(32)
+        slot = cgutils.alloca_once(builder, i32)
+        v = args[0]
+        builder.store(builder.trunc(v, i32) if v.type.width > 32 else builder.zext(v, i32) if v.type.width < 32 else v,
+                      slot)
+        _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", slot)
+        return context.get_dummy_value()
+
+    return types.none(value), codegen
+
+
+#: MXCSR's overflow (bit 3) and underflow (bit 4) flags: the ones a loop built with
+#: ``quiet_range`` discards when its own arithmetic raised them
+RANGE_FLAGS = np.uint32(0x18)
+
+
+@njit(inline="always")
+def discard_range_flags(before):
+    """Put back the overflow and underflow flags as they were before the loop (the
+    other flags, and the control bits, as they are now)."""
+    now = fp_status()
+    set_fp_status((now & ~RANGE_FLAGS) | (before & RANGE_FLAGS))
 
 
 @intrinsic
@@ -240,18 +290,23 @@ def store_fence(typingctx):
 
 
 def _loop_source(
-    fname: str, narrays: int, nparams: int, nbaked: int, blocked: bool = False, stream: bool = False
+    fname: str, narrays: int, nparams: int, nbaked: int, blocked: bool = False, stream: bool = False,
+    quiet_range: bool = False,
 ) -> str:
     """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams``
     scalar arguments, followed by ``nbaked`` compile-time constants.  ``blocked``
     (one array, no parameters): a hand-vectorized ``BLOCK(src, dst)`` computes 16
     elements at a time.  ``stream``: large contiguous outputs are written with
-    streaming stores.  See the module docstring for the chunked structure."""
+    streaming stores.  ``quiet_range``: the overflow and underflow flags the loop
+    raises are discarded (``discard_range_flags``).  See the module docstring for
+    the chunked structure."""
     nin = narrays + nparams
     baked = [f"BAKED{j}" for j in range(nbaked)]
     par = [f"p{j}" for j in range(nparams)] + baked
     lines = [f"def {fname}(args, dims, steps, data):", "    prefer_512_bit_vectors()",
              "    n = dims[0]", f"    op = args[{nin}]"]
+    if quiet_range:
+        lines.append("    fp_before = fp_status()")
     lines += [f"    {p} = ZERO" for p in par[:nparams]]
     if nparams:
         # parameters broadcast (the usual case): loaded once, so whatever the kernel
@@ -263,6 +318,8 @@ def _loop_source(
         lines.append("        for i in range(n):")
         reads = [f"load_at(args[{j}], i * steps[{j}], ZERO)" for j in range(nin)] + baked
         lines.append(f"            store_at(op, i * steps[{nin}], KERNEL({', '.join(reads)}))")
+        if quiet_range:
+            lines.append("        discard_range_flags(fp_before)")
         lines.append("        return")
     # A contiguous output is written from its first 64-byte boundary on: the
     # elements before it form a chunk of their own.
@@ -346,16 +403,20 @@ def _loop_source(
     lines += ["    " + line for line in body]
     if stream:
         lines += ["    if stream:", "        store_fence()"]
+    if quiet_range:
+        lines.append("    discard_range_flags(fp_before)")
     return "\n".join(lines) + "\n"
 
 
 def _compile_loop(
-    kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple, block=None, stream=False
+    kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple, block=None, stream=False,
+    quiet_range=False,
 ):
     tag = ("_baked" if baked else "") + ("_block" if block is not None else "")
-    tag += "_nt" if stream else ""
+    tag += ("_nt" if stream else "") + ("_qr" if quiet_range else "")
     fname = f"loop_{name}{tag}_{dtype.name}_{SOURCE_HASH}"
-    src = _loop_source(fname, narrays, nparams, len(baked), blocked=block is not None, stream=stream)
+    src = _loop_source(fname, narrays, nparams, len(baked), blocked=block is not None, stream=stream,
+                       quiet_range=quiet_range)
     namespace = {
         **{f"BAKED{j}": dtype.type(v) for j, v in enumerate(baked)},
         "KERNEL": kernel,
@@ -374,6 +435,8 @@ def _compile_loop(
         "stream_store": stream_store,
         "store_fence": store_fence,
         "load_word": load_word,
+        "fp_status": fp_status,
+        "discard_range_flags": discard_range_flags,
         "STREAM_THRESHOLD_OFFSET": STREAM_THRESHOLD_OFFSET,
         "CHUNK_BYTES": CHUNK_BYTES,
         "CHUNK": CHUNK_BYTES // dtype.itemsize,
@@ -418,7 +481,7 @@ _PyUFunc_None = -1
 
 def make_ufunc(
     kernel, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32=None,
-    stream: bool = False,
+    stream: bool = False, quiet_range: bool = False,
 ) -> tuple[np.ufunc, list]:
     """Build a real ``numpy.ufunc`` named ``name`` with float32 and float64 loops.
 
@@ -427,16 +490,19 @@ def make_ufunc(
     compiled into the loop (the default-parameter fast path).  ``block_f32``: a
     hand-vectorized float32 kernel for 16 contiguous elements (used where the CPU
     has AVX-512; see ``_tanh32.py``).  ``stream``: write contiguous outputs of
-    ``_parallel.get_stream_threshold()`` or more with non-temporal stores.  Returns the ufunc
-    and everything it points into (compiled loops, the C arrays and strings NumPy
-    keeps pointers to), which must be kept alive as long as the ufunc.
+    ``_parallel.get_stream_threshold()`` or more with non-temporal stores.
+    ``quiet_range``: discard the overflow and underflow flags the loop's arithmetic
+    raises (for kernels whose last step is a plain product, the fused backward
+    ones: see ``_core.backward_product``).  Returns the ufunc and everything it
+    points into (compiled loops, the C arrays and strings NumPy keeps pointers
+    to), which must be kept alive as long as the ufunc.
     """
     nin = narrays + nparams
     dtypes = (np.dtype(np.float32), np.dtype(np.float64))
     usable = block_f32 is not None and HAVE_BLOCK_KERNEL and narrays == 1 and nparams == 0 and not baked
     loops = [
         _compile_loop(kernel, name, dt, narrays, nparams, baked,
-                      block_f32 if usable and dt == np.float32 else None, stream)
+                      block_f32 if usable and dt == np.float32 else None, stream, quiet_range)
         for dt in dtypes
     ]
     # NumPy calls the shared dispatcher, which runs the serial loop on one or

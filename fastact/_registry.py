@@ -110,7 +110,7 @@ _KEEPALIVE: list = []
 
 def _ufunc(
     kernel: Any, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32: Any = None,
-    stream: bool = False,
+    stream: bool = False, quiet_range: bool = False,
 ) -> np.ufunc:
     """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops.
 
@@ -118,7 +118,7 @@ def _ufunc(
     parameters compiled in (the default-parameter fast path).
     """
     ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc, baked=baked, block_f32=block_f32,
-                                  stream=stream)
+                                  stream=stream, quiet_range=quiet_range)
     key = name + "[defaults]" if baked else name
     for dtype, loop, record in zip(("float32", "float64"), keepalive[0], keepalive[1], strict=True):
         LOOPS[key, dtype] = loop
@@ -221,10 +221,14 @@ def build_public(act: Activation) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, kernel, leading, kind, block in specs:
         doc = _docstring(act, kind)
-        uf = _ufunc(kernel, name, len(leading), nparam, doc, block_f32=block, stream=stream)
+        # the fused backward kernels end in backward_product: a plain product whose
+        # overflow and underflow flags their loops discard
+        quiet = kind == "backward"
+        uf = _ufunc(kernel, name, len(leading), nparam, doc, block_f32=block, stream=stream, quiet_range=quiet)
         out["ufunc:" + name] = uf
         if nparam:
-            baked = _ufunc(kernel, name, len(leading), 0, doc, baked=act.param_defaults, stream=stream)
+            baked = _ufunc(kernel, name, len(leading), 0, doc, baked=act.param_defaults, stream=stream,
+                           quiet_range=quiet)
             out[name] = _with_defaults(uf, baked, name, leading, act.params, doc)
         else:
             out[name] = uf

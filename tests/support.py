@@ -33,7 +33,8 @@ KINDS = ("forward", "grad", "backward")
 # --------------------------------------------------------------------------------
 # Floating-point flags.  Every kernel is called under np.errstate(all="raise"):
 # no kernel raises any flag for any input (products below the smallest normal are
-# flushed without the underflow flag by fastact._core.chain_rule).
+# flushed without the underflow flag by fastact._core.chain_rule; the fused backward
+# kernels' loops discard the flags of their final product, _core.backward_product).
 # --------------------------------------------------------------------------------
 def fp_errstate(name: str) -> np.errstate:
     """``np.errstate(all="raise")`` for public function ``name`` (no exceptions)."""

@@ -12,8 +12,8 @@ from .. import reference as ref
 from .._core import (
     _select,
     abs_clamped,
+    backward_product,
     chain_rule,
-    chain_rule_saturating,
     exp_limit,
     exp_reduce,
     expm1_clamped,
@@ -130,7 +130,7 @@ def _elu_grad(x, alpha):
 
 @_jit
 def _elu_backward(grad_out, x, alpha):
-    return chain_rule_saturating(grad_out, _elu_grad(x, alpha))  # alpha may exceed 1
+    return backward_product(grad_out, _elu_grad(x, alpha))  # alpha may exceed 1
 
 
 register(
@@ -218,7 +218,7 @@ def _celu_grad(x, alpha):
 
 @_jit
 def _celu_backward(grad_out, x, alpha):
-    return chain_rule(grad_out, _celu_grad(x, alpha))
+    return backward_product(grad_out, _celu_grad(x, alpha))
 
 
 register(
@@ -351,7 +351,7 @@ def _selu_grad(x):
 
 @_jit
 def _selu_backward(grad_out, x):
-    return chain_rule_saturating(grad_out, _selu_grad(x))  # the derivative reaches 1.76
+    return backward_product(grad_out, _selu_grad(x))  # the derivative reaches 1.76
 
 
 _SELU_LIMIT = -float(_SELU_LAMBDA_ALPHA)

@@ -16,7 +16,7 @@ from .. import reference as ref
 from .._core import (
     _select,
     abs_clamped,
-    chain_rule_saturating,
+    backward_product,
     exp_limit,
     float_bits,
     fma,
@@ -198,7 +198,7 @@ def _silu_grad(x):
 
 @_jit
 def _silu_backward(grad_out, x):
-    return chain_rule_saturating(grad_out, _silu_grad(x))  # silu' reaches 1.0998
+    return backward_product(grad_out, _silu_grad(x))  # silu' reaches 1.0998
 
 
 register(
@@ -370,7 +370,7 @@ def _gelu_grad(x):
 
 @_jit
 def _gelu_backward(grad_out, x):
-    return chain_rule_saturating(grad_out, _gelu_grad(x))  # the derivative reaches 1.129
+    return backward_product(grad_out, _gelu_grad(x))  # the derivative reaches 1.129
 
 
 def _mp_gelu_tail(mp, x, upper):
@@ -512,7 +512,7 @@ def _gelu_tanh_grad(x):
 
 @_jit
 def _gelu_tanh_backward(grad_out, x):
-    return chain_rule_saturating(grad_out, _gelu_tanh_grad(x))  # the derivative reaches 1.13
+    return backward_product(grad_out, _gelu_tanh_grad(x))  # the derivative reaches 1.13
 
 
 def _mp_gelu_tanh_v(mp, x):

@@ -11,7 +11,7 @@ from .. import reference as ref
 from .._core import (
     _select,
     abs_clamped,
-    chain_rule,
+    backward_product,
     exp_limit,
     exp_reduce,
     expm1_clamped,
@@ -90,7 +90,7 @@ def _sigmoid_grad(x):
 
 @_jit
 def _sigmoid_backward(grad_out, x):
-    return chain_rule(grad_out, _sigmoid_grad(x))
+    return backward_product(grad_out, _sigmoid_grad(x))
 
 
 register(
@@ -165,7 +165,7 @@ def _tanh_grad(x):
 
 @_jit
 def _tanh_backward(grad_out, x):
-    return chain_rule(grad_out, _tanh_grad(x))
+    return backward_product(grad_out, _tanh_grad(x))
 
 
 register(

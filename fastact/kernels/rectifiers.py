@@ -11,8 +11,7 @@ from .. import reference as ref
 from .._core import (
     _select,
     abs_clamped,
-    chain_rule,
-    chain_rule_saturating,
+    backward_product,
     float_bits,
     fma,
     is_positive,
@@ -228,7 +227,7 @@ def _hard_sigmoid_grad(x):
 
 @_jit
 def _hard_sigmoid_backward(grad_out, x):
-    return chain_rule(grad_out, _hard_sigmoid_grad(x))
+    return backward_product(grad_out, _hard_sigmoid_grad(x))
 
 
 register(
@@ -311,7 +310,7 @@ def _hard_silu_grad(x):
 
 @_jit
 def _hard_silu_backward(grad_out, x):
-    return chain_rule_saturating(grad_out, _hard_silu_grad(x))  # the derivative reaches 1.5
+    return backward_product(grad_out, _hard_silu_grad(x))  # the derivative reaches 1.5
 
 
 register(

@@ -10,7 +10,7 @@ from .. import reference as ref
 from .._core import (
     _select,
     abs_clamped,
-    chain_rule,
+    backward_product,
     float_bits,
     fma,
     is_positive,
@@ -242,7 +242,7 @@ def _tanhshrink_grad(x):
 
 @_jit
 def _tanhshrink_backward(grad_out, x):
-    return chain_rule(grad_out, _tanhshrink_grad(x))
+    return backward_product(grad_out, _tanhshrink_grad(x))
 
 
 def _mp_tanhshrink(mp, x):
@@ -441,7 +441,7 @@ def _squareplus_grad(x, b):
 
 @_jit
 def _squareplus_backward(grad_out, x, b):
-    return chain_rule(grad_out, _squareplus_grad(x, b))
+    return backward_product(grad_out, _squareplus_grad(x, b))
 
 
 register(

@@ -10,8 +10,7 @@ from numba.extending import overload
 from .. import reference as ref
 from .._core import (
     abs_clamped,
-    chain_rule,
-    chain_rule_saturating,
+    backward_product,
     exp_limit,
     float_bits,
     fma,
@@ -147,7 +146,7 @@ def _softplus_grad(x, beta, threshold):
 
 @_jit
 def _softplus_backward(grad_out, x, beta, threshold):
-    return chain_rule(grad_out, _softplus_grad(x, beta, threshold))
+    return backward_product(grad_out, _softplus_grad(x, beta, threshold))
 
 
 _BETA = Param("beta", 1.0, "inverse temperature: softplus(x) = log(1 + exp(beta * x)) / beta (PyTorch's default)")
@@ -209,7 +208,7 @@ def _log_sigmoid_grad(x):
 
 @_jit
 def _log_sigmoid_backward(grad_out, x):
-    return chain_rule(grad_out, _log_sigmoid_grad(x))
+    return backward_product(grad_out, _log_sigmoid_grad(x))
 
 
 register(
@@ -430,7 +429,7 @@ def _mish_grad(x):
 
 @_jit
 def _mish_backward(grad_out, x):
-    return chain_rule_saturating(grad_out, _mish_grad(x))  # mish' reaches 1.09
+    return backward_product(grad_out, _mish_grad(x))  # mish' reaches 1.09
 
 
 def _mp_mish_grad(mp, x):

@@ -9,7 +9,7 @@ from numba.extending import overload
 from .. import reference as ref
 from .._core import (
     abs_clamped,
-    chain_rule,
+    backward_product,
     float_bits,
     float_from_bits,
     fma,
@@ -80,7 +80,7 @@ def _softsign_grad(x):
 
 @_jit
 def _softsign_backward(grad_out, x):
-    return chain_rule(grad_out, _softsign_grad(x))
+    return backward_product(grad_out, _softsign_grad(x))
 
 
 register(
