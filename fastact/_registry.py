@@ -190,10 +190,20 @@ def _docstring(act: Activation, kind: str) -> str:
         lines += [f"    {p.name} = {p.default!r}: {p.doc}" for p in act.params]
     if act.notes:
         lines += ["", act.notes.strip()]
+    if kind == "backward":
+        lines += [
+            "",
+            f"Accuracy: the derivative within {bound}, times grad_out with one rounding",
+            "(below the smallest normal number the product is subnormal or +-0, absolute",
+            "error < smallest normal; beyond the largest finite number it is +-inf).",
+        ]
+    else:
+        lines += [
+            "",
+            f"Accuracy: max error {bound} of the correctly rounded result; results below the",
+            "smallest normal number are flushed to +0 (absolute error < smallest normal).",
+        ]
     lines += [
-        "",
-        f"Accuracy: max error {bound} of the correctly rounded result; results below the",
-        "smallest normal number are flushed to +0 (absolute error < smallest normal).",
         "NaN in, NaN out; no floating-point warning for any input.",
         "float32 in -> float32 out, float64 in -> float64 out.",
     ]
