@@ -541,7 +541,7 @@ def _select(condition, if_true, if_false):
 
 
 @_jit
-def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below, flush_below, large_from):
+def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below, flush_below):
     T = type(grad_out)
     blocked = (derivative == T(0)) & (abs(grad_out) == T(np.inf))
     # Unbiased exponents from the bit patterns (a subnormal counts as 2**-bias,
@@ -553,29 +553,24 @@ def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below,
     # scaled up (no underflow flag), then scaled back exactly on the bit pattern,
     # flushing to zero.  Products certainly below it use g = 0: 0 * d, no flag.
     scaled = (e < scaled_below) & (eg < big) & (ed < big)
-    # Products that may overflow (a derivative above 1: selu's 1.76, hard_silu's 1.5,
-    # a slope parameter) are formed with both factors scaled down and scaled back up
-    # on the bit pattern, saturating to +-inf without the overflow flag.
-    large = e >= large_from
-    s = _select(scaled, half_scale, _select(large, T(1) / half_scale, T(1)))
+    s = _select(scaled, half_scale, T(1))
     g = _select(blocked | (e < flush_below), T(0), grad_out)
     p = (g * s) * (derivative * s)
     back = np.copysign(ldexp_flush(abs(p), 2 * bias - 2 * (float_bits(half_scale) >> mant)), p)
-    up = ldexp_signed(p, 2 * (float_bits(half_scale) >> mant) - 2 * bias)
-    return _select(scaled, back, _select(large, up, p))
+    return _select(scaled, back, p)
 
 
 @_jit
 def _chain_rule32(grad_out, derivative):
     # scale 2**32 per factor; scaled iff |g*d| < 2**40 and both factors < 2**60;
-    # flushed iff |g*d| < 2**-166 (so the scaled product stays normal); never scaled
-    # down (|derivative| <= 1: the product cannot overflow; LLVM drops that path)
-    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166, 1 << 30)
+    # flushed iff |g*d| < 2**-166 (so the scaled product stays normal); |derivative|
+    # <= 1, so the product cannot overflow
+    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166)
 
 
 @_jit
 def _chain_rule64(grad_out, derivative):
-    return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096, 1 << 30)
+    return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096)
 
 
 def chain_rule(grad_out, derivative):

@@ -120,17 +120,13 @@ def fp_status(typingctx):
 
 @intrinsic
 def set_fp_status(typingctx, value):
-    """Load the SSE/AVX control and status register (``ldmxcsr``) from the low 32
-    bits of an integer."""
-    if not isinstance(value, types.Integer):
+    """Load the SSE/AVX control and status register (``ldmxcsr``)."""
+    if value != types.uint32:
         return None
 
     def codegen(context, builder, sig, args):
-        i32 = ir.IntType(32)
-        slot = cgutils.alloca_once(builder, i32)
-        v = args[0]
-        builder.store(builder.trunc(v, i32) if v.type.width > 32 else builder.zext(v, i32) if v.type.width < 32 else v,
-                      slot)
+        slot = cgutils.alloca_once(builder, ir.IntType(32))
+        builder.store(args[0], slot)
         _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", slot)
         return context.get_dummy_value()
 
@@ -147,7 +143,7 @@ def discard_range_flags(before):
     """Put back the overflow and underflow flags as they were before the loop (the
     other flags, and the control bits, as they are now)."""
     now = fp_status()
-    set_fp_status((now & ~RANGE_FLAGS) | (before & RANGE_FLAGS))
+    set_fp_status(np.uint32((now & ~RANGE_FLAGS) | (before & RANGE_FLAGS)))
 
 
 @intrinsic

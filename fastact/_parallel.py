@@ -42,6 +42,8 @@ from numba import cfunc, config, njit, prange, types
 from numba.extending import intrinsic
 from numba.np.ufunc.parallel import _launch_threads
 
+from .environment import _cpuinfo
+
 __all__ = ["dispatch", "loop_record", "set_num_threads", "get_num_threads", "threshold_for"]
 
 #: the environment variable giving the default thread count
@@ -156,18 +158,25 @@ _launch_threads()
 dispatch = cfunc(_LOOP_SIG, cache=True)(_dispatch)
 
 
-def _default_threads() -> int:
-    pool = config.NUMBA_NUM_THREADS
-    value = os.environ.get(ENV_VAR, "").strip()
+def _env_int(name: str, minimum: int, expected: str) -> int | None:
+    """The integer in environment variable ``name`` (None where unset or blank);
+    a ValueError naming the variable where it is not an integer >= ``minimum``."""
+    value = os.environ.get(name, "").strip()
     if not value:
-        return pool
+        return None
     try:
         wanted = int(value)
     except ValueError:
-        raise ValueError(f"{ENV_VAR}={value!r}: expected a positive integer") from None
-    if wanted < 1:
-        raise ValueError(f"{ENV_VAR}={value!r}: expected a positive integer")
-    return min(wanted, pool)
+        raise ValueError(f"{name}={value!r}: expected {expected}") from None
+    if wanted < minimum:
+        raise ValueError(f"{name}={value!r}: expected {expected}")
+    return wanted
+
+
+def _default_threads() -> int:
+    pool = config.NUMBA_NUM_THREADS
+    wanted = _env_int(ENV_VAR, 1, "a positive integer")
+    return pool if wanted is None else min(wanted, pool)
 
 
 STREAM_ENV_VAR = "FASTACT_STREAM_MIN_BYTES"
@@ -192,14 +201,7 @@ def _last_level_cache_bytes() -> int | None:
 
 
 def _cpu_vendor() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
+    return _cpuinfo("vendor_id") or ""
 
 
 def default_stream_min_bytes() -> int:
@@ -211,14 +213,8 @@ def default_stream_min_bytes() -> int:
     faster up to 8 MiB (relu, leaky_relu) and streaming is 0.6-0.9x from 16 MiB:
     half the last-level cache, the rule used for AMD CPUs.
     """
-    value = os.environ.get(STREAM_ENV_VAR, "").strip()
-    if value:
-        try:
-            wanted = int(value)
-        except ValueError:
-            raise ValueError(f"{STREAM_ENV_VAR}={value!r}: expected a byte count >= 0") from None
-        if wanted < 0:
-            raise ValueError(f"{STREAM_ENV_VAR}={value!r}: expected a byte count >= 0")
+    wanted = _env_int(STREAM_ENV_VAR, 0, "a byte count >= 0")
+    if wanted is not None:
         return wanted
     if _cpu_vendor() == "AuthenticAMD":
         llc = _last_level_cache_bytes()
