@@ -14,7 +14,10 @@ from llvmlite import binding as llvm_binding
 from llvmlite import ir
 from numba import config, types
 
-__all__ = ["BLOCK", "F16", "I16", "HAVE_BLOCK_KERNEL", "Lanes", "block_intrinsic", "splat_f", "splat_i"]
+__all__ = [
+    "BLOCK", "F16", "I16", "HAVE_BLOCK_KERNEL", "Lanes", "block_intrinsic", "backward_block_intrinsic",
+    "splat_f", "splat_i",
+]
 
 #: elements per block kernel call
 BLOCK = 16
@@ -94,3 +97,33 @@ def block_intrinsic(src, dst, emit):
         return context.get_dummy_value()
 
     return types.none(src, dst), codegen
+
+
+def backward_block_intrinsic(grad, src, dst, emit):
+    """Typing and code of a fused backward block kernel ``kernel(grad, src, dst)``:
+    ``dst[0:16] = backward_product(grad[0:16], f'(src[0:16]))`` for float32, with
+    ``emit`` building f' as for :func:`block_intrinsic`.  The product is
+    ``_core.backward_product`` operation for operation: a zero derivative blocks
+    an infinite grad_out (the result is 0), otherwise one IEEE multiply."""
+    if grad != types.voidptr or src != types.voidptr or dst != types.voidptr:
+        return None
+
+    def codegen(context, builder, sig, args):
+        g = builder.load(builder.bitcast(args[0], F16.as_pointer()), align=4)
+        x = builder.load(builder.bitcast(args[1], F16.as_pointer()), align=4)
+
+        def store(bits):
+            magnitude = splat_i(0x7FFFFFFF)
+            zero_derivative = builder.icmp_signed("==", builder.and_(bits, magnitude), splat_i(0))
+            infinite_grad = builder.icmp_signed(
+                "==", builder.and_(builder.bitcast(g, I16), magnitude), splat_i(0x7F800000)
+            )
+            blocked = builder.and_(zero_derivative, infinite_grad)
+            factor = builder.select(blocked, splat_f(0.0), g)
+            product = builder.fmul(factor, builder.bitcast(bits, F16))
+            builder.store(product, builder.bitcast(args[2], F16.as_pointer()), align=4)
+
+        emit(Lanes(builder), builder.bitcast(x, I16), store)
+        return context.get_dummy_value()
+
+    return types.none(grad, src, dst), codegen

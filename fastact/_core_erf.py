@@ -120,9 +120,9 @@ def ratio_sq_dw(num, num_lo, e, e_lo):
     one = T(1)
     use = e >= T(2.0**-60)
     d = one + e
-    d_lo = (((one - d) + e) + e_lo) if use else T(0)
+    d_lo = _select(use, ((one - d) + e) + e_lo, T(0))  # a call: inlined through overloads
     dd = d * d
-    dd_lo = (fma(d, d, -dd) + T(2) * d * d_lo) if use else T(0)
+    dd_lo = _select(use, fma(d, d, -dd) + T(2) * d * d_lo, T(0))
     inv = one / dd
     q = num * inv
     res = (fma(-q, dd, num) + num_lo) - q * dd_lo

@@ -291,8 +291,8 @@ def _loop_source(
 ) -> str:
     """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams``
     scalar arguments, followed by ``nbaked`` compile-time constants.  ``blocked``
-    (one array, no parameters): a hand-vectorized ``BLOCK(src, dst)`` computes 16
-    elements at a time.  ``stream``: large contiguous outputs are written with
+    (no parameters): a hand-vectorized ``BLOCK(src..., dst)`` computes 16 elements
+    at a time (two sources for a fused backward: grad_out and x).  ``stream``: large contiguous outputs are written with
     streaming stores.  ``quiet_range``: the overflow and underflow flags the loop
     raises are discarded (``discard_range_flags``).  See the module docstring for
     the chunked structure."""
@@ -333,9 +333,11 @@ def _loop_source(
     # part straight from the inputs to the output: no copy through the buffer.
     lines += ["    if " + " and ".join(direct) + ":", "        m = n - head", "        off = head * ITEM"]
     if blocked:
+        at = "off + j * 16 * ITEM"
+        ptrs = ", ".join([f"offset(args[{j}], {at})" for j in range(narrays)] + [f"offset(op, {at})"])
         lines += ["        nblk = m // 16",
                   "        for j in range(nblk):",
-                  "            BLOCK(offset(args[0], off + j * 16 * ITEM), offset(op, off + j * 16 * ITEM))",
+                  f"            BLOCK({ptrs})",
                   "        lo1 = head + nblk * 16"]
     else:
         lines += [f"        a{j}d = carray(offset(args[{j}], off), (m,), DTYPE)" for j in range(narrays)]
@@ -347,6 +349,8 @@ def _loop_source(
     # block, in-place, strided and streamed calls) runs in chunks through stack
     # buffers, over the segments [0, hi0) and [lo1, n).
     lines += [f"    g{j}p = scratch_buffer(CHUNK_BYTES)" for j in range(narrays)]
+    if blocked and narrays == 2:
+        lines += ["    padp = scratch_buffer(64)", "    pad = carray(padp, (16,), DTYPE)"]
     lines += ["    rp = scratch_buffer(CHUNK_BYTES)", "    r = carray(rp, (CHUNK,), DTYPE)",
               "    for seg in range(2):",
               "        done = 0 if seg == 0 else lo1",
@@ -365,43 +369,58 @@ def _loop_source(
                   f"        a{j} = carray(q{j}, (cnt,), DTYPE)"]
     if blocked:
         # whole blocks straight into the result buffer; a partial last block is
-        # copied there, padded with zeros and computed in place, so the scalar
-        # kernel is never inlined into a block loop
+        # copied there (grad_out's into a pad buffer), padded with zeros and
+        # computed in place, so the scalar kernel is never inlined into a block loop
+        at = "j * 16 * ITEM"
+        ptrs = ", ".join([f"offset(q{j}, {at})" for j in range(narrays)] + [f"offset(rp, {at})"])
+        tail = "offset(rp, nblk * 16 * ITEM)"
         body += ["        nblk = cnt // 16",
                   "        for j in range(nblk):",
-                  "            BLOCK(offset(q0, j * 16 * ITEM), offset(rp, j * 16 * ITEM))",
+                  f"            BLOCK({ptrs})",
                   "        if cnt > nblk * 16:",
                   "            for i in range(nblk * 16, cnt):",
-                  "                r[i] = a0[i]",
+                  f"                r[i] = a{narrays - 1}[i]",
                   "            for i in range(cnt, nblk * 16 + 16):",
-                  "                r[i] = ZERO",
-                  "            BLOCK(offset(rp, nblk * 16 * ITEM), offset(rp, nblk * 16 * ITEM))"]
+                  "                r[i] = ZERO"]
+        if narrays == 2:
+            body += ["            for i in range(16):",
+                     "                pad[i] = a0[nblk * 16 + i] if nblk * 16 + i < cnt else ZERO",
+                     f"            BLOCK(padp, {tail}, {tail})"]
+        else:
+            body += [f"            BLOCK({tail}, {tail})"]
     else:
         reads = [f"a{j}[i]" for j in range(narrays)] + par
         body += ["        for i in range(cnt):",
                   f"            r[i] = KERNEL({', '.join(reads)})"]
-    body += [f"        if steps[{nin}] == ITEM:"]
-    if stream:
-        body += ["            if stream and cnt == CHUNK and done >= head:",
-                  "                stream_store(offset(op, done * ITEM), rp, CHUNK_BYTES)",
-                  "            else:",
-                  "                o = carray(offset(op, done * ITEM), (cnt,), DTYPE)",
-                  "                for i in range(cnt):",
-                  "                    o[i] = r[i]"]
-    else:
-        body += ["            o = carray(offset(op, done * ITEM), (cnt,), DTYPE)",
-                  "            for i in range(cnt):",
-                  "                o[i] = r[i]"]
-    body += ["        else:",
-              "            for i in range(cnt):",
-              f"                store_at(op, (done + i) * steps[{nin}], r[i])",
-              "        done += cnt"]
+    body += _copy_out(nin, stream)
     lines += ["    " + line for line in body]
     if stream:
         lines += ["    if stream:", "        store_fence()"]
     if quiet_range:
         lines.append("    discard_range_flags(fp_before)")
     return "\n".join(lines) + "\n"
+
+
+def _copy_out(nin: int, stream: bool) -> list[str]:
+    """The end of a chunk: the result buffer copied, streamed or scattered to the
+    output."""
+    body = [f"        if steps[{nin}] == ITEM:"]
+    if stream:
+        body += ["            if stream and cnt == CHUNK and done >= head:",
+                 "                stream_store(offset(op, done * ITEM), rp, CHUNK_BYTES)",
+                 "            else:",
+                 "                o = carray(offset(op, done * ITEM), (cnt,), DTYPE)",
+                 "                for i in range(cnt):",
+                 "                    o[i] = r[i]"]
+    else:
+        body += ["            o = carray(offset(op, done * ITEM), (cnt,), DTYPE)",
+                 "            for i in range(cnt):",
+                 "                o[i] = r[i]"]
+    body += ["        else:",
+             "            for i in range(cnt):",
+             f"                store_at(op, (done + i) * steps[{nin}], r[i])",
+             "        done += cnt"]
+    return body
 
 
 def _compile_loop(
@@ -485,7 +504,8 @@ def make_ufunc(
     as ufunc inputs; ``baked`` parameter values (if any) follow them as constants
     compiled into the loop (the default-parameter fast path).  ``block_f32``: a
     hand-vectorized float32 kernel for 16 contiguous elements (used where the CPU
-    has AVX-512; see ``_tanh32.py``).  ``stream``: write contiguous outputs of
+    has AVX-512; see ``_tanh32.py``), ``block(src, dst)`` or, for a two-array
+    kernel, ``block(grad_out, x, dst)``.  ``stream``: write contiguous outputs of
     ``_parallel.get_stream_threshold()`` or more with non-temporal stores.
     ``quiet_range``: discard the overflow and underflow flags the loop's arithmetic
     raises (for kernels whose last step is a plain product, the fused backward
@@ -495,7 +515,7 @@ def make_ufunc(
     """
     nin = narrays + nparams
     dtypes = (np.dtype(np.float32), np.dtype(np.float64))
-    usable = block_f32 is not None and HAVE_BLOCK_KERNEL and narrays == 1 and nparams == 0 and not baked
+    usable = block_f32 is not None and HAVE_BLOCK_KERNEL and narrays in (1, 2) and nparams == 0 and not baked
     loops = [
         _compile_loop(kernel, name, dt, narrays, nparams, baked,
                       block_f32 if usable and dt == np.float32 else None, stream, quiet_range)

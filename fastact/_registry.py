@@ -74,6 +74,10 @@ class Activation:
     #: optional hand-vectorized float32 forward kernel for contiguous blocks of 16
     #: (an intrinsic ``block(src, dst)``; it must match ``forward`` bit for bit)
     forward_block_f32: Any = None
+    #: the same for the derivative and the fused backward (``block(grad, src, dst)``),
+    #: matching ``grad`` and ``backward`` bit for bit
+    grad_block_f32: Any = None
+    backward_block_f32: Any = None
 
     @property
     def param_defaults(self) -> tuple[float, ...]:
@@ -222,8 +226,8 @@ def build_public(act: Activation) -> dict[str, Any]:
     nparam = len(act.params)
     specs = (
         (act.name, act.forward, ("x",), "forward", act.forward_block_f32),
-        (act.name + "_grad", act.grad, ("x",), "grad", None),
-        (act.name + "_backward", act.backward, ("grad_out", "x"), "backward", None),
+        (act.name + "_grad", act.grad, ("x",), "grad", act.grad_block_f32),
+        (act.name + "_backward", act.backward, ("grad_out", "x"), "backward", act.backward_block_f32),
     )
     # Memory-bound kernels (no exp core) write large outputs with streaming stores;
     # for the exp-based ones they measured no faster (tools/stream_threshold.py).

@@ -34,7 +34,8 @@ _TANH_SAT = 40.0  # tanh(40) == 1 exactly in both dtypes, and 2*40 stays in rang
 def by_dtype(float32_kernel, float64_kernel):
     """A scalar kernel that is ``float32_kernel`` for float32 and ``float64_kernel``
     for float64, chosen at compile time and inlined.  (Bodies inlined this way must
-    use ``_select`` calls, not ternaries: Numba's IR inliner warns on their phis.)"""
+    use ``_select`` calls, not ternaries or loops: Numba's IR inliner warns on their
+    phis.)"""
 
     def kernel(x):
         raise NotImplementedError  # pragma: no cover - replaced by the overload
