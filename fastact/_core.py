@@ -524,7 +524,7 @@ def logistic_grad_ratio(num, e):
     one = T(1)
     use_err = e >= T(2.0**-60)
     d = one + e
-    d_lo = ((one - d) + e) if use_err else T(0)
+    d_lo = _select(use_err, (one - d) + e, T(0))  # a call: inlined through overloads
     dd = d * d
     dd_lo = fma(d, d, -dd) + T(2) * d * d_lo
     inv = one / dd

@@ -90,38 +90,11 @@ def _scalar_grad_loop(x):
 
 
 def test_grad_block_kernel_equals_scalar_kernel():
-    x = np.arange(0, 2**32, 61, dtype=np.uint64).astype(np.uint32).view(np.float32)
-    got = fastact.silu_grad(x)
-    np.testing.assert_array_equal(_scalar_grad_loop(x).view(np.uint32), got.view(np.uint32))
+    support.assert_block_equals_scalar(fastact.silu_grad, _scalar_grad_loop)
 
 
 def test_backward_block_kernel_is_grad_out_times_the_scalar_derivative():
-    # grad_out * silu'(x) with backward_product's rule, for every layout the loop
-    # has: the aligned direct path, a misaligned head, partial last blocks (padded),
-    # in place on either operand, strided operands, and infinite grad_out where
-    # silu' is 0 (blocked: 0, not NaN)
-    rng = np.random.default_rng(11)
-    x = np.arange(7, 2**32, 2039, dtype=np.uint64).astype(np.uint32).view(np.float32)
-    x = x[~np.isnan(x)]
-    g = rng.standard_normal(x.size).astype(np.float32)
-    g[::97] = np.inf
-    x[::97] = -np.inf  # silu'(-inf) = 0 blocks the infinite grad_out
-    with np.errstate(all="ignore"):  # inf * 0 where blocked, set below
-        want = g * _scalar_grad_loop(x)
-    want[::97] = 0.0
-    assert not np.isnan(want).any()
-    with np.errstate(all="raise"):
-        for n in (x.size, 1, 15, 16, 17, 33, 4099):
-            for start in (0, 1, 5):
-                gs, xs, w = g[start:start + n], x[start:start + n], want[start:start + n]
-                np.testing.assert_array_equal(fastact.silu_backward(gs, xs).view(np.uint32), w.view(np.uint32))
-                inplace_g, inplace_x = gs.copy(), xs.copy()
-                fastact.silu_backward(inplace_g, xs, out=inplace_g)
-                fastact.silu_backward(gs, inplace_x, out=inplace_x)
-                np.testing.assert_array_equal(inplace_g.view(np.uint32), w.view(np.uint32))
-                np.testing.assert_array_equal(inplace_x.view(np.uint32), w.view(np.uint32))
-                strided = fastact.silu_backward(np.repeat(gs, 2)[::2], np.repeat(xs, 2)[::2])
-                np.testing.assert_array_equal(strided.view(np.uint32), w.view(np.uint32))
+    support.assert_backward_block_layouts(fastact.silu_backward, _scalar_grad_loop)
 
 
 def test_grad_short_path_general_path_and_root_branch_agree():

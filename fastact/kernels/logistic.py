@@ -25,6 +25,7 @@ from .._core import (
 from .._registry import Activation, register
 from .._sigmoid32 import sigmoid32, sigmoid32_block16
 from .._tanh32 import tanh32, tanh32_block16
+from .._tanh_grad32 import tanh_backward32_block16, tanh_grad32, tanh_grad32_block16
 from ._common import _TINY, _jit
 
 _TANH_TINY = 2.0**-30  # tanh(x) rounds to x below this, float32 and float64
@@ -152,7 +153,7 @@ def _tanh(x):
 
 
 @_jit
-def _tanh_grad(x):
+def _tanh_grad_generic(x):
     T = type(x)
     a = abs_clamped(x, _TINY, exp_limit(x) * T(0.5))
     # 1 - tanh^2 = 4e / (1+e)^2 with e = exp(-2|x|): no cancellation in the tails.
@@ -161,7 +162,17 @@ def _tanh_grad(x):
     p, k = exp_reduce(T(-2) * a)
     e = ldexp_flush(p, k)
     e4 = ldexp_flush(p, k + 2)
-    return x if x != x else logistic_grad_ratio(e4, e)
+    return _select(x != x, x, logistic_grad_ratio(e4, e))  # a call: inlined through an overload
+
+
+# float32: the table exp and a double-word 1 / (1 + e) (0.5x the time, within
+# 1 ULP; _tanh_grad32.py); float64: the generic kernel above
+_tanh_grad_by_dtype = by_dtype(tanh_grad32, _tanh_grad_generic)
+
+
+@_jit
+def _tanh_grad(x):
+    return _tanh_grad_by_dtype(x)
 
 
 @_jit
@@ -191,10 +202,13 @@ register(
             "ones give exactly +-1 (never the NaN of the textbook formula), and the result is\n"
             "monotone; tanh(-0.0) == -0.0.  The\n"
             "derivative is evaluated as 4e/(1+e)^2 with e = exp(-2|x|), which does not\n"
-            "cancel where 1 - tanh^2 would."
+            "cancel where 1 - tanh^2 would (float32: the table exp of sigmoid and\n"
+            "1/(1+e) as a double word, within 1 ULP)."
         ),
         transcendental=True,
         forward_block_f32=tanh32_block16,
+        grad_block_f32=tanh_grad32_block16,
+        backward_block_f32=tanh_backward32_block16,
     )
 )
 
