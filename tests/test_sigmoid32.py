@@ -1,5 +1,6 @@
 """The float32 sigmoid (fastact/_sigmoid32.py): monotone across its table seams, and
-the AVX-512 block kernel equal bit for bit to its scalar twin.
+the AVX-512 block kernel equal bit for bit to its scalar twin; the same for the
+float32 derivative (fastact/_logistic_grad32.py) and its fused backward block.
 
 The accuracy itself is certified with the other kernels (test_accuracy, and the
 exhaustive ``fastact verify``).  What a table-driven exp can additionally get
@@ -15,6 +16,7 @@ import support
 from numba import njit
 
 import fastact
+from fastact._logistic_grad32 import sigmoid_grad32
 from fastact._sigmoid32 import sigmoid32
 
 _descents = support.descent_counter(sigmoid32)
@@ -60,3 +62,43 @@ def test_block_kernel_equals_scalar_kernel():
     x = np.arange(0, 2**32, 61, dtype=np.uint64).astype(np.uint32).view(np.float32)
     got = fastact.sigmoid(x)
     np.testing.assert_array_equal(_scalar_loop(x).view(np.uint32), got.view(np.uint32))
+
+
+@njit
+def _scalar_grad_loop(x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = sigmoid_grad32(x[i])
+    return out
+
+
+def test_grad_block_kernel_equals_scalar_kernel():
+    support.assert_block_equals_scalar(fastact.sigmoid_grad, _scalar_grad_loop)
+
+
+def test_backward_block_kernel_is_grad_out_times_the_scalar_derivative():
+    support.assert_backward_block_layouts(fastact.sigmoid_backward, _scalar_grad_loop)
+
+
+def test_grad_short_path_and_general_path_agree():
+    # blocks with every |x| in [2^-30, 27] take the short path; one lane outside
+    # sends the block down the general one: the same x must give the same bits
+    rng = np.random.default_rng(10)
+    inside = rng.uniform(-27, 27, 16 * 4096).astype(np.float32)
+    mixed = inside.copy()
+    mixed[::16] = np.float32(-np.inf)
+    a, b = fastact.sigmoid_grad(inside), fastact.sigmoid_grad(mixed)
+    keep = np.ones(inside.size, bool)
+    keep[::16] = False
+    np.testing.assert_array_equal(a[keep].view(np.uint32), b[keep].view(np.uint32))
+    assert (b[::16] == 0).all()
+
+
+def test_grad_decreases_with_abs_x_over_every_float32():
+    # sigmoid' = e / (1 + e)^2 falls as |x| grows: every float32 in [2^-30, 88] in
+    # order (across the exp table's seams and the result's binades), none rising
+    lo, hi = int(np.float32(2.0**-30).view(np.int32)), int(np.float32(88.0).view(np.int32))
+    step = 1 << 24
+    for start in range(lo, hi, step):  # chunks overlapping by one value
+        x = np.arange(start, min(start + step + 1, hi), dtype=np.int32).view(np.float32)
+        assert (np.diff(fastact.sigmoid_grad(x)) <= 0).all(), start

@@ -1,6 +1,6 @@
 """The float32 tanh tables (fastact/_tanh32.py): monotone, and the AVX-512 block
 kernel equal bit for bit to its scalar twin; the same for the float32 derivative
-(fastact/_tanh_grad32.py) and its fused backward block.
+(fastact/_logistic_grad32.py) and its fused backward block.
 
 The accuracy itself is certified with the other kernels (test_accuracy, and the
 exhaustive ``fastact verify``); what a piecewise polynomial can additionally get
@@ -16,8 +16,8 @@ import support
 from numba import njit
 
 import fastact
+from fastact._logistic_grad32 import tanh_grad32
 from fastact._tanh32 import tanh32
-from fastact._tanh_grad32 import tanh_grad32
 
 _descents = support.descent_counter(tanh32)
 

@@ -22,10 +22,17 @@ from .._core import (
     ratio_dd,
     sign_clear,
 )
+from .._logistic_grad32 import (
+    sigmoid_backward32_block16,
+    sigmoid_grad32,
+    sigmoid_grad32_block16,
+    tanh_backward32_block16,
+    tanh_grad32,
+    tanh_grad32_block16,
+)
 from .._registry import Activation, register
 from .._sigmoid32 import sigmoid32, sigmoid32_block16
 from .._tanh32 import tanh32, tanh32_block16
-from .._tanh_grad32 import tanh_backward32_block16, tanh_grad32, tanh_grad32_block16
 from ._common import _TINY, _jit
 
 _TANH_TINY = 2.0**-30  # tanh(x) rounds to x below this, float32 and float64
@@ -85,9 +92,19 @@ def _sigmoid(x):
 
 
 @_jit
-def _sigmoid_grad(x):
+def _sigmoid_grad_generic(x):
     e = _exp_neg_abs(x)
-    return x if x != x else logistic_grad_ratio(e, e)  # e / (1+e)^2
+    return _select(x != x, x, logistic_grad_ratio(e, e))  # e / (1+e)^2; a call: inlined through an overload
+
+
+# float32: the table exp and u = 1 / (1 + e) as a double word (within 1 ULP;
+# _logistic_grad32.py); float64: the generic kernel above
+_sigmoid_grad_by_dtype = by_dtype(sigmoid_grad32, _sigmoid_grad_generic)
+
+
+@_jit
+def _sigmoid_grad(x):
+    return _sigmoid_grad_by_dtype(x)
 
 
 @_jit
@@ -116,11 +133,14 @@ register(
             "corrected by one FMA step.  float32 keeps e unrounded (a 2^(j/16) table and a\n"
             "double word; one vpermps per lookup on AVX-512): within 1 ULP over all 2^32\n"
             "inputs.  The derivative e/(1+e)^2 keeps its relative\n"
-            "accuracy in the tails: sigmoid_grad(30) is 9.36e-14 in float32, not 0."
+            "accuracy in the tails: sigmoid_grad(30) is 9.36e-14 in float32, not 0\n"
+            "(float32: E u^2 with u = 1/(1+e) as a double word, within 1 ULP)."
         ),
         aliases=("expit", "logistic"),
         transcendental=True,
         forward_block_f32=sigmoid32_block16,
+        grad_block_f32=sigmoid_grad32_block16,
+        backward_block_f32=sigmoid_backward32_block16,
     )
 )
 
@@ -165,8 +185,8 @@ def _tanh_grad_generic(x):
     return _select(x != x, x, logistic_grad_ratio(e4, e))  # a call: inlined through an overload
 
 
-# float32: the table exp and a double-word 1 / (1 + e) (0.5x the time, within
-# 1 ULP; _tanh_grad32.py); float64: the generic kernel above
+# float32: the table exp and a double-word 1 / (1 + e) (within 1 ULP;
+# _logistic_grad32.py); float64: the generic kernel above
 _tanh_grad_by_dtype = by_dtype(tanh_grad32, _tanh_grad_generic)
 
 
