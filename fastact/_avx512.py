@@ -1,4 +1,6 @@
-"""Shared pieces of the hand-vectorized float32 block kernels (``_tanh32``, ``_sigmoid32``).
+"""Shared pieces of the hand-vectorized float32 block kernels (``_tanh32``, ``_sigmoid32``,
+``_silu32``, ``_logistic_grad32``): forward and derivative blocks ``f(src, dst)``
+and fused backward blocks ``f(grad, src, dst)``.
 
 A block kernel evaluates 16 float32 values with explicit LLVM vector IR, for
 table lookups that LLVM's loop vectorizer would turn into gathers (3-4x slower

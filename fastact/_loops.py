@@ -31,9 +31,9 @@ slower than out-of-place on the transcendental kernels.
 The loop source is generated per arity (a tiny template, like NumPy's
 ``.c.src``) and compiled with its file name set to this module, so Numba's
 on-disk cache works.  Cache entries are keyed by a hash of the kernel sources
-(the ``kernels`` package, ``_core*.py``, ``_tanh32.py``, this file): Numba itself only watches the file of
-the function it compiles, so an edit to ``_core.py`` would otherwise leave stale
-machine code in the cache.
+(the ``kernels`` package and every private ``_*.py`` module, this file
+included): Numba itself only watches the file of the function it compiles, so
+an edit to ``_core.py`` would otherwise leave stale machine code in the cache.
 """
 
 from __future__ import annotations
@@ -504,7 +504,7 @@ def make_ufunc(
     as ufunc inputs; ``baked`` parameter values (if any) follow them as constants
     compiled into the loop (the default-parameter fast path).  ``block_f32``: a
     hand-vectorized float32 kernel for 16 contiguous elements (used where the CPU
-    has AVX-512; see ``_tanh32.py``), ``block(src, dst)`` or, for a two-array
+    has AVX-512; see ``_avx512.py``), ``block(src, dst)`` or, for a two-array
     kernel, ``block(grad_out, x, dst)``.  ``stream``: write contiguous outputs of
     ``_parallel.get_stream_threshold()`` or more with non-temporal stores.
     ``quiet_range``: discard the overflow and underflow flags the loop's arithmetic
