@@ -48,11 +48,12 @@ from llvmlite import ir
 from numba import njit
 from numba.extending import intrinsic
 
-from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, block_intrinsic, splat_f, splat_i
+from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = [
-    "sigmoid32", "sigmoid32_block16", "exp_neg_table32", "emit_exp_neg_table32", "quotient32", "emit_quotient32",
+    "sigmoid32", "sigmoid32_block16", "sigmoid_of_negated32_block16", "sigmoid_of_negated_backward32_block16",
+    "exp_neg_table32", "emit_exp_neg_table32", "quotient32", "emit_quotient32",
     "HAVE_BLOCK_KERNEL",
 ]
 
@@ -219,3 +220,22 @@ def sigmoid32_block16(typingctx, src, dst):
     """``dst[0:16] = sigmoid(src[0:16])`` for float32, as AVX-512 vector code
     (``src`` and ``dst`` raw pointers; they may be equal)."""
     return block_intrinsic(src, dst, _emit_sigmoid)
+
+
+def _emit_sigmoid_of_negated(v, b, store):
+    """sigmoid(-x): the sign bit flipped, then the kernel above (as ``sigmoid32(-x)``)."""
+    _emit_sigmoid(v, v.builder.xor(b, splat_i(-(2**31))), store)
+
+
+@intrinsic
+def sigmoid_of_negated32_block16(typingctx, src, dst):
+    """``dst[0:16] = sigmoid(-src[0:16])`` for float32 (log_sigmoid's derivative), as
+    AVX-512 vector code (raw pointers; they may be equal)."""
+    return block_intrinsic(src, dst, _emit_sigmoid_of_negated)
+
+
+@intrinsic
+def sigmoid_of_negated_backward32_block16(typingctx, grad, src, dst):
+    """``dst[0:16] = grad[0:16] * sigmoid(-src[0:16])`` for float32
+    (``backward_product``), as AVX-512 vector code (``dst`` may be either source)."""
+    return backward_block_intrinsic(grad, src, dst, _emit_sigmoid_of_negated)

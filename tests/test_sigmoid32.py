@@ -102,3 +102,32 @@ def test_grad_decreases_with_abs_x_over_every_float32():
     for start in range(lo, hi, step):  # chunks overlapping by one value
         x = np.arange(start, min(start + step + 1, hi), dtype=np.int32).view(np.float32)
         assert (np.diff(fastact.sigmoid_grad(x)) <= 0).all(), start
+
+
+@njit
+def _scalar_log_sigmoid_grad_loop(x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = sigmoid32(-x[i])
+    return out
+
+
+def test_log_sigmoid_grad_block_is_the_sigmoid_of_minus_x():
+    # log_sigmoid' = sigmoid(-x): the sigmoid block on the sign-flipped bits
+    support.assert_block_equals_scalar(fastact.log_sigmoid_grad, _scalar_log_sigmoid_grad_loop)
+
+
+def test_log_sigmoid_backward_block_layouts():
+    # support's check expects f'(-inf) = 0 (an infinite grad_out there is blocked);
+    # log_sigmoid' is 1 at -inf, so the check runs on mirrored inputs:
+    # log_sigmoid_backward(g, -x) = g * sigmoid(x), compared with the float32 sigmoid.
+    # (-x of a strided x is a contiguous copy: grad_out alone is strided here.)
+    def mirrored(g, x, out=None):
+        if out is None:
+            return fastact.log_sigmoid_backward(g, -x)
+        if out is x:  # in place on x: negate in place first, then compute in place
+            np.negative(x, out=x)
+            return fastact.log_sigmoid_backward(g, x, out=x)
+        return fastact.log_sigmoid_backward(g, -x, out=out)
+
+    support.assert_backward_block_layouts(mirrored, _scalar_loop)

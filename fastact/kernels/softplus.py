@@ -9,6 +9,7 @@ from numba.extending import overload
 
 from .. import reference as ref
 from .._core import (
+    _select,
     abs_clamped,
     backward_product,
     exp_limit,
@@ -24,7 +25,9 @@ from .._core import (
 )
 from .._core_log import exp_dd, log1p_dd, log1p_linear_below
 from .._registry import Activation, Param, register
+from .._sigmoid32 import sigmoid32, sigmoid_of_negated32_block16, sigmoid_of_negated_backward32_block16
 from ._common import _jit
+from .logistic import by_dtype
 
 
 # ================================================================================
@@ -66,13 +69,14 @@ def _softplus_exp(x, beta):
     xa = abs_clamped(x, xmin, xmax)
     ba = abs_clamped(beta, bmin, bmax)
     one = beta == T(1)  # the default, compiled in: the product disappears
-    a = xa if one else ba * xa
-    a_lo = T(0) if one else fma(ba, xa, -a)
+    # (calls, not ternaries: log_sigmoid's float64 kernel is inlined through an overload)
+    a = _select(one, xa, ba * xa)
+    a_lo = _select(one, T(0), fma(ba, xa, -a))
     c = min(max(a, amin), exp_limit(x))  # NaN-free: both factors are clamped
     # the residual belongs to the unclamped product: with a clamped (exp(-a) is 0
     # or 1 - a there anyway) it would be up to half an ULP of beta |x|, 2**35 in
     # float32, and no longer a low part of a
-    a_lo = a_lo if c == a else T(0)
+    a_lo = _select(c == a, a_lo, T(0))
     a = c
     p, p_lo, k = exp_dd(-a, -a_lo)
     return xa, ba, p, p_lo, k
@@ -139,9 +143,9 @@ def _softplus_grad(x, beta, threshold):
     use = e >= T(2.0**-60)
     e_lo = ldexp_signed(p_lo, max(k, -62))
     neg = ~sign_clear(x)
-    q = ratio_dd(p if neg else T(1), p_lo if neg else T(0), T(1), e if use else T(0), e_lo if use else T(0))
-    g = ldexp_flush(q, k if neg else 0)
-    return x if x != x else (g if _beta_ok(beta) else T(np.nan))
+    q = ratio_dd(_select(neg, p, T(1)), _select(neg, p_lo, T(0)), T(1), _select(use, e, T(0)), _select(use, e_lo, T(0)))
+    g = ldexp_flush(q, _select(neg, k, 0))
+    return _select(x != x, x, _select(_beta_ok(beta), g, T(np.nan)))
 
 
 @_jit
@@ -201,9 +205,24 @@ def _log_sigmoid(x):
 
 
 @_jit
-def _log_sigmoid_grad(x):
+def _log_sigmoid_grad_generic(x):
     T = type(x)
     return _softplus_grad(-x, T(1), T(20))  # sigmoid(-x), relative-accurate for x >> 0
+
+
+@_jit
+def _log_sigmoid_grad32(x):
+    return sigmoid32(-x)
+
+
+# float32: the float32 sigmoid of -x (table exp, within 1 ULP, an AVX-512 block
+# kernel); float64: softplus' derivative at beta = 1
+_log_sigmoid_grad_by_dtype = by_dtype(_log_sigmoid_grad32, _log_sigmoid_grad_generic)
+
+
+@_jit
+def _log_sigmoid_grad(x):
+    return _log_sigmoid_grad_by_dtype(x)
 
 
 @_jit
@@ -233,10 +252,13 @@ register(
             "1 - sigmoid(x) is computed as 1/(1 + exp(x)) on the tail side, never as a\n"
             "difference: log_sigmoid_grad(30) is 9.36e-14 in float32, not 0.\n"
             "log_sigmoid(-0.0) = -ln2; log_sigmoid_grad(0) = 0.5; the tail beyond the\n"
-            "smallest normal number (x > 103 / 745) gives +0.0."
+            "smallest normal number (x > 103 / 745) gives +0.0.  float32's derivative is\n"
+            "the float32 sigmoid of -x (table exp, within 1 ULP)."
         ),
         aliases=("logsigmoid",),
         transcendental=True,
+        grad_block_f32=sigmoid_of_negated32_block16,
+        backward_block_f32=sigmoid_of_negated_backward32_block16,
     )
 )
 
