@@ -71,6 +71,25 @@ class Lanes:
         """``values[index & 15]`` per lane: one ``vpermps``."""
         return self.builder.call(self._perm, [ir.Constant(F16, [float(v) for v in values]), index])
 
+    def any_lane(self, mask):
+        """True (an i1) when any of the 16 lanes of the vector compare ``mask`` is set:
+        one ``kortestw``."""
+        bits = self.builder.bitcast(mask, ir.IntType(BLOCK))
+        return self.builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(BLOCK), 0))
+
+    def short_or_general(self, ab, lo_bits, hi_bits, evaluate):
+        """Build ``evaluate(general=False)`` for blocks whose 16 |x| bit patterns
+        ``ab`` all lie in [lo_bits, hi_bits] (one unsigned compare tests both ends)
+        and ``evaluate(general=True)`` for the others, behind one branch per block."""
+        builder = self.builder
+        offset = builder.sub(ab, splat_i(lo_bits))
+        outside = builder.icmp_unsigned(">", offset, splat_i(hi_bits - lo_bits))
+        with builder.if_else(self.any_lane(outside)) as (rare, common):
+            with rare:
+                evaluate(general=True)
+            with common:
+                evaluate(general=False)
+
     def smin(self, a, b):
         return self.builder.select(self.builder.icmp_signed("<", a, b), a, b)
 

@@ -27,11 +27,10 @@ layout gives bitwise the same results.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
 from numba import njit
 from numba.extending import intrinsic
 
-from ._avx512 import BLOCK, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
+from ._avx512 import I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 from ._sigmoid32 import _LIMIT_BITS, _MIN_NORMAL_BITS, _TINY_BITS, emit_exp_neg_table32, exp_neg_table32
 
@@ -130,15 +129,7 @@ def _emitter(scaling: _Scaling):
                 rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
             store(rb)
 
-        offset = builder.sub(ab, splat_i(scaling.lo))
-        outside = builder.icmp_unsigned(">", offset, splat_i(scaling.fast_hi - scaling.lo))
-        beyond = builder.bitcast(outside, ir.IntType(BLOCK))
-        rare_block = builder.icmp_unsigned("!=", beyond, ir.Constant(ir.IntType(BLOCK), 0))
-        with builder.if_else(rare_block) as (rare, common):
-            with rare:
-                evaluate(general=True)
-            with common:
-                evaluate(general=False)
+        v.short_or_general(ab, scaling.lo, scaling.fast_hi, evaluate)
 
     return emit
 

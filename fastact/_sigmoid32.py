@@ -44,11 +44,10 @@ bitwise the same results.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
 from numba import njit
 from numba.extending import intrinsic
 
-from ._avx512 import BLOCK, F16, HAVE_BLOCK_KERNEL, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
+from ._avx512 import F16, HAVE_BLOCK_KERNEL, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = [
@@ -207,12 +206,7 @@ def _emit_sigmoid(v, b, store):
 
     ab = builder.and_(b, splat_i(0x7FFFFFFF))
     # Typical blocks (every |x| <= 27) skip 6 of the 44 vector instructions.
-    beyond = builder.bitcast(builder.icmp_signed(">", ab, splat_i(_FAST_BITS)), ir.IntType(BLOCK))
-    with builder.if_else(builder.icmp_unsigned("!=", beyond, ir.Constant(ir.IntType(BLOCK), 0))) as (rare, common):
-        with rare:
-            evaluate(ab, general=True)
-        with common:
-            evaluate(ab, general=False)
+    v.short_or_general(ab, 0, _FAST_BITS, lambda general: evaluate(ab, general))
 
 
 @intrinsic

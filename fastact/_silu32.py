@@ -32,11 +32,10 @@ bitwise the same results.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
 from numba import njit
 from numba.extending import intrinsic
 
-from ._avx512 import BLOCK, F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
+from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 from ._sigmoid32 import (
     _LIMIT_BITS,
@@ -125,16 +124,8 @@ def _emit_silu(v, b, store):
             rb = builder.or_(rb, sign)
         store(rb)
 
-    # Typical blocks (every |x| in [2^-30, 27]) take the short path; one unsigned
-    # compare tests both ends.
-    offset = builder.sub(ab, splat_i(_FAST_LO_BITS))
-    outside = builder.icmp_unsigned(">", offset, splat_i(_FAST_HI_BITS - _FAST_LO_BITS))
-    beyond = builder.bitcast(outside, ir.IntType(BLOCK))
-    with builder.if_else(builder.icmp_unsigned("!=", beyond, ir.Constant(ir.IntType(BLOCK), 0))) as (rare, common):
-        with rare:
-            evaluate(general=True)
-        with common:
-            evaluate(general=False)
+    # Typical blocks (every |x| in [2^-30, 27]) take the short path.
+    v.short_or_general(ab, _FAST_LO_BITS, _FAST_HI_BITS, evaluate)
 
 
 @intrinsic
@@ -265,9 +256,7 @@ def _emit_silu_grad(v, b, store):
         # N(0, 4^2) data, 1 in 3 for N(0, 1) (x near x0 is negative and not NaN,
         # so its select can come last).
         before = builder.block
-        any_inside = builder.icmp_unsigned("!=", builder.bitcast(inside, ir.IntType(BLOCK)),
-                                           ir.Constant(ir.IntType(BLOCK), 0))
-        with builder.if_then(any_inside, likely=False):
+        with builder.if_then(v.any_lane(inside), likely=False):
             if general:
                 dx = builder.select(inside, dx, splat_f(0.0))
             t = builder.fsub(dx, splat_f(_ROOT_LO))
@@ -281,14 +270,7 @@ def _emit_silu_grad(v, b, store):
         merged.add_incoming(rb_near, with_near)
         store(merged)
 
-    offset = builder.sub(ab, splat_i(_FAST_LO_BITS))
-    outside = builder.icmp_unsigned(">", offset, splat_i(_FAST_HI_BITS - _FAST_LO_BITS))
-    beyond = builder.bitcast(outside, ir.IntType(BLOCK))
-    with builder.if_else(builder.icmp_unsigned("!=", beyond, ir.Constant(ir.IntType(BLOCK), 0))) as (rare, common):
-        with rare:
-            evaluate(general=True)
-        with common:
-            evaluate(general=False)
+    v.short_or_general(ab, _FAST_LO_BITS, _FAST_HI_BITS, evaluate)
 
 
 @intrinsic

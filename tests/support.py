@@ -600,26 +600,67 @@ def descent_counter(f: Callable) -> Callable:
     return descents
 
 
-def assert_block_equals_scalar(ufunc, scalar_loop) -> None:
+def assert_block_equals_scalar(ufunc, loop) -> None:
     """A float32 block kernel (through the ufunc) equals its scalar twin (a compiled
     loop over it) bit for bit on every 61st float32 bit pattern: 70 million values,
     all binades, both signs, NaNs and infinities."""
     x = np.arange(0, 2**32, 61, dtype=np.uint64).astype(np.uint32).view(np.float32)
-    np.testing.assert_array_equal(scalar_loop(x).view(np.uint32), ufunc(x).view(np.uint32))
+    np.testing.assert_array_equal(loop(x).view(np.uint32), ufunc(x).view(np.uint32))
 
 
-def assert_backward_block_layouts(backward, scalar_grad_loop) -> None:
+def scalar_loop(kernel):
+    """A compiled loop applying the scalar kernel ``kernel`` to every element (from
+    compiled code: a Python call would pass signalling NaNs through a Python float,
+    which quiets them)."""
+    from numba import njit
+
+    @njit
+    def loop(x):
+        out = np.empty_like(x)
+        for i in range(x.size):
+            out[i] = kernel(x[i])
+        return out
+
+    return loop
+
+
+def assert_short_and_general_paths_agree(ufunc, bound: float, outsider: float, outsider_result: float) -> None:
+    """Blocks of 16 with every |x| within ``bound`` take a block kernel's short path;
+    one lane at ``outsider`` sends the block down the general one.  The same x must
+    give the same bits either way, and the outsider its own result."""
+    rng = np.random.default_rng(10)
+    inside = rng.uniform(-bound, bound, 16 * 4096).astype(np.float32)
+    mixed = inside.copy()
+    mixed[::16] = np.float32(outsider)
+    a, b = ufunc(inside), ufunc(mixed)
+    keep = np.ones(inside.size, bool)
+    keep[::16] = False
+    np.testing.assert_array_equal(a[keep].view(np.uint32), b[keep].view(np.uint32))
+    assert (b[::16] == np.float32(outsider_result)).all()
+
+
+def assert_non_increasing(ufunc, lo: float, hi: float) -> None:
+    """``ufunc`` never rises over every float32 in [lo, hi] (0 <= lo < hi), in
+    order: chunks of 2^24 values, overlapping by one."""
+    lo_bits, hi_bits = int(np.float32(lo).view(np.int32)), int(np.float32(hi).view(np.int32))
+    step = 1 << 24
+    for start in range(lo_bits, hi_bits, step):
+        x = np.arange(start, min(start + step + 1, hi_bits), dtype=np.int32).view(np.float32)
+        assert (np.diff(ufunc(x)) <= 0).all(), start
+
+
+def assert_backward_block_layouts(backward, scalar_grad_loop, zero_derivative_at: float = -np.inf) -> None:
     """A float32 fused backward block kernel gives grad_out * f'(x) (backward_product's
     rule, f' from the scalar twin) bit for bit in every layout the loop has: the
     aligned direct path, misaligned heads, partial last blocks (padded), in place on
     either operand, strided operands; and an infinite grad_out where f' is 0 (at
-    x = -inf for silu, +-inf for tanh) gives 0, not NaN."""
+    ``zero_derivative_at``, an infinity) gives 0, not NaN."""
     rng = np.random.default_rng(11)
     x = np.arange(7, 2**32, 2039, dtype=np.uint64).astype(np.uint32).view(np.float32)
     x = x[~np.isnan(x)]
     g = rng.standard_normal(x.size).astype(np.float32)
     g[::97] = np.inf
-    x[::97] = -np.inf
+    x[::97] = zero_derivative_at
     derivative = scalar_grad_loop(x)
     assert (derivative[::97] == 0).all()
     with np.errstate(all="ignore"):  # inf * 0 where blocked, set below

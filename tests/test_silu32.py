@@ -29,12 +29,7 @@ def _negated(x):
 _descents_negated = support.descent_counter(_negated)
 
 
-@njit
-def _scalar_loop(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = silu32(x[i])
-    return out
+_scalar_loop = support.scalar_loop(silu32)
 
 
 def _bits(v: float) -> int:
@@ -54,39 +49,19 @@ def test_falls_over_every_float32_left_of_the_minimum():
 
 
 def test_block_kernel_equals_scalar_kernel():
-    # every 61st float32 bit pattern (70 million values: all binades, both signs,
-    # NaNs and infinities), through the ufunc (the block kernel where the CPU has
-    # AVX-512) and through the scalar kernel called from compiled code
-    x = np.arange(0, 2**32, 61, dtype=np.uint64).astype(np.uint32).view(np.float32)
-    got = fastact.silu(x)
-    np.testing.assert_array_equal(_scalar_loop(x).view(np.uint32), got.view(np.uint32))
+    support.assert_block_equals_scalar(fastact.silu, _scalar_loop)
 
 
 def test_the_short_path_and_the_general_path_agree_at_their_edges():
-    # blocks of 16 with every |x| in [2^-30, 27] take the short path; one value
-    # outside sends the whole block down the general one: the same x must give the
-    # same bits either way
-    rng = np.random.default_rng(7)
-    inside = (rng.uniform(-27, 27, 16 * 4096)).astype(np.float32)
-    mixed = inside.copy()
-    mixed[::16] = np.float32(1000.0)  # one lane per block outside the short path
-    a, b = fastact.silu(inside), fastact.silu(mixed)
-    keep = np.ones(inside.size, bool)
-    keep[::16] = False
-    np.testing.assert_array_equal(a[keep].view(np.uint32), b[keep].view(np.uint32))
-    assert (b[::16] == np.float32(1000.0)).all()
+    # the short path: every |x| in [2^-30, 27]; silu(1000) = 1000
+    support.assert_short_and_general_paths_agree(fastact.silu, 27.0, 1000.0, 1000.0)
 
 
 # --------------------------------------------------------------------------------
 # silu' (silu_grad32): block kernels (derivative and fused backward) against the
 # scalar twin, and the near-root polynomial against the general formula
 # --------------------------------------------------------------------------------
-@njit
-def _scalar_grad_loop(x):
-    out = np.empty_like(x)
-    for i in range(x.size):
-        out[i] = silu_grad32(x[i])
-    return out
+_scalar_grad_loop = support.scalar_loop(silu_grad32)
 
 
 def test_grad_block_kernel_equals_scalar_kernel():
