@@ -50,7 +50,7 @@ def splat_f(v: float) -> ir.Constant:
 
 
 class Lanes:
-    """Builds 16-lane IR: fused multiply-adds, 16-entry table lookups and signed
+    """Builds 16-lane IR: fused multiply-adds, 16- and 32-entry table lookups and signed
     int32 min/max (``builder``: the llvmlite IR builder, for everything else)."""
 
     def __init__(self, builder: ir.IRBuilder):
@@ -58,6 +58,9 @@ class Lanes:
         module = builder.module
         self._perm = module.declare_intrinsic(
             "llvm.x86.avx512.permvar.sf.512", fnty=ir.FunctionType(F16, [F16, I16])
+        )
+        self._perm2 = module.declare_intrinsic(
+            "llvm.x86.avx512.vpermi2var.ps.512", fnty=ir.FunctionType(F16, [F16, I16, F16])
         )
         self._fma = module.globals.get("llvm.fma.v16f32") or ir.Function(
             module, ir.FunctionType(F16, [F16, F16, F16]), "llvm.fma.v16f32"
@@ -70,6 +73,13 @@ class Lanes:
     def table(self, values, index):
         """``values[index & 15]`` per lane: one ``vpermps``."""
         return self.builder.call(self._perm, [ir.Constant(F16, [float(v) for v in values]), index])
+
+    def table32(self, values, index):
+        """``values[index & 31]`` per lane for a table of 32 (or fewer: zero-padded)
+        values: one ``vpermi2ps``/``vpermt2ps`` on the table's two halves."""
+        padded = [float(v) for v in values] + [0.0] * (2 * BLOCK - len(values))
+        low, high = ir.Constant(F16, padded[:BLOCK]), ir.Constant(F16, padded[BLOCK:])
+        return self.builder.call(self._perm2, [low, index, high])
 
     def any_lane(self, mask):
         """True (an i1) when any of the 16 lanes of the vector compare ``mask`` is set:

@@ -40,7 +40,7 @@ from numba.extending import overload
 from ._core import _jit, _select, abs_clamped, exp_reduce, fma, ldexp_flush, ldexp_signed, sign_clear, two_sum
 from ._core_erf import exp_dw
 
-__all__ = ["erfc", "normal_tail", "normal_tail_short", "SQRT_2PI", "div_dw"]
+__all__ = ["erfc", "normal_tail", "SQRT_2PI", "div_dw"]
 
 #: sqrt(2 pi) as a float64 double word
 SQRT_2PI = (2.5066282746310007, -1.8328579980459167e-16)
@@ -66,9 +66,9 @@ _S32_Q = (1.0, 1.0875333320217717, 0.5678282807199615, 0.17165638677568887, 0.03
 # without the constant terms (sqrt(2/pi) as a double word, and 1)
 _S64_PR = _S64_P[1:]
 _S64_QR = _S64_Q[1:]
-#: |a| clamp of the tail: beyond it Phi(-a) (and a Phi(-a), a phi(a)) is below
-#: the smallest normal number and 1 - Phi(-a) rounds to 1
-TAIL_END32 = 15.0
+#: |a| clamp of the float64 tail: beyond it Phi(-a) (and a Phi(-a), a phi(a)) is
+#: below the smallest normal number and 1 - Phi(-a) rounds to 1 (float32 gelu:
+#: ``_gelu32``, whose clamp is 14)
 TAIL_END64 = 38.5
 _TINY = 2.0**-60
 
@@ -135,28 +135,10 @@ def _tail_short(a, h, sp, sq):
     return p, k, fma(a, w, _horner(a, sp)), w
 
 
-def normal_tail_short(x):
-    """The float32 form of :func:`normal_tail`: for float32 ``x``,
-    ``(a, p, k, u, w)`` in float64 (but ``k``) with ``a = |x|`` clamped to
-    [2**-60, 15] and ``Phi(-a) = p w / (sqrt(2 pi) u) 2**k``, ``a + S(a) = u / w``.
-    Relative error ~2**-30, all of it the fit's (``_S32``)."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-
-@overload(normal_tail_short, inline="always")
-def _normal_tail_short_overload(x):
-    if x == types.float32:
-        def tail_short(x):
-            a = np.float64(abs_clamped(x, np.float32(_TINY), np.float32(TAIL_END32)))
-            return (a, *_tail_short(a, 0.5 * (a * a), _S32_P, _S32_Q))  # a float32's square is exact
-        return tail_short
-    return None
-
-
 def normal_tail(x):
     """Phi(-|x|) = erfc(|x| / sqrt2) / 2 in parts, for a float64 ``x``, NaN or not
     (NaN and |x| beyond the tail's end act as the end; callers put the NaN and the
-    limits back; float32: :func:`normal_tail_short`):
+    limits back; float32 gelu: ``_gelu32.normal_tail32``):
 
     ``(a, p, p_lo, k, D, D_lo, d, d_lo)``, all float64 but ``k``: ``a = |x|``
     clamped to [2**-60, 38.5],

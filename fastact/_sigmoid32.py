@@ -52,7 +52,7 @@ from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = [
     "sigmoid32", "sigmoid32_block16", "sigmoid_of_negated32_block16", "sigmoid_of_negated_backward32_block16",
-    "exp_neg_table32", "emit_exp_neg_table32", "quotient32", "emit_quotient32",
+    "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32", "quotient32", "emit_quotient32",
     "HAVE_BLOCK_KERNEL",
 ]
 
@@ -86,25 +86,34 @@ _MIN_NORMAL_BITS = 0x00800000
 
 
 @njit(**JIT_OPTIONS)
-def exp_neg_table32(cb, x):
-    """exp(-|x|) for the clamped bit pattern ``cb`` of |x| (in [2^-30, 104]), as
-    ``2^k (e_hi + e_lo)`` with ``e_hi + e_lo`` in [0.97, 1.96] (a renormalized double
-    word), and ``s = 2^max(k, -40)``, the scale for sums with 1.  The scalar half of
-    :func:`emit_exp_neg_table32`, operation for operation."""
-    y = -float_from_bits(cb, x)  # -|x|, clamped
+def exp_table32(y, y_lo):
+    """exp(y + y_lo) for y in [-104, -2^-61] and |y_lo| <= 2^-20 |y| (a double-word
+    exponent; -0.0 when there is none, which LLVM folds away), as ``2^k (e_hi + e_lo)``
+    with ``e_hi + e_lo`` in [0.97, 1.96] a renormalized double word.  The scalar half
+    of :func:`emit_exp_table32`, operation for operation."""
     t = fma(y, _INV_LN2_16, _SHIFT)
     kf = t - _SHIFT
     n = float_bits(t) - np.int32(_SHIFT_BITS)
     r = fma(-kf, _LN2_16_HI, y)  # exact
-    r = fma(-kf, _LN2_16_LO, r)
+    r = fma(-kf, _LN2_16_LO, r) + y_lo  # y_lo's rounding here: below 2^-30
     j = n & np.int32(15)
     k = n >> np.int32(4)
     t_hi = _T_HI[j]
     r2 = r * r
     q = fma(r2, fma(_C3, r, _C2), r)
-    p = fma(t_hi, q, _T_LO[j])  # exp(-|x|) / 2^k = t_hi + p, |p| < 0.045 t_hi
+    p = fma(t_hi, q, _T_LO[j])  # exp(y) / 2^k = t_hi + p, |p| < 0.045 t_hi
     e_hi = t_hi + p  # renormalized (Fast2Sum): e_lo is below half an ULP of e_hi
     e_lo = (t_hi - e_hi) + p
+    return e_hi, e_lo, k
+
+
+@njit(**JIT_OPTIONS)
+def exp_neg_table32(cb, x):
+    """exp(-|x|) for the clamped bit pattern ``cb`` of |x| (in [2^-30, 104]), as
+    ``2^k (e_hi + e_lo)`` with ``e_hi + e_lo`` in [0.97, 1.96] (a renormalized double
+    word), and ``s = 2^max(k, -40)``, the scale for sums with 1.  The scalar half of
+    :func:`emit_exp_neg_table32`, operation for operation."""
+    e_hi, e_lo, k = exp_table32(-float_from_bits(cb, x), _F(-0.0))
     s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
     return e_hi, e_lo, k, s
 
@@ -143,18 +152,18 @@ def sigmoid32(x):
     return _select(ab > np.int32(0x7F800000), x, float_from_bits(rb, x))  # NaN in, NaN out
 
 
-def emit_exp_neg_table32(v, cb, general):
-    """:func:`exp_neg_table32` on 16 lanes: ``(e_hi, e_lo, k, s)``; ``general=False``
-    leaves out the floor on k (every |x| <= 27: k >= -39 anyway)."""
+def emit_exp_table32(v, y, y_lo=None):
+    """:func:`exp_table32` on 16 lanes: ``(e_hi, e_lo, k)``; ``y_lo=None``: no low part."""
     builder = v.builder
     fma = v.fma
-    y = builder.fneg(builder.bitcast(cb, F16))
     t = fma(y, splat_f(_INV_LN2_16), splat_f(_SHIFT))
     kf = builder.fsub(t, splat_f(_SHIFT))
     n = builder.sub(builder.bitcast(t, I16), splat_i(_SHIFT_BITS))
     nkf = builder.fneg(kf)
     r = fma(nkf, splat_f(_LN2_16_HI), y)
     r = fma(nkf, splat_f(_LN2_16_LO), r)
+    if y_lo is not None:
+        r = builder.fadd(r, y_lo)
     k = builder.ashr(n, splat_i(4))
     t_hi = v.table(_T_HI, n)  # vpermps reads the low 4 bits of n: j
     r2 = builder.fmul(r, r)
@@ -162,6 +171,14 @@ def emit_exp_neg_table32(v, cb, general):
     p = fma(t_hi, q, v.table(_T_LO, n))
     e_hi = builder.fadd(t_hi, p)
     e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
+    return e_hi, e_lo, k
+
+
+def emit_exp_neg_table32(v, cb, general):
+    """:func:`exp_neg_table32` on 16 lanes: ``(e_hi, e_lo, k, s)``; ``general=False``
+    leaves out the floor on k (every |x| <= 27: k >= -39 anyway)."""
+    builder = v.builder
+    e_hi, e_lo, k = emit_exp_table32(v, builder.fneg(builder.bitcast(cb, F16)))
     ks = v.smax(k, splat_i(_E_FLOOR)) if general else k
     s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
     return e_hi, e_lo, k, s

@@ -461,7 +461,7 @@ def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
             "max_lanes": max(widths, default=1),
             "libm": sorted(set(m.group(1) for m in re.finditer(_LIBM_CALL, ir))),
             "packed_arith": len(packed),
-            "permute_tables": "llvm.x86.avx512.permvar" in ir,
+            "permute_tables": "llvm.x86.avx512.permvar" in ir or "llvm.x86.avx512.vpermi2var" in ir,
             "streaming_stores": len(re.findall(r"\bvmovnt\w*\s[^\n]*%[yz]mm", asm)),
             "store_fence": "sfence" in asm,
         }

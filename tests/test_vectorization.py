@@ -40,7 +40,7 @@ def test_loop_is_vectorized_without_libm(loop_code, act, name, dtype):
     block = {act.name: act.forward_block_f32, act.name + "_grad": act.grad_block_f32,
              act.name + "_backward": act.backward_block_f32}.get(name)
     if block is not None and dtype == "float32":
-        # the hand-vectorized block kernel (table lookups as vpermps) is in the loop
+        # the hand-vectorized block kernel (table lookups as vpermps/vpermi2ps) is in the loop
         assert info["permute_tables"] == loop_code["have_block_kernel"], info
     # large outputs of the memory-bound kernels go out with non-temporal packed stores
     # and a fence (from _parallel.get_stream_threshold()); the exp-based kernels use plain stores

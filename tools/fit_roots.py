@@ -44,7 +44,9 @@ def gelu_tanh_grad(x):
     return (1 + th) / 2 + x / 2 * (1 - th**2) * _C * (1 + 3 * mp.mpf("0.044715") * x**2)
 
 
-#: name -> (derivative, starting guess of the root, half width w, degrees (f32, f64))
+#: name -> (derivative, starting guess of the root, half width w, degrees (f32, f64));
+#: gelu's float32 fit is not used (float32 gelu' is fastact/_gelu32.py, whose root
+#: polynomial in the exact x - x0_hi comes from tools/fit_gelu32.py)
 FITS = {
     "silu": (silu_grad, -1.28, 0.5, (8, 16)),
     "gelu": (gelu_grad, -0.75, 0.25, (7, 14)),

@@ -9,7 +9,6 @@ t * P(t) in t = x - x0 (``tools/fit_roots.py``), which keeps relative accuracy.
 from __future__ import annotations
 
 import numpy as np
-from numba import types
 from numba.extending import overload
 
 from .. import reference as ref
@@ -27,7 +26,14 @@ from .._core import (
     two_sum,
 )
 from .._core_erf import exp_dw, ratio_dw, ratio_sq_dw
-from .._erf import SQRT_2PI, TAIL_END32, TAIL_END64, div_dw, normal_tail, normal_tail_short
+from .._erf import TAIL_END64, div_dw, normal_tail
+from .._gelu32 import (
+    gelu32,
+    gelu32_block16,
+    gelu_backward32_block16,
+    gelu_grad32,
+    gelu_grad32_block16,
+)
 from .._registry import Activation, register
 from .._silu32 import silu32, silu32_block16, silu_backward32_block16, silu_grad32, silu_grad32_block16
 from ._common import _TINY, _jit, _per_dtype
@@ -272,37 +278,20 @@ register(
 # textbook form everywhere in the tail (both terms ~ a phi(a)); as p (1 - a d) / D
 # it cancels only near the root x0 = -0.7518 (a d = 1), where 1 - a d is formed
 # as a double word and, within 0.25 of x0, the fitted polynomial in x - x0 takes
-# over.  Everything is evaluated in float64 (float32 inputs too: see ``_erf``),
-# and the mantissa is rounded once to the result type before the exact 2**k.
-# Coefficients printed by tools/fit_roots.py (relative error of t * P(t) on the
-# window: 2.1e-10 for float32, 6.5e-22 for float64); the float32 fit is evaluated
-# in float64 here, so its root's low part and P(0) need no extra word.
-_GELU_ROOT = _per_dtype(
-    (-0.7517915368080139, 1.211444988769017e-08),
-    (-0.7517915246935645, 1.4956759177009883e-17),
-    wide=True,
-)
-_GELU_LEAD = _per_dtype((0.43149399239952574, 0.0), (0.4314939923140469, 2.73089548685336e-17), wide=True)
-_GELU_P = _per_dtype(
-    (0.38828498226305563, -0.018199720634653534, -0.11400813171858316, -0.014767957077912413,
-     0.01941788706289318, 0.004447308634789795, -0.002189952851020415),
-    (0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244157,
-     0.019421679838188464, 0.004539228379102501, -0.0022395380680267116, -0.0007448268372466115,
-     0.00018633974437567155, 8.615943027073079e-05, -1.1214341050099835e-05, -7.747554323886244e-06,
-     4.3243283661567207e-07, 5.614031369423053e-07),
-    wide=True,
+# over.  This is the float64 kernel; float32 is ``_gelu32`` (float32 arithmetic,
+# the same decomposition with a piecewise polynomial for the scaled Mills ratio).
+# The mantissa is rounded once before the exact 2**k.  Coefficients printed by
+# tools/fit_roots.py (relative error of t * P(t) on the window: 6.5e-22).
+_GELU_ROOT64 = (-0.7517915246935645, 1.4956759177009883e-17)
+_GELU_LEAD64 = (0.4314939923140469, 2.73089548685336e-17)
+_GELU_P64 = (
+    0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244157,
+    0.019421679838188464, 0.004539228379102501, -0.0022395380680267116, -0.0007448268372466115,
+    0.00018633974437567155, 8.615943027073079e-05, -1.1214341050099835e-05, -7.747554323886244e-06,
+    4.3243283661567207e-07, 5.614031369423053e-07,
 )  # fmt: skip
-#: |x| from which gelu(x) is x or +0 and gelu'(x) 1 or 0 (the tail's clamp)
-_GELU_END = _per_dtype(TAIL_END32, TAIL_END64)
-
-
-@_jit
-def _gelu_f32(x):
-    T = type(x)
-    a, p, k, u, w = normal_tail_short(x)
-    q = (a * p) * w / (SQRT_2PI[0] * u)  # a Phi(-a) / 2**k (float64: a hair off for float32)
-    neg = ldexp_signed(-T(q), k) + T(0)  # flushed tail: +0
-    return neg, T(a - ldexp_flush(q, k))
+#: |x| from which float64 gelu(x) is x or +0 and gelu'(x) 1 or 0 (the tail's clamp)
+_GELU_END = TAIL_END64
 
 
 @_jit
@@ -315,15 +304,6 @@ def _gelu_f64(x):
     neg = ldexp_signed(-T(q), k) + T(0)
     # a - a Phi(-a) with one rounding; a Phi(-a) <= a / 2, so q's error enters at most once
     return neg, T(a - ldexp_flush(q, k))
-
-
-@_jit
-def _gelu_grad_f32(x):
-    T = type(x)
-    a, p, k, u, w = normal_tail_short(x)
-    # 1 - a (a + S) = (w - a u) / w: cancels near the root only (replaced there)
-    q = p * fma(-a, u, w) / (SQRT_2PI[0] * u)  # (Phi(-a) - a phi(a)) / 2**k
-    return ldexp_signed(T(q), k) + T(0), T(1.0 - ldexp_signed(q, k))
 
 
 @_jit
@@ -340,53 +320,43 @@ def _gelu_grad_f64(x):
     return ldexp_signed(T(q), k) + T(0), T(1.0 - ldexp_signed(q, k))
 
 
-def _gelu_parts(x):
-    """(gelu(x) for x < 0, gelu(x) for x >= 0), both from |x| (float32 or float64)."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
+@_jit
+def _gelu_f64_kernel(x):
+    T = type(x)
+    neg, pos = _gelu_f64(x)
+    y = _select(sign_clear(x), pos, neg)
+    # below 2**-60, gelu(x) rounds to x / 2 (-0.0 stays -0.0; subnormal halves flush)
+    y = _select(float_bits(abs(x)) < float_bits(T(_TINY)), ldexp_signed(x, -1), y)
+    y = _select(quiet_greater(x, _GELU_END), x, y)  # x itself there, inf included
+    return _select(x != x, x, y)  # calls, not ternaries: inlined through an overload
 
 
-@overload(_gelu_parts, inline="always")
-def _gelu_parts_overload(x):
-    if x == types.float32:
-        return lambda x: _gelu_f32(x)
-    if x == types.float64:
-        return lambda x: _gelu_f64(x)
-    return None
-
-
-def _gelu_grad_parts(x):
-    """(gelu'(x) for x < 0, gelu'(x) for x >= 0), both from |x|."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-
-@overload(_gelu_grad_parts, inline="always")
-def _gelu_grad_parts_overload(x):
-    if x == types.float32:
-        return lambda x: _gelu_grad_f32(x)
-    if x == types.float64:
-        return lambda x: _gelu_grad_f64(x)
-    return None
+# float32: gelu32 (_gelu32.py), float32 arithmetic on 16 lanes (the table exp and
+# a piecewise polynomial for the scaled Mills ratio); float64: the rational above
+_gelu_by_dtype = by_dtype(gelu32, _gelu_f64_kernel)
 
 
 @_jit
 def _gelu(x):
-    T = type(x)
-    neg, pos = _gelu_parts(x)
-    y = pos if sign_clear(x) else neg
-    # below 2**-60, gelu(x) rounds to x / 2 (-0.0 stays -0.0; subnormal halves flush)
-    y = ldexp_signed(x, -1) if float_bits(abs(x)) < float_bits(T(_TINY)) else y
-    y = x if quiet_greater(x, _GELU_END(x)) else y  # x itself there, inf included
-    return x if x != x else y
+    return _gelu_by_dtype(x)
+
+
+@_jit
+def _gelu_grad_f64_kernel(x):
+    neg, pos = _gelu_grad_f64(x)
+    y = _select(sign_clear(x), pos, neg)
+    r, inside = _near_root(x, _GELU_ROOT64, _GELU_LEAD64, _GELU_P64, _GELU_ROOT_HALF_WIDTH)
+    y = _select(inside, r, y)
+    return _select(x != x, x, y)  # calls, not ternaries: inlined through an overload
+
+
+# float32: gelu_grad32 (_gelu32.py), as gelu32 plus a float32 near-root polynomial
+_gelu_grad_by_dtype = by_dtype(gelu_grad32, _gelu_grad_f64_kernel)
 
 
 @_jit
 def _gelu_grad(x):
-    T = type(x)
-    neg, pos = _gelu_grad_parts(x)
-    y = pos if sign_clear(x) else neg
-    r, inside = _near_root(np.float64(x), _GELU_ROOT(x), _GELU_LEAD(x), _GELU_P(x), _GELU_ROOT_HALF_WIDTH)
-    y = T(r) if inside else y
-    return x if x != x else y
+    return _gelu_grad_by_dtype(x)
 
 
 @_jit
@@ -411,6 +381,9 @@ register(
         forward=_gelu,
         grad=_gelu_grad,
         backward=_gelu_backward,
+        forward_block_f32=gelu32_block16,
+        grad_block_f32=gelu_grad32_block16,
+        backward_block_f32=gelu_backward32_block16,
         reference=ref.gelu,
         reference_grad=ref.gelu_grad,
         mp_forward=lambda mp, x: _mp_gelu_tail(mp, x, x) if abs(x) >= 40 else x * mp.ncdf(x),
@@ -428,7 +401,9 @@ register(
             "exp(-a^2/2) (1 - a (a + S)) / (sqrt(2 pi) (a + S)) for x < 0 (no cancellation\n"
             "of the two tail terms: gelu_grad(-10) = -7.6e-22 in float32) and 1 minus that\n"
             "for x >= 0, and near its root x0 = -0.75179 a fitted polynomial in x - x0.\n"
-            "float32 is evaluated in float64 and rounded once.  gelu(-0.0) = -0.0; tiny\n"
+            "float32 gelu: float32 arithmetic with double words, Phi(-a) = exp(-a^2/2) F(a),\n"
+            "F piecewise polynomial (29 intervals, no division), and the derivative from\n"
+            "F - a/sqrt(2 pi) as a double word.  gelu(-0.0) = -0.0; tiny\n"
             "inputs give x / 2.  Not monotone (minimum -0.170 at x0)."
         ),
         transcendental=True,

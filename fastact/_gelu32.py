@@ -1,0 +1,474 @@
+"""float32 gelu within 1 ULP in float32 arithmetic: the table exp of ``_sigmoid32``,
+a piecewise polynomial for the scaled Mills ratio, and an AVX-512 block kernel.
+
+With a = |x| and Phi the standard normal distribution function,
+
+    Phi(-a) = exp(-a^2/2) F(a),   F(a) = Phi(-a) exp(a^2/2) = R(a) / sqrt(2 pi)
+
+(R: Mills' ratio; F falls smoothly from 1/2 at a = 0 to ~1/(a sqrt(2 pi))).  Both
+factors are double words:
+
+- exp(-a^2/2) = 2^k (e_hi + e_lo) from ``_sigmoid32.exp_table32``, fed with the
+  exact double word a^2 = h + h_lo (an FMA residual): the exponent's absolute error
+  becomes the result's relative error, and h alone would be off by up to 2^-18.
+- F on 29 intervals of a, [0, 1/4] and j/2 + [-1/4, 1/4] (j = 1..28, to a = 14.25),
+  a degree-6 polynomial in t = a - j/2 per interval (t exact), with its constant
+  and linear coefficients as double words: F = c0 + t c1 + t^2 P2(t) with c0 + t c1
+  formed exactly (|t c1| <= 0.2 F, and its rounding alone would cost 2^-26) and
+  t^2 P2(t) below 4% of F, where its roundings weigh little.  j comes from one FMA
+  (2a rounded to an integer in the low mantissa bits); the 9 coefficients are
+  32-entry tables, one ``vpermi2ps`` each (``tools/fit_gelu32.py``: relative
+  error 2^-28.3).
+
+Then Phi(-a) / 2^k = p + p_lo (E F as a double word), and
+
+    x < 0:   gelu(x) = -a Phi(-a)           = -(a (p + p_lo)) 2^k
+    x >= 0:  gelu(x) = a (1 - Phi(-a))      = a (d + d_lo),  d + d_lo = 1 - 2^k (p + p_lo)
+
+each rounded once at the end; 2^k is applied to the negative side's result on its
+bit pattern (exact, flushed to +0 below the smallest normal, like every fastact
+kernel: gelu(x) = -0 never comes from the tail) and to the positive side's p before
+the subtraction from 1 (Fast2Sum: 1 >= 2^k p).  No division anywhere.
+
+The float64 evaluation this replaces (``kernels.gated``, a rational in float64 with
+one division) took 8 lanes per vector and 3x PyTorch's time; this is the same
+accuracy on 16 lanes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.extending import intrinsic
+
+from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
+from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
+from ._sigmoid32 import _MIN_NORMAL_BITS, _SHIFT, _SHIFT_BITS, _TINY_BITS, emit_exp_table32, exp_table32
+
+__all__ = [
+    "gelu32", "gelu32_block16", "gelu_grad32", "gelu_grad32_block16", "gelu_backward32_block16",
+    "normal_tail32", "mills_scaled32",
+]
+
+_F = np.float32
+_SIGN = np.int32(-(2**31))
+_ABS = np.int32(0x7FFFFFFF)
+_INF_BITS = 0x7F800000
+_ONE_EXPONENT = 1 << 23
+# |x| is clamped to [2^-30, 14]: below, gelu(x) rounds to x/2 (x^2/sqrt(2 pi) is
+# below 2^-30 of it); above, to x (x >= 0) or 0 (Phi(-14) 14 = 1e-43), and inf or
+# NaN get a finite stand-in there.
+_LIMIT_BITS = int(_F(14.0).view(np.int32))
+# Blocks whose |x| all lie in [2^-30, 12.5] take the short path: no clamp, no
+# select for NaN, tiny or large x, nothing to flush (Phi(-12.5) 12.5 = 5e-35) and
+# no floor on k: k >= -113, so 2^k p is normal, and from k < -40 on it vanishes in
+# 1 - 2^k p just as with the floored scale.
+_FAST_HI_BITS = int(_F(12.5).view(np.int32))
+# 2^max(k, -40) scales p in 1 - 2^k p: below 2^-40, 2^k p vanishes in 1 - it (and
+# in a (1 - it)) whichever scale it gets, and 2^-126 p would underflow (a flag)
+_K_FLOOR = -40
+
+
+# 1/sqrt(2 pi) as a float32 double word: a phi(a) = 2^k E a (C_HI + C_LO)
+_C = 1.0 / np.sqrt(2.0 * np.pi)
+_C_HI = _F(_C)
+_C_LO = _F(_C - float(_C_HI))
+# gelu'(x) near its root x0 = -0.7517915, within 1/4 of it: a polynomial in the
+# exact dx = x - _ROOT_HI (Sterbenz), r0 + dx (r1 + dx (r2 + ...)) with r0 = gelu'
+# at _ROOT_HI (tiny) and r1, r2 as double words (tools/fit_gelu32.py, relative
+# error 2.1e-10).  Its evaluation is exact up to the last two roundings but for the
+# terms from dx^3 on (below 1.5% of the result): dx r1_hi goes into the final FMA
+# and dx^2 r2_hi is formed as a product with its residual.  Outside the window
+# F - a/sqrt(2 pi) cancels by at most a factor 3.2 (where F is within 2^-27.4).
+_ROOT_HI = _F(-0.7517915368080139)  # x0 - _ROOT_HI = 1.2114449e-08
+_R0 = _F(-5.227311916655708e-09)
+_R1_HI, _R1_LO = _F(0.43149399757385254), _F(-1.4581179819117551e-08)
+_R2_HI, _R2_LO = _F(0.38828498125076294), _F(1.747270328422701e-09)
+_R = (
+    _F(-0.01819971576333046), _F(-0.11400814354419708), _F(-0.01476792898029089), _F(0.01941833272576332),
+    _F(0.004446991253644228), _F(-0.0021942087914794683),
+)  # r3 .. r8; fmt: skip
+_ROOT_WINDOW_BITS = int(_F(0.25).view(np.int32))
+
+
+def _table(*values):
+    return np.array(values + (0.0,) * (32 - len(values)), dtype=np.float32)
+
+
+# F(a) on the intervals j/2 + [-1/4, 1/4], printed by tools/fit_gelu32.py
+# (29 intervals, degree 6, c0 and c1 as double words, relative error 2^-28.3).
+_F_C0_HI = _table(
+    0.5, 0.3496188223361969, 0.2615782916545868, 0.20578067004680634,
+    0.16810199618339539, 0.14133132994174957, 0.12151394784450531, 0.10634515434503555,
+    0.09441064298152924, 0.08480339497327805, 0.0769193023443222, 0.07034269720315933,
+    0.06477931141853333, 0.06001567468047142, 0.05589348077774048, 0.052293095737695694,
+    0.04912254586815834, 0.04631004482507706, 0.043798789381980896, 0.04154329001903534,
+    0.0395066924393177, 0.03765885904431343, 0.0359748899936676, 0.034434057772159576,
+    0.03301897272467613, 0.03171492740511894, 0.03050941415131092, 0.029391732066869736,
+    0.028352661058306694,
+)
+_F_C0_LO = _table(
+    0.0, 1.2384201220072555e-08, 2.1053657428549144e-10, -3.0694116137652827e-09,
+    5.039775263782076e-09, 1.4388257252306857e-09, 5.110568634947299e-10, -7.113301059291643e-10,
+    -1.6795602686414668e-09, -2.8654776329517517e-09, 2.630684114990345e-09, -3.1780313936025095e-09,
+    2.9059135098208344e-09, 6.627003945602894e-10, 1.662800008794818e-09, 1.3804990484089785e-09,
+    3.44266587459785e-10, -1.7441695865372253e-09, -5.111140954916493e-10, -1.517301839726315e-09,
+    1.6620682607992876e-09, -3.253753377840951e-10, -3.725332542448001e-10, 8.184607436234614e-10,
+    -1.6474616115758067e-09, -1.8353034647589084e-09, 3.439462326060294e-10, -4.37339969794337e-10,
+    -5.309637729489225e-10,
+)
+_F_C1_HI = _table(
+    -0.3989422619342804, -0.22413289546966553, -0.137364000082016, -0.09027127921581268,
+    -0.06273827701807022, -0.04561395198106766, -0.03440043702721596, -0.0267342422157526,
+    -0.02129971608519554, -0.017327016219496727, -0.01434575580060482, -0.012057463638484478,
+    -0.010266394354403019, -0.008840390481054783, -0.0076879034750163555, -0.006744051817804575,
+    -0.00596191082149744, -0.005306913983076811, -0.004753180779516697, -0.0042810398153960705,
+    -0.0038753394037485123, -0.0035242638550698757, -0.003218494588509202, -0.0029506066348403692,
+    -0.0027146274223923683, -0.0025057108141481876, -0.0023198919370770454, -0.002153903478756547,
+    -0.0020050329621881247,
+)
+_F_C1_LO = _table(
+    -1.2206847976869994e-08, 5.027103178179004e-09, 3.2961724460989217e-09, -3.4586731256780467e-09,
+    -1.930527959714823e-09, -3.5902150696820456e-10, 1.5280359200176008e-09, -5.415611292747258e-10,
+    8.565385067882403e-10, 2.856166969600338e-10, 2.650230590539593e-10, 3.7025324473027865e-10,
+    -1.0317522530778334e-10, -1.9141184470772288e-10, 1.5637413586233606e-10, -1.9778169380035848e-10,
+    1.1907529129384642e-10, -2.308946783768917e-10, 2.1571855413071717e-10, 1.803198979022369e-10,
+    1.609894509368992e-11, 2.433535577911483e-12, 1.9516516874817924e-11, 2.551408390116805e-11,
+    -5.24855679751024e-11, 3.539474269231846e-11, -2.602321309830291e-11, 7.596782231056309e-11,
+    -5.644947356775454e-11,
+)
+_F_C2 = _table(
+    0.2499995231628418, 0.11877619475126266, 0.0621071495115757, 0.03518687188625336,
+    0.02131272293627262, 0.01364822592586279, 0.009156321175396442, 0.006387651897966862,
+    0.00460589025169611, 0.003415910294279456, 0.0025952637661248446, 0.0020133231300860643,
+    0.001590473810210824, 0.0012765680439770222, 0.0010390796232968569, 0.00085635349387303,
+    0.0007136302883736789, 0.0006006361218169332, 0.0005100818816572428, 0.00043670597369782627,
+    0.00037665010313503444, 0.0003270441375207156, 0.0002857246727216989, 0.00025104128872044384,
+    0.0002217206929344684, 0.00019677041564136744, 0.000175409484654665, 0.00015701784286648035,
+    0.00014109913900028914,
+)
+_F_C3 = _table(
+    -0.13296853005886078, -0.054911401122808456, -0.02508455514907837, -0.012496639043092728,
+    -0.006704150233417749, -0.0038310792297124863, -0.002310469513759017, -0.0014591439394280314,
+    -0.0009587135864421725, -0.0006518043810501695, -0.00045647789374925196, -0.0003280615492258221,
+    -0.00024118353030644357, -0.00018089936929754913, -0.00013811522512696683, -0.00010713349911384284,
+    -8.428938599536195e-05, -6.716899952152744e-05, -5.4147803894011304e-05, -4.4110911403549835e-05,
+    -3.6279408959671855e-05, -3.0100143703748472e-05, -2.5174353140755557e-05, -2.1210580598562956e-05,
+    -1.7993064830079675e-05, -1.5360183169832453e-05, -1.31895403683302e-05, -1.1387493032088969e-05,
+    -9.881717232929077e-06,
+)
+_F_C4 = _table(
+    0.06235416978597641, 0.022829392924904823, 0.00925531331449747, 0.004110369365662336,
+    0.001976011088117957, 0.0010175862116739154, 0.0005562097649089992, 0.00032016285695135593,
+    0.0001927546109072864, 0.00012069252989022061, 7.821267354302108e-05, 5.2241030061850324e-05,
+    3.584202931961045e-05, 2.5177774659823626e-05, 1.8067350538331084e-05, 1.3213319107308052e-05,
+    9.829134796746075e-06, 7.4253134698665235e-06, 5.68866562389303e-06, 4.413550868775928e-06,
+    3.4644206152734114e-06, 2.7479500204208307e-06, 2.202077439505956e-06, 1.7800350633478956e-06,
+    1.4508121921608108e-06, 1.1921227951461333e-06, 9.864934327197261e-07, 8.218122502512415e-07,
+    6.885089192110172e-07,
+)
+_F_C5 = _table(
+    -0.025703065097332, -0.00881261844187975, -0.0031998504418879747, -0.0012775053037330508,
+    -0.0005545043386518955, -0.0002590208314359188, -0.00012904360482934862, -6.802537973271683e-05,
+    -3.768286478589289e-05, -2.1807105440529995e-05, -1.3116012269165367e-05, -8.162990525306668e-06,
+    -5.237135610514088e-06, -3.452327746344963e-06, -2.3318893909163307e-06, -1.6099160120575107e-06,
+    -1.1336229590597213e-06, -8.125725230456737e-07, -5.920553007854323e-07, -4.378698861273733e-07,
+    -3.2825764151311887e-07, -2.491597967946291e-07, -1.9132161810375692e-07, -1.4847962859221298e-07,
+    -1.1635943053533992e-07, -9.204172357613061e-08, -7.341088092971404e-08, -5.9022202236747034e-08,
+    -4.78032440298648e-08,
+)
+_F_C6 = _table(
+    0.007636008784174919, 0.003105867886915803, 0.0010219537653028965, 0.0003701773239299655,
+    0.000146834398037754, 6.272790778893977e-05, 2.8635608032345772e-05, 1.3795532140647992e-05,
+    7.114888830983546e-06, 3.849538188660517e-06, 2.1881935481360415e-06, 1.2904322375106858e-06,
+    7.554149874522409e-07, 4.901535248791333e-07, 3.031616131465853e-07, 1.8882532515362982e-07,
+    1.242711960003362e-07, 8.281771357587786e-08, 5.246220879939756e-08, 3.761212141739634e-08,
+    2.610092586508017e-08, 2.4392862840727503e-08, 1.2313462249835538e-08, 1.0777448267162981e-08,
+    1.0957990959070685e-08, 6.017037534888914e-09, 4.025401789675698e-09, 2.694371614708757e-09,
+    6.0955773761861565e-09,
+)
+
+
+@njit(**JIT_OPTIONS)
+def mills_scaled32(a):
+    """F(a) = Phi(-a) exp(a^2/2) for a in [0, 14.25] as a renormalized double word
+    ``(f_hi, f_lo)``.  The scalar half of :func:`emit_mills_scaled32`."""
+    w = fma(a, _F(2), _SHIFT)  # round(2a) in the low mantissa bits
+    j = float_bits(w) - np.int32(_SHIFT_BITS)
+    t = fma(w - _SHIFT, _F(-0.5), a)  # a - j/2, exact
+    poly = fma(t, _F_C6[j], _F_C5[j])
+    poly = fma(t, poly, _F_C4[j])
+    poly = fma(t, poly, _F_C3[j])
+    poly = fma(t, poly, _F_C2[j])
+    w = fma(t, poly, _F_C1_LO[j])
+    # c0 + t c1 + t (c1_lo + t P2(t)) as a double word: t c1 reaches a fifth of F,
+    # so it is formed exactly (a product and its FMA residual, a Fast2Sum with c0);
+    # the rest is below 4% of F, where its roundings weigh little
+    c0 = _F_C0_HI[j]
+    c1 = _F_C1_HI[j]
+    u = t * c1
+    u_lo = fma(t, c1, -u)
+    f_hi = c0 + u
+    return f_hi, ((c0 - f_hi) + u) + fma(t, w, u_lo + _F_C0_LO[j])  # Fast2Sum: |c0| > |u|
+
+
+@njit(**JIT_OPTIONS)
+def normal_tail32(a):
+    """Phi(-a) for a in [2^-30, 14] as ``2^k (p + p_lo)``: ``(p, p_lo, k)``, p_lo
+    unnormalized (|p_lo| < 2^-22 p)."""
+    h = a * a
+    h_lo = fma(a, a, -h)
+    e_hi, e_lo, k = exp_table32(h * _F(-0.5), h_lo * _F(-0.5))
+    f_hi, f_lo = mills_scaled32(a)
+    p = e_hi * f_hi
+    p_lo = fma(e_hi, f_lo, fma(e_lo, f_hi, fma(e_hi, f_hi, -p)))
+    return p, p_lo, k
+
+
+@njit(**JIT_OPTIONS)
+def gelu32(x):
+    """x Phi(x) of a float32 value, within 1 ULP (the scalar twin of
+    :func:`gelu32_block16`)."""
+    one = _F(1)
+    b = float_bits(x)
+    ab = b & _ABS
+    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+    a = float_from_bits(cb, x)
+    p, p_lo, k = normal_tail32(a)
+    # x < 0: -a (p + p_lo) 2^k, 2^k on the bit pattern, flushed to +0 below normal
+    rb = float_bits(fma(a, p, a * p_lo)) + (k << np.int32(23))
+    neg = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | _SIGN)
+    # x >= 0: a (1 - 2^k (p + p_lo)), with 1 - 2^k p as a double word (Fast2Sum)
+    s = float_from_bits((max(k, np.int32(_K_FLOOR)) + np.int32(127)) << np.int32(23), x)
+    ps = s * p
+    d = one - ps
+    d_lo = fma(-s, p_lo, (one - d) - ps)
+    pos = float_bits(fma(a, d, a * d_lo))
+    pos = _select(ab > np.int32(_LIMIT_BITS), b, pos)  # x itself from 14 on, inf included
+    rb = _select(b < np.int32(0), neg, pos)
+    half = _select(ab < np.int32(2 * _MIN_NORMAL_BITS), b & _SIGN, b - np.int32(_ONE_EXPONENT))
+    rb = _select(ab < np.int32(_TINY_BITS), half, rb)  # x/2 (flushed below normal)
+    return float_from_bits(_select(ab > np.int32(_INF_BITS), b, rb), x)  # NaN in, NaN out
+
+
+def emit_mills_scaled32(v, a):
+    """:func:`mills_scaled32` on 16 lanes (the coefficient tables: ``vpermi2ps``
+    on the low 5 bits of round(2a) + 1.5 * 2^23, which are j)."""
+    builder = v.builder
+    fma = v.fma
+    w = fma(a, splat_f(2.0), splat_f(_SHIFT))
+    j = builder.bitcast(w, I16)
+    t = fma(builder.fsub(w, splat_f(_SHIFT)), splat_f(-0.5), a)
+    poly = fma(t, v.table32(_F_C6, j), v.table32(_F_C5, j))
+    for c in (_F_C4, _F_C3, _F_C2):
+        poly = fma(t, poly, v.table32(c, j))
+    w = fma(t, poly, v.table32(_F_C1_LO, j))
+    c0 = v.table32(_F_C0_HI, j)
+    c1 = v.table32(_F_C1_HI, j)
+    u = builder.fmul(t, c1)
+    u_lo = fma(t, c1, builder.fneg(u))
+    f_hi = builder.fadd(c0, u)
+    f_lo = builder.fadd(
+        builder.fadd(builder.fsub(c0, f_hi), u), fma(t, w, builder.fadd(u_lo, v.table32(_F_C0_LO, j)))
+    )
+    return f_hi, f_lo
+
+
+def emit_normal_tail32(v, a):
+    """:func:`normal_tail32` on 16 lanes."""
+    builder = v.builder
+    fma = v.fma
+    half = splat_f(-0.5)
+    h = builder.fmul(a, a)
+    h_lo = fma(a, a, builder.fneg(h))
+    e_hi, e_lo, k = emit_exp_table32(v, builder.fmul(h, half), builder.fmul(h_lo, half))
+    f_hi, f_lo = emit_mills_scaled32(v, a)
+    p = builder.fmul(e_hi, f_hi)
+    p_lo = fma(e_hi, f_lo, fma(e_lo, f_hi, fma(e_hi, f_hi, builder.fneg(p))))
+    return p, p_lo, k
+
+
+def _emit_gelu(v, b, store):
+    builder = v.builder
+    fma = v.fma
+    one = splat_f(1.0)
+    ab = builder.and_(b, splat_i(int(_ABS)))
+
+    def evaluate(general):
+        """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
+        when every |x| is in [2^-30, 12.5]: the clamp, the flush, the floor on k
+        and the selects for NaN, tiny and large x."""
+        cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
+        a = builder.bitcast(cb, F16)
+        p, p_lo, k = emit_normal_tail32(v, a)
+        mb = builder.bitcast(fma(a, p, builder.fmul(a, p_lo)), I16)
+        rb = builder.add(mb, builder.shl(k, splat_i(23)))
+        neg = builder.or_(rb, splat_i(int(_SIGN)))
+        if general:
+            flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
+            neg = builder.select(flushed, splat_i(0), neg)
+        ks = v.smax(k, splat_i(_K_FLOOR)) if general else k
+        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        ps = builder.fmul(s, p)
+        d = builder.fsub(one, ps)
+        d_lo = fma(builder.fneg(s), p_lo, builder.fsub(builder.fsub(one, d), ps))
+        pos = builder.bitcast(fma(a, d, builder.fmul(a, d_lo)), I16)
+        if general:
+            pos = builder.select(builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), b, pos)
+        rb = builder.select(builder.icmp_signed("<", b, splat_i(0)), neg, pos)
+        if general:
+            sign = builder.and_(b, splat_i(int(_SIGN)))
+            half = builder.select(
+                builder.icmp_signed("<", ab, splat_i(2 * _MIN_NORMAL_BITS)),
+                sign,
+                builder.sub(b, splat_i(_ONE_EXPONENT)),
+            )
+            rb = builder.select(builder.icmp_signed("<", ab, splat_i(_TINY_BITS)), half, rb)
+            rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
+        store(rb)
+
+    v.short_or_general(ab, _TINY_BITS, _FAST_HI_BITS, evaluate)
+
+
+@intrinsic
+def gelu32_block16(typingctx, src, dst):
+    """``dst[0:16] = gelu(src[0:16])`` for float32, as AVX-512 vector code
+    (``src`` and ``dst`` raw pointers; they may be equal)."""
+    return block_intrinsic(src, dst, _emit_gelu)
+
+
+@njit(**JIT_OPTIONS)
+def gelu_grad32(x):
+    """gelu'(x) = Phi(x) + x phi(x) of a float32 value, within 1 ULP (the scalar twin
+    of :func:`gelu_grad32_block16`).  Every multiply-add is an explicit FMA."""
+    one = _F(1)
+    b = float_bits(x)
+    ab = b & _ABS
+    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+    a = float_from_bits(cb, x)
+    h = a * a
+    h_lo = fma(a, a, -h)
+    e_hi, e_lo, k = exp_table32(h * _F(-0.5), h_lo * _F(-0.5))
+    f_hi, f_lo = mills_scaled32(a)
+    # g + g_lo = F - a / sqrt(2 pi) (TwoSum: either term can be the larger)
+    m = a * _C_HI
+    m_lo = fma(a, _C_LO, fma(a, _C_HI, -m))
+    g = f_hi - m
+    bv = g - f_hi
+    g_lo = ((f_hi - (g - bv)) - (m + bv)) + (f_lo - m_lo)
+    # (Phi(-a) - a phi(a)) / 2^k = E G as a double word
+    p = e_hi * g
+    p_lo = fma(e_hi, g_lo, fma(e_lo, g, fma(e_hi, g, -p)))
+    mb = float_bits(p + p_lo)
+    rb = (mb & _ABS) + (k << np.int32(23))
+    neg = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (mb & _SIGN))
+    # x >= 0: 1 - 2^k (p + p_lo) (Fast2Sum: |2^k p| <= 1/2)
+    s = float_from_bits((max(k, np.int32(_K_FLOOR)) + np.int32(127)) << np.int32(23), x)
+    ps = s * p
+    d = one - ps
+    pos = float_bits(d + fma(-s, p_lo, (one - d) - ps))
+    rb = _select(b < np.int32(0), neg, pos)
+    # near the root (from a NaN-free stand-in: a signaling NaN would raise *invalid*)
+    dx = float_from_bits(_select(ab > np.int32(_INF_BITS), np.int32(0), b), x) - _ROOT_HI
+    inside = (float_bits(dx) & _ABS) <= np.int32(_ROOT_WINDOW_BITS)
+    dx = _select(inside, dx, _F(0))
+    poly = fma(dx, _R[5], _R[4])
+    poly = fma(dx, poly, _R[3])
+    poly = fma(dx, poly, _R[2])
+    poly = fma(dx, poly, _R[1])
+    poly = fma(dx, poly, _R[0])
+    d2 = dx * dx
+    d2_lo = fma(dx, dx, -d2)
+    b2 = d2 * _R2_HI
+    rest = fma(d2, _R2_LO, fma(d2_lo, _R2_HI, fma(d2, _R2_HI, -b2) + _R0))
+    rest = fma(dx, fma(d2, poly, _R1_LO), rest)
+    near = fma(dx, _R1_HI, b2 + rest)
+    rb = _select(inside, float_bits(near), rb)
+    return float_from_bits(_select(ab > np.int32(_INF_BITS), b, rb), x)  # NaN in, NaN out
+
+
+def _emit_gelu_grad(v, b, store):
+    builder = v.builder
+    fma = v.fma
+    one = splat_f(1.0)
+    ab = builder.and_(b, splat_i(int(_ABS)))
+    half = splat_f(-0.5)
+
+    def evaluate(general):
+        """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
+        when every |x| is in [2^-30, 12.5]: the clamp, the flush, the floor on k
+        and the select for NaN."""
+        cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
+        a = builder.bitcast(cb, F16)
+        h = builder.fmul(a, a)
+        h_lo = fma(a, a, builder.fneg(h))
+        e_hi, e_lo, k = emit_exp_table32(v, builder.fmul(h, half), builder.fmul(h_lo, half))
+        f_hi, f_lo = emit_mills_scaled32(v, a)
+        m = builder.fmul(a, splat_f(_C_HI))
+        m_lo = fma(a, splat_f(_C_LO), fma(a, splat_f(_C_HI), builder.fneg(m)))
+        g = builder.fsub(f_hi, m)
+        bv = builder.fsub(g, f_hi)
+        g_lo = builder.fadd(
+            builder.fsub(builder.fsub(f_hi, builder.fsub(g, bv)), builder.fadd(m, bv)), builder.fsub(f_lo, m_lo)
+        )
+        p = builder.fmul(e_hi, g)
+        p_lo = fma(e_hi, g_lo, fma(e_lo, g, fma(e_hi, g, builder.fneg(p))))
+        mb = builder.bitcast(builder.fadd(p, p_lo), I16)
+        scale = builder.shl(k, splat_i(23))
+        if general:
+            rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), scale)
+            flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
+            neg = builder.select(flushed, splat_i(0), builder.or_(rb, builder.and_(mb, splat_i(int(_SIGN)))))
+        else:
+            neg = builder.add(mb, scale)  # normal, so the sign bit is untouched
+        ks = v.smax(k, splat_i(_K_FLOOR)) if general else k
+        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        ps = builder.fmul(s, p)
+        d = builder.fsub(one, ps)
+        d_lo = fma(builder.fneg(s), p_lo, builder.fsub(builder.fsub(one, d), ps))
+        pos = builder.bitcast(builder.fadd(d, d_lo), I16)
+        rb = builder.select(builder.icmp_signed("<", b, splat_i(0)), neg, pos)
+        nan_free = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), splat_i(0), b) if general else b
+        if general:
+            rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
+        dx = builder.fsub(builder.bitcast(nan_free, F16), splat_f(_ROOT_HI))
+        inside = builder.icmp_signed(
+            "<=", builder.and_(builder.bitcast(dx, I16), splat_i(int(_ABS))), splat_i(_ROOT_WINDOW_BITS)
+        )
+        # The polynomial only where a lane is near the root (x near x0 is negative
+        # and not NaN, so its select can come last).
+        before = builder.block
+        with builder.if_then(v.any_lane(inside), likely=False):
+            dxi = builder.select(inside, dx, splat_f(0.0))
+            poly = fma(dxi, splat_f(_R[5]), splat_f(_R[4]))
+            for c in (_R[3], _R[2], _R[1], _R[0]):
+                poly = fma(dxi, poly, splat_f(c))
+            d2 = builder.fmul(dxi, dxi)
+            d2_lo = fma(dxi, dxi, builder.fneg(d2))
+            r2 = splat_f(_R2_HI)
+            b2 = builder.fmul(d2, r2)
+            rest = fma(d2, splat_f(_R2_LO), fma(d2_lo, r2, builder.fadd(fma(d2, r2, builder.fneg(b2)), splat_f(_R0))))
+            rest = fma(dxi, fma(d2, poly, splat_f(_R1_LO)), rest)
+            near = fma(dxi, splat_f(_R1_HI), builder.fadd(b2, rest))
+            rb_near = builder.select(inside, builder.bitcast(near, I16), rb)
+            with_near = builder.block
+        merged = builder.phi(I16)
+        merged.add_incoming(rb, before)
+        merged.add_incoming(rb_near, with_near)
+        store(merged)
+
+    v.short_or_general(ab, _TINY_BITS, _FAST_HI_BITS, evaluate)
+
+
+@intrinsic
+def gelu_grad32_block16(typingctx, src, dst):
+    """``dst[0:16] = gelu'(src[0:16])`` for float32, as AVX-512 vector code
+    (``src`` and ``dst`` raw pointers; they may be equal)."""
+    return block_intrinsic(src, dst, _emit_gelu_grad)
+
+
+@intrinsic
+def gelu_backward32_block16(typingctx, grad, src, dst):
+    """``dst[0:16] = grad[0:16] * gelu'(src[0:16])`` for float32 (``backward_product``),
+    as AVX-512 vector code (raw pointers; ``dst`` may be either source)."""
+    return backward_block_intrinsic(grad, src, dst, _emit_gelu_grad)

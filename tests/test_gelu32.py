@@ -1,0 +1,87 @@
+"""The float32 gelu and gelu' (fastact/_gelu32.py): the AVX-512 block kernels equal
+bit for bit to their scalar twins, the piecewise polynomial of the scaled Mills
+ratio continuous across its 28 seams, and the near-root polynomial of gelu' in
+agreement with the general formula at its edges.
+
+The accuracy itself is certified with the other kernels (test_accuracy, against
+mpmath, and the exhaustive ``fastact verify``).
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import support
+from numba import njit
+
+import fastact
+from fastact._gelu32 import gelu32, gelu_grad32, mills_scaled32
+
+_scalar_loop = support.scalar_loop(gelu32)
+_scalar_grad_loop = support.scalar_loop(gelu_grad32)
+
+
+def test_block_kernel_equals_scalar_kernel():
+    support.assert_block_equals_scalar(fastact.gelu, _scalar_loop)
+
+
+def test_grad_block_kernel_equals_scalar_kernel():
+    support.assert_block_equals_scalar(fastact.gelu_grad, _scalar_grad_loop)
+
+
+def test_backward_block_kernel_is_grad_out_times_the_scalar_derivative():
+    support.assert_backward_block_layouts(fastact.gelu_backward, _scalar_grad_loop)
+
+
+def test_the_short_path_and_the_general_path_agree_at_their_edges():
+    # the short path: every |x| in [2^-30, 12.5]; gelu(1000) = 1000, gelu'(1000) = 1
+    support.assert_short_and_general_paths_agree(fastact.gelu, 12.5, 1000.0, 1000.0)
+    support.assert_short_and_general_paths_agree(fastact.gelu_grad, 12.5, 1000.0, 1.0)
+
+
+def test_grad_root_branch_and_the_general_formula_give_the_same_bits():
+    # the near-root polynomial runs only in blocks with a lane within 1/4 of x0:
+    # the other lanes of a block must not notice which way it went
+    rng = np.random.default_rng(8)
+    far = rng.uniform(-12, 12, 16 * 4096).astype(np.float32)
+    far[(far > -1.01) & (far < -0.49)] = np.float32(2.0)  # no lane near the root
+    near = far.copy()
+    near[1::16] = rng.uniform(-0.99, -0.51, 4096).astype(np.float32)  # one per block
+    a, c = fastact.gelu_grad(near), fastact.gelu_grad(far)
+    keep = np.ones(near.size, bool)
+    keep[1::16] = False
+    np.testing.assert_array_equal(a[keep].view(np.uint32), c[keep].view(np.uint32))
+
+
+def test_near_root_polynomial_meets_the_general_formula_at_its_edges():
+    # just inside and just outside |x - x0| = 1/4 the two evaluations are both
+    # accurate: each within 0.7 ULP of the float64 derivative there
+    x0 = -0.7517915368080139
+    for edge in (x0 - 0.25, x0 + 0.25):
+        xs = np.float32(edge) + np.arange(-64, 65, dtype=np.float32) * np.spacing(np.float32(edge))
+        got = fastact.gelu_grad(xs).astype(np.float64)
+        want = fastact.gelu_grad(xs.astype(np.float64))
+        assert (np.abs(got - want) <= 0.7 * np.spacing(np.abs(got.astype(np.float32)))).all()
+
+
+@njit
+def _mills_at(a):
+    hi = np.empty(a.size)
+    for i in range(a.size):
+        f_hi, f_lo = mills_scaled32(a[i])
+        hi[i] = np.float64(f_hi) + np.float64(f_lo)
+    return hi
+
+
+def test_scaled_mills_ratio_is_accurate_and_continuous_across_the_seams():
+    # F(a) = Phi(-a) exp(a^2/2) on 29 pieces: the 32 float32 values on each side of
+    # every seam a = j/2 + 1/4 (and the ends) within 2^-27 of the exact value
+    seams = [0.25 + 0.5 * j for j in range(28)] + [0.0, 14.0]
+    a = np.concatenate(
+        [np.float32(s) + np.arange(-32, 33, dtype=np.float32) * np.spacing(np.float32(max(s, 1e-30))) for s in seams]
+    )
+    a = a[(a >= 0) & (a <= 14.0)]
+    got = _mills_at(a)
+    mp.mp.dps = 30
+    want = np.array([float(mp.erfc(mp.mpf(float(v)) / mp.sqrt(2)) / 2 * mp.exp(mp.mpf(float(v)) ** 2 / 2)) for v in a])
+    assert np.abs(got / want - 1).max() < 2.0**-27

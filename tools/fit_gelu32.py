@@ -1,0 +1,131 @@
+"""Fit the piecewise tables of ``fastact/_gelu32.py`` (float32 gelu, gelu').
+
+The kernel writes the normal tail as Phi(-a) = exp(-a^2/2) F(a) with
+F(a) = Phi(-a) exp(a^2/2) = R(a) / sqrt(2 pi) (R: Mills' ratio), and evaluates F
+on 29 intervals of a = |x|: [0, 1/4] and [j/2 - 1/4, j/2 + 1/4] for j = 1..28,
+
+    F(j/2 + t) = c0_hi[j] + c0_lo[j] + t (c1_hi[j] + c1_lo[j] + t (c2[j] + ... + t c6[j])),
+
+with every coefficient a float32 (c0 and c1 as double words).  The fit is least squares
+on Chebyshev nodes in the relative error of F, against 40-digit mpmath values;
+the coefficients are rounded to float32 one at a time, from c0 up, and the
+higher ones refitted after each rounding.  The printed error
+is that of the rounded coefficients, evaluated exactly (float64 is exact
+enough: the target is ~2^-28).
+
+Run: ``python tools/fit_gelu32.py`` (needs mpmath); paste its output into
+``fastact/_gelu32.py``.
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+
+mp.mp.dps = 40
+
+INTERVALS = 29
+DEGREE = 6
+NODES = 400
+
+
+def mills_scaled(a) -> mp.mpf:
+    """F(a) = Phi(-a) exp(a^2/2)."""
+    a = mp.mpf(a)
+    return mp.erfc(a / mp.sqrt(2)) / 2 * mp.exp(a * a / 2)
+
+
+def _f32(v: float) -> float:
+    return float(np.float32(v))
+
+
+def fit_interval(j: int):
+    centre = j / 2.0
+    lo, hi = (0.0, 0.25) if j == 0 else (centre - 0.25, centre + 0.25)
+    k = np.arange(NODES)
+    a = lo + (hi - lo) * (1 - np.cos(np.pi * (k + 0.5) / NODES)) / 2
+    a = np.concatenate([[lo, hi], a])
+    t = a - centre
+    exact = [mills_scaled(v) for v in a]
+    f = np.array([float(v) for v in exact])
+    # c0 = F(centre) to ~2^-48 as a float32 double word
+    c0 = mills_scaled(centre)
+    c0_hi = _f32(float(c0))
+    c0_lo = _f32(float(c0 - mp.mpf(c0_hi)))
+    # residual r(t) = F - c0 (as exact as mpmath), fitted as t * (c1 + c2 t + ...)
+    resid = np.array([float(e - mp.mpf(c0_hi) - mp.mpf(c0_lo)) for e in exact])
+    basis = np.vander(t, DEGREE + 1, increasing=True)[:, 1:] / f[:, None]
+    target = resid / f
+    # c1 as a double word: t c1 reaches a fifth of F, so the kernel forms it exactly
+    c1 = np.linalg.lstsq(basis, target, rcond=None)[0][0]
+    c1_hi = _f32(c1)
+    c1_lo = _f32(c1 - c1_hi)
+    target = target - (float(np.float64(c1_hi) + np.float64(c1_lo))) * basis[:, 0]
+    coef = [c1_hi, c1_lo]
+    for i in range(1, DEGREE):
+        sol = np.linalg.lstsq(basis[:, i:], target, rcond=None)[0]
+        c = _f32(sol[0])
+        coef.append(c)
+        target = target - c * basis[:, i]
+    err = np.abs(target).max()
+    return c0_hi, c0_lo, coef, err
+
+
+def main():
+    rows = [fit_interval(j) for j in range(INTERVALS)]
+    worst = max(r[3] for r in rows)
+    print(f"# F(a) tables: {INTERVALS} intervals, degree {DEGREE}, relative error 2^{np.log2(worst):.1f}")
+    names = ["_F_C0_HI", "_F_C0_LO", "_F_C1_HI", "_F_C1_LO"] + [f"_F_C{i}" for i in range(2, DEGREE + 1)]
+    columns = [[r[0] for r in rows], [r[1] for r in rows]] + [[r[2][i] for r in rows] for i in range(DEGREE + 1)]
+    for name, values in zip(names, columns, strict=True):
+        print(f"{name} = _table(")
+        for i in range(0, len(values), 4):
+            print("    " + ", ".join(repr(v) for v in values[i : i + 4]) + ",")
+        print(")")
+
+
+ROOT_HALF_WIDTH = 0.25
+ROOT_DEGREE = 8
+
+
+def gelu_grad(x) -> mp.mpf:
+    return mp.ncdf(x) + x * mp.npdf(x)
+
+
+def fit_root():
+    """gelu'(x0_hi + dx) = r0 + dx (r1 + dx (r2 + ...)) on |dx| <= 1/4, in the exact
+    variable dx = x - x0_hi (x0_hi: the root rounded to float32): r0 = gelu'(x0_hi)
+    (tiny, as a float32), r1 and r2 as double words, relative least squares."""
+    x0 = mp.findroot(gelu_grad, -0.75)
+    hi = mp.mpf(_f32(float(x0)))
+    r0 = _f32(float(gelu_grad(hi)))
+    k = np.arange(NODES)
+    dx = ROOT_HALF_WIDTH * np.cos(np.pi * (k + 0.5) / NODES)
+    dx = np.array([_f32(v) for v in dx if abs(v) > 1e-6])
+    exact = [gelu_grad(hi + mp.mpf(float(v))) for v in dx]
+    f = np.array([float(e) for e in exact])
+    basis = np.vander(dx, ROOT_DEGREE + 1, increasing=True)[:, 1:] / f[:, None]
+    target = np.array([float((e - mp.mpf(r0)) / e) for e in exact])
+    coef = []
+    for i in range(ROOT_DEGREE):
+        c = np.linalg.lstsq(basis[:, i:], target, rcond=None)[0][0]
+        parts = [_f32(c)]
+        if i < 2:
+            parts.append(_f32(c - parts[0]))
+        target = target - sum(parts) * basis[:, i]
+        coef.extend(parts)
+    return float(hi), float(x0 - hi), r0, coef, np.abs(target).max()
+
+
+def main_root():
+    hi, lo, r0, coef, err = fit_root()
+    print(f"# gelu' near its root, |dx| <= {ROOT_HALF_WIDTH}: degree {ROOT_DEGREE}, relative error {err:.2e}")
+    print(f"_ROOT_HI = _F({hi!r})  # x0 - _ROOT_HI = {lo!r}")
+    print(f"_R0 = _F({r0!r})")
+    print("_R1_HI, _R1_LO, _R2_HI, _R2_LO = " + ", ".join(f"_F({c!r})" for c in coef[:4]))
+    print("_R = (" + ", ".join(f"_F({c!r})" for c in coef[4:]) + ")  # r3 .. r8")
+
+
+if __name__ == "__main__":
+    main()
+    main_root()
