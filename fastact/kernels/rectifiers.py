@@ -136,8 +136,13 @@ def _clip(x, lo, hi):
 
     max(-0.0, +0.0) is the +0.0 bound (relu6(-0.0) = +0.0), while a -0.0 strictly
     inside the bounds stays -0.0 (hard_tanh(-0.0) = -0.0)."""
-    t = x if quiet_greater(x, lo) else lo
-    return t if quiet_greater(hi, t) else hi
+    # float max and min (vmaxps, vminps) on a NaN-free stand-in: a NaN lane (found on
+    # its bits, which LLVM cannot tie to the caller's x != x) becomes lo, so no
+    # compare ever sees a NaN and none raises a flag
+    T = type(x)
+    s = _select(float_bits(abs(x)) > float_bits(T(np.inf)), lo, x)
+    t = _select(s > lo, s, lo)
+    return _select(hi > t, t, hi)
 
 
 @_jit
@@ -210,13 +215,31 @@ register(
 # ================================================================================
 # hard_sigmoid
 # ================================================================================
+# 1/6 as a constant plus its rounding error, per dtype
+_SIXTH = _per_dtype(np.float32(1 / 6), 1 / 6)
+_SIXTH_LO = _per_dtype(float(Fraction(1, 6) - Fraction(float(np.float32(1 / 6)))),
+                       float(Fraction(1, 6) - Fraction(1 / 6)))
+
+
+@_jit
+def _div6(s):
+    """s / 6 correctly rounded, without a division: q0 = s RN(1/6) is within an ULP
+    of s/6 and RN(1/6) within half an ULP of 1/6, so one FMA residual step gives the
+    correctly rounded quotient (Markstein's theorem; |s| <= 9 and never subnormal
+    here, so the residual s - 6 q0 is exact).  A division costs 5-10x more."""
+    T = type(s)
+    c = _SIXTH(s)
+    q0 = s * c
+    return fma(fma(-q0, T(6), s), c, q0)
+
+
 @_jit
 def _hard_sigmoid(x):
     T = type(x)
     # (t + 3) / 6 on the clipped input: t + 3 is exact for t <= -1.5 (Sterbenz),
-    # so the result keeps its relative accuracy near 0; one division after it.
+    # so the result keeps its relative accuracy near 0; one rounding after it (_div6).
     t = _clamp_sym(x, T(3))
-    return x if x != x else (t + T(3)) / T(6)
+    return x if x != x else _div6(t + T(3))
 
 
 @_jit
@@ -262,11 +285,6 @@ register(
 # ================================================================================
 # hard_silu
 # ================================================================================
-# 1/6 as a constant plus its rounding error, per dtype
-_SIXTH = _per_dtype(np.float32(1 / 6), 1 / 6)
-_SIXTH_LO = _per_dtype(float(Fraction(1, 6) - Fraction(float(np.float32(1 / 6)))),
-                       float(Fraction(1, 6) - Fraction(1 / 6)))
-
 
 @_jit
 def _hard_silu(x):
@@ -303,7 +321,7 @@ def _hard_silu_grad(x):
     # (2t + 3) / 6: 2t + 3 is exact for t <= -0.75 (Sterbenz), so the zero of the
     # derivative at -1.5 keeps its relative accuracy (x/3 + 1/2 would cancel).
     t = _clamp_sym(x, T(3))
-    inner = (T(2) * t + T(3)) / T(6)
+    inner = _div6(T(2) * t + T(3))
     g = (inner if quiet_greater(T(3), x) else T(1)) if quiet_greater(x, T(-3)) else T(0)
     return x if x != x else g
 
