@@ -87,6 +87,20 @@ class Lanes:
         bits = self.builder.bitcast(mask, ir.IntType(BLOCK))
         return self.builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(BLOCK), 0))
 
+    def select_where_any(self, mask, bits, evaluate):
+        """``bits`` with the lanes of ``mask`` replaced by ``evaluate()`` (an <16 x i32>
+        bit pattern), which is built behind one branch and runs only when some lane
+        of ``mask`` is set (a rare case: a derivative's near-root window)."""
+        builder = self.builder
+        before = builder.block
+        with builder.if_then(self.any_lane(mask), likely=False):
+            replaced = builder.select(mask, evaluate(), bits)
+            after = builder.block
+        merged = builder.phi(I16)
+        merged.add_incoming(bits, before)
+        merged.add_incoming(replaced, after)
+        return merged
+
     def short_or_general(self, ab, lo_bits, hi_bits, evaluate):
         """Build ``evaluate(general=False)`` for blocks whose 16 |x| bit patterns
         ``ab`` all lie in [lo_bits, hi_bits] (one unsigned compare tests both ends)

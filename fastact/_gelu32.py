@@ -443,8 +443,7 @@ def _emit_gelu_grad(v, b, store):
         )
         # The polynomial only where a lane is near the root (x near x0 is negative
         # and not NaN, so its select can come last).
-        before = builder.block
-        with builder.if_then(v.any_lane(inside), likely=False):
+        def near_root():
             dxi = builder.select(inside, dx, splat_f(0.0))
             poly = fma(dxi, splat_f(_R[5]), splat_f(_R[4]))
             for c in (_R[3], _R[2], _R[1], _R[0]):
@@ -455,13 +454,9 @@ def _emit_gelu_grad(v, b, store):
             b2 = builder.fmul(d2, r2)
             rest = fma(d2, splat_f(_R2_LO), fma(d2_lo, r2, builder.fadd(fma(d2, r2, builder.fneg(b2)), splat_f(_R0))))
             rest = fma(dxi, fma(d2, poly, splat_f(_R1_LO)), rest)
-            near = fma(dxi, splat_f(_R1_HI), builder.fadd(b2, rest))
-            rb_near = builder.select(inside, builder.bitcast(near, I16), rb)
-            with_near = builder.block
-        merged = builder.phi(I16)
-        merged.add_incoming(rb, before)
-        merged.add_incoming(rb_near, with_near)
-        store(merged)
+            return builder.bitcast(fma(dxi, splat_f(_R1_HI), builder.fadd(b2, rest)), I16)
+
+        store(v.select_where_any(inside, rb, near_root))
 
     v.short_or_general(ab, _TINY_BITS, _FAST_HI_BITS, evaluate)
 
