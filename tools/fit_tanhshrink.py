@@ -1,12 +1,13 @@
-"""Fit the small-|x| polynomial of tanhshrink in ``fastact/kernels/smooth.py``.
+"""Fit the small-|x| polynomial of the float64 tanhshrink in ``fastact/kernels/smooth.py``
+(float32 has its own tables: ``tools/fit_tanhshrink32.py``).
 
 x - tanh(x) cancels catastrophically near 0 (x - tanh x = x**3/3 - 2x**5/15 + ...),
 so for |x| < 1 the kernel evaluates x**3 * P(x**2) instead, P a relative minimax
 fit of (x - tanh x) / x**3 on [0, 1] in u = x**2 (discrete Remez in 60-digit
 arithmetic, :func:`fit_poly._fit_fixed`).  P(u) = 1/3 + u Q(u): the constant 1/3 is
 kept exact (a double word in the kernel) and only Q is fitted.  The nearest
-singularity of tanh is at u = -(pi/2)**2, which sets the degree: 8 coefficients of
-Q for float32 (~2**-30), 16 for float64 (~2**-58).
+singularity of tanh is at u = -(pi/2)**2, which sets the degree: 15 coefficients
+of Q for ~2**-58.
 
 Run: ``python tools/fit_tanhshrink.py`` (needs mpmath); prints Python literals.
 """
@@ -28,11 +29,10 @@ def target(u):
 
 
 def main():
-    for name, nq in (("32", 7), ("64", 15)):
-        coef, worst = _fit_fixed(
-            target, lambda u: mp.mpf(1) / 3, lambda u, j: u ** (j + 1), mp.mpf(0), mp.mpf(1), nq, iters=20, npts=800
-        )
-        print(f"_TANHSHRINK_Q{name} = ({', '.join(repr(float(c)) for c in coef)})  # rel err {mp.nstr(worst, 3)}")
+    coef, worst = _fit_fixed(
+        target, lambda u: mp.mpf(1) / 3, lambda u, j: u ** (j + 1), mp.mpf(0), mp.mpf(1), 15, iters=20, npts=800
+    )
+    print(f"_TANHSHRINK_Q64 = ({', '.join(repr(float(c)) for c in coef)})  # rel err {mp.nstr(worst, 3)}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,15 @@ from .._core import (
 )
 from .._core_log import exp_dd
 from .._registry import Activation, Param, register
+from .._tanhshrink32 import (
+    tanhshrink32,
+    tanhshrink32_block16,
+    tanhshrink_backward32_block16,
+    tanhshrink_grad32,
+    tanhshrink_grad32_block16,
+)
 from ._common import _jit
+from .logistic import by_dtype
 
 # ldexp_signed is used with |k| up to 1200 for float64 (its exponent arithmetic does
 # not wrap in int64 for |k| < 2000; checked against np.ldexp on normal inputs), and
@@ -32,17 +40,10 @@ from ._common import _jit
 # ================================================================================
 # tanhshrink
 # ================================================================================
-# (x - tanh x) / x**3 = 1/3 + u Q(u), u = x**2, |x| < 1: relative minimax fits of Q
-# (tools/fit_tanhshrink.py; relative error of 1/3 + u Q(u): 5.8e-9 / 1.5e-17)
-_TANHSHRINK_Q32 = (
-    -0.13333317638639416,
-    0.05396418290424083,
-    -0.021833233251231272,
-    0.008706880323517173,
-    -0.0032186397966901302,
-    0.0009313921903338877,
-    -0.0001448966540847841,
-)
+# float32: tanhshrink32 and tanhshrink_grad32 (_tanhshrink32.py: piecewise
+# polynomials in float32 arithmetic, AVX-512 block kernels).  float64, below:
+# (x - tanh x) / x**3 = 1/3 + u Q(u), u = x**2, |x| < 1: a relative minimax fit of Q
+# (tools/fit_tanhshrink.py; relative error of 1/3 + u Q(u): 1.5e-17)
 _TANHSHRINK_Q64 = (
     -0.13333333333333172,
     0.05396825396808636,
@@ -60,51 +61,27 @@ _TANHSHRINK_Q64 = (
     2.647524383451145e-07,
     -2.534132554511868e-08,
 )
-_THIRD32 = (np.float32(1 / 3), np.float32(1 / 3 - float(np.float32(1 / 3))))
 _THIRD64 = (1 / 3, 1.850371707708594e-17)
-
-
-def _tanhshrink_constants(x):
-    """(|x| clamp low, high, tiny threshold, 2**s, s, 1/3 as a double word) in the
-    dtype of ``x``.
-
-    |x| below the tiny threshold (2**-20 / 2**-300) is scaled by 2**s before it is
-    cubed or squared (x**3 would leave the normal range) and the result by 2**-3s or
-    2**-2s afterwards, flushed to zero below the smallest normal number; below the
-    low clamp (2**-64 / 2**-520) x**2 and x**3 are below it anyway.  Above the high
-    clamp x - tanh x rounds to x - sign(x) = x.
-
-    float64's 2**300 (not less) keeps every residual term of the double words
-    normal: the FMA residual of a square of a*2**s is a multiple of 2**(2e - 104)
-    (e the exponent of a*2**s), and times a*2**s it must stay above 2**-1022, so
-    e >= -306.  With 2**200 (e down to -320), x = 4.88e-157 raised the underflow
-    flag in tanhshrink_grad.
-    """
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-
-@overload(_tanhshrink_constants, inline="always")
-def _tanhshrink_constants_overload(x):
-    if x == types.float32:
-        f = np.float32
-        c32 = (f(2.0**-64), f(2.0**60), f(2.0**-20), f(2.0**40), 40, _THIRD32)
-        return lambda x: c32
-    if x == types.float64:
-        c64 = (2.0**-520, 2.0**500, 2.0**-300, 2.0**300, 300, _THIRD64)
-        return lambda x: c64
-    return None
-
-
-@_jit
-def _q32(u):
-    f = np.float32
-    c = _TANHSHRINK_Q32
-    return f(c[0]) + u * (f(c[1]) + u * (f(c[2]) + u * (f(c[3]) + u * (f(c[4]) + u * (f(c[5]) + u * (f(c[6])))))))
+# |x| below _TS_TINY (2**-300) is scaled by 2**_TS_SHIFT before it is cubed or
+# squared (x**3 would leave the normal range) and the result by 2**-3s or 2**-2s
+# afterwards, flushed to zero below the smallest normal number; below _TS_LOW
+# (2**-520) x**2 and x**3 are below it anyway.  Above _TS_HIGH (2**500)
+# x - tanh x rounds to x - sign(x) = x.
+#
+# 2**300 (not less) keeps every residual term of the double words normal: the FMA
+# residual of a square of a*2**s is a multiple of 2**(2e - 104) (e the exponent of
+# a*2**s), and times a*2**s it must stay above 2**-1022, so e >= -306.  With 2**200
+# (e down to -320), x = 4.88e-157 raised the underflow flag in tanhshrink_grad.
+_TS_LOW = 2.0**-520
+_TS_HIGH = 2.0**500
+_TS_TINY = 2.0**-300
+_TS_SHIFT = 300
+_TS_SCALE = 2.0**300
 
 
 @_jit
 def _q64(u):
-    # Estrin (u >= 2**-100: u**8 stays normal in float64)
+    """Q(u) for u >= 2**-100 (Estrin: u**8 stays normal)."""
     c = _TANHSHRINK_Q64
     u2 = u * u
     u4 = u2 * u2
@@ -115,129 +92,91 @@ def _q64(u):
     return (p0 + u4 * p1) + (u4 * u4) * (p2 + u4 * p3)
 
 
-def _tanhshrink_q(u):
-    """Q(u) for u >= 2**-100 (float32 Horner: every partial sum times u stays normal)."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-
-@overload(_tanhshrink_q, inline="always")
-def _tanhshrink_q_overload(u):
-    if u == types.float32:
-        return lambda u: _q32(u)
-    if u == types.float64:
-        return lambda u: _q64(u)
-    return None
-
-
 @_jit
-def _tanhshrink_parts(x):
-    """For a = |x|: the small-|x| series w = a**3 P(a**2) as a double word scaled by
-    2**(3s) where a is tiny, and tanh(a) as a double word from exp(-2a) for a >= 1."""
-    T = type(x)
-    lo, hi, tiny_below, scale, s, third = _tanhshrink_constants(x)
-    a = abs_clamped(x, lo, hi)
-    tiny = float_bits(a) < float_bits(tiny_below)
+def _tanhshrink_parts64(x):
+    """For a = |x| (float64): the small-|x| series w = a**3 P(a**2) as a double word
+    scaled by 2**(3s) where a is tiny, and tanh(a) as a double word from exp(-2a)
+    for a >= 1."""
+    s = _TS_SHIFT
+    a = abs_clamped(x, _TS_LOW, _TS_HIGH)
+    tiny = float_bits(a) < float_bits(_TS_TINY)
     # --- |x| < 1: w = a**3 (1/3 + u Q(u)), every product a double word (on a
     # clamped to 1: the lanes beyond take the other branch, and must not overflow)
-    a1 = min(a, T(1))
-    sa = a1 * (scale if tiny else T(1))
+    a1 = min(a, 1.0)
+    sa = a1 * _select(tiny, _TS_SCALE, 1.0)
     u2 = sa * sa
     u2_lo = fma(sa, sa, -u2)
     c3 = sa * u2
     c3_lo = fma(sa, u2, -c3) + sa * u2_lo
     # u for Q only: below the tiny threshold P = 1/3 to working precision anyway
-    a2 = max(a1, tiny_below)
-    u = max(a2 * a2, T(2.0**-100))
-    q = _tanhshrink_q(u)
+    a2 = max(a1, _TS_TINY)
+    u = max(a2 * a2, 2.0**-100)
+    q = _q64(u)
     uq = u * q
     uq_lo = fma(u, q, -uq)
-    p = third[0] + uq
-    p_lo = ((third[0] - p) + uq) + (uq_lo + third[1])
+    p = _THIRD64[0] + uq
+    p_lo = ((_THIRD64[0] - p) + uq) + (uq_lo + _THIRD64[1])
     w = c3 * p
     w_lo = fma(c3, p, -w) + (c3 * p_lo + c3_lo * p)
     # --- |x| >= 1: tanh a = (1 - e) / (1 + e), e = exp(-2a) <= 0.14 (a clamped to
-    # [1, 40]: tanh a == 1 beyond in both dtypes, and e stays normal)
-    ph, pl, k = exp_dd(T(-2) * min(max(a, T(1)), T(40)), T(0))
+    # [1, 40]: tanh a == 1 beyond, and e stays normal)
+    ph, pl, k = exp_dd(-2.0 * min(max(a, 1.0), 40.0), 0.0)
     e = ldexp_flush(ph, k)
     e_lo = ldexp_signed(pl, k)
-    n, n_lo = two_sum(T(1), -e)
-    d, d_lo = two_sum(T(1), e)
+    n, n_lo = two_sum(1.0, -e)
+    d, d_lo = two_sum(1.0, e)
     t = n / d
     t_lo = ((fma(-t, d, n) + (n_lo - e_lo)) - t * (d_lo + e_lo)) / d
-    return a, tiny, scale, s, w, w_lo, t, t_lo
-
-
-# float32's Q as the float32 numbers _q32 uses, for the float64 evaluation below
-_TANHSHRINK_Q32_WIDE = tuple(float(np.float32(c)) for c in _TANHSHRINK_Q32)
+    return a, tiny, s, w, w_lo, t, t_lo
 
 
 @_jit
-def _small_wide32(a):
-    """a**3 (1/3 + u Q(u)), u = a**2, for float32 a in [2**-64, 1]: float32's fit
-    evaluated in float64 and rounded once.  The float32 double-word evaluation
-    was within 1.045 ULP: its roundings add to the fit's 0.1 ULP where x - tanh x
-    cancels (x near 1).  In float64 only the fit's error and the final rounding
-    remain (0.6 ULP at most).  Results below float32's smallest normal are
-    flushed before the conversion, which would raise the underflow flag."""
-    ad = np.float64(a)
-    u = ad * ad
-    c = _TANHSHRINK_Q32_WIDE
-    q = c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * (c[4] + u * (c[5] + u * c[6])))))
-    w = (ad * u) * (1.0 / 3.0 + u * q)
-    return np.float32(_select(w < 2.0**-126, 0.0, w))
+def _tanhshrink64(x):
+    a, tiny, s, w, w_lo, t, t_lo = _tanhshrink_parts64(x)
+    small = ldexp_signed(w + w_lo, _select(tiny, -3 * s, 0))
+    r, r_err = two_sum(a, -t)
+    big = r + (r_err - t_lo)
+    y = _select(float_bits(a) < float_bits(1.0), small, big)
+    # + 0: tanhshrink(-0.0) and the flushed tiny results are +0.0
+    y = np.copysign(y, x) + 0.0
+    return _select((x != x) | (float_bits(abs(x)) > float_bits(_TS_HIGH)), x, y)
 
 
-def _tanhshrink_small(x, a, tiny, s, w, w_lo):
-    """tanhshrink(|x|) for |x| < 1 in the dtype of ``x``: float64 from the double
-    word of _tanhshrink_parts, float32 from :func:`_small_wide32`."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
+@_jit
+def _tanhshrink_grad64(x):
+    a, tiny, s, w, w_lo, t, t_lo = _tanhshrink_parts64(x)
+    # tanh a = a - w for a < 1 (a Fast2Sum: w < a/4); tiny a: tanh(a)**2 = a**2 to
+    # working precision, formed on a * 2**s and scaled back
+    ws = ldexp_signed(w, _select(tiny, -3 * s, 0))
+    ws_lo = ldexp_signed(w_lo, _select(tiny, -3 * s, 0))
+    ts = a - ws
+    ts_lo = ((a - ts) - ws) - ws_lo
+    sa = a * _select(tiny, _TS_SCALE, 1.0)
+    th = _select(tiny, sa, ts)
+    # the low part is below 2**-60 relative for a < 2**-30 (and its product with th
+    # could underflow): dropped there
+    tl = _select(float_bits(a) < float_bits(2.0**-30), 0.0, ts_lo)
+    big = float_bits(a) >= float_bits(1.0)
+    th = _select(big, t, th)
+    tl = _select(big, t_lo, tl)
+    sq = th * th
+    g = sq + (fma(th, th, -sq) + 2.0 * th * tl)
+    g = ldexp_signed(g, _select(tiny, -2 * s, 0))
+    return _select(x != x, x, g)
 
 
-@overload(_tanhshrink_small, inline="always")
-def _tanhshrink_small_overload(x, a, tiny, s, w, w_lo):
-    if x == types.float32:
-        return lambda x, a, tiny, s, w, w_lo: _small_wide32(min(a, np.float32(1)))
-    if x == types.float64:
-        return lambda x, a, tiny, s, w, w_lo: ldexp_signed(w + w_lo, _select(tiny, -3 * s, 0))
-    return None
+_tanhshrink_by_dtype = by_dtype(tanhshrink32, _tanhshrink64)
+_tanhshrink_grad_by_dtype = by_dtype(tanhshrink_grad32, _tanhshrink_grad64)
 
 
 @_jit
 def _tanhshrink(x):
-    T = type(x)
-    _, hi, _, _, _, _ = _tanhshrink_constants(x)
-    a, tiny, _, s, w, w_lo, t, t_lo = _tanhshrink_parts(x)
-    small = _tanhshrink_small(x, a, tiny, s, w, w_lo)
-    r, r_err = two_sum(a, -t)
-    big = r + (r_err - t_lo)
-    y = small if float_bits(a) < float_bits(T(1)) else big
-    # + 0: tanhshrink(-0.0) and the flushed tiny results are +0.0
-    y = np.copysign(y, x) + T(0)
-    return x if (x != x) | (float_bits(abs(x)) > float_bits(hi)) else y
+    return _tanhshrink_by_dtype(x)
 
 
 @_jit
 def _tanhshrink_grad(x):
-    T = type(x)
-    a, tiny, scale, s, w, w_lo, t, t_lo = _tanhshrink_parts(x)
-    # tanh a = a - w for a < 1 (a Fast2Sum: w < a/4); tiny a: tanh(a)**2 = a**2 to
-    # working precision, formed on a * 2**s and scaled back
-    ws = ldexp_signed(w, -3 * s if tiny else 0)
-    ws_lo = ldexp_signed(w_lo, -3 * s if tiny else 0)
-    ts = a - ws
-    ts_lo = ((a - ts) - ws) - ws_lo
-    sa = a * (scale if tiny else T(1))
-    th = sa if tiny else ts
-    # the low part is below 2**-60 relative for a < 2**-30 (and its product with th
-    # could underflow): dropped there
-    tl = T(0) if float_bits(a) < float_bits(T(2.0**-30)) else ts_lo
-    big = float_bits(a) >= float_bits(T(1))
-    th = t if big else th
-    tl = t_lo if big else tl
-    sq = th * th
-    g = sq + (fma(th, th, -sq) + T(2) * th * tl)
-    g = ldexp_signed(g, -2 * s if tiny else 0)
-    return x if x != x else g
+    return _tanhshrink_grad_by_dtype(x)
 
 
 @_jit
@@ -269,16 +208,21 @@ register(
         grad_limits=(1.0, 1.0),
         notes=(
             "Stable evaluation: x - tanh(x) cancels catastrophically near 0 (it is x^3/3 -\n"
-            "2x^5/15 + ...), so for |x| < 1 it is x^3 (1/3 + x^2 Q(x^2)) with a minimax Q\n"
-            "(tools/fit_tanhshrink.py) in double words (float32: in float64, rounded once),\n"
-            "and for |x| >= 1 x - tanh(x) with\n"
-            "tanh(|x|) = (1 - e) / (1 + e), e = exp(-2|x|), as a double word: one rounding at\n"
+            "2x^5/15 + ...), so it is never formed as a difference.  float64: for |x| < 1\n"
+            "x^3 (1/3 + x^2 Q(x^2)) with a minimax Q (tools/fit_tanhshrink.py) in double\n"
+            "words, and for |x| >= 1 x - tanh(x) with tanh(|x|) = (1 - e) / (1 + e),\n"
+            "e = exp(-2|x|), as a double word; the derivative tanh(x)^2 is squared from the\n"
+            "same double-word tanh.  float32: x^2 G(|x|) (|x| < 2) or x G(|x|) (beyond),\n"
+            "tanh(x)^2 = x^2 G(|x|) or G(|x|), with G a piecewise polynomial on 26 intervals\n"
+            "(tools/fit_tanhshrink32.py) and the power an exact double word.  One rounding at\n"
             "the end in both.  Tiny inputs keep relative accuracy (tanhshrink(1e-10) is\n"
             "3.3e-31, not 0) down to where x^3/3 leaves the normal range; tanhshrink(-0.0)\n"
-            "= +0.0, like every flushed result.  The derivative tanh(x)^2 is squared from\n"
-            "the same double-word tanh (tanh(x)^2 itself never cancels)."
+            "= +0.0, like every flushed result."
         ),
         transcendental=True,
+        forward_block_f32=tanhshrink32_block16,
+        grad_block_f32=tanhshrink_grad32_block16,
+        backward_block_f32=tanhshrink_backward32_block16,
     )
 )
 

@@ -1,0 +1,70 @@
+"""The float32 tanhshrink and tanhshrink' (fastact/_tanhshrink32.py): the AVX-512 block
+kernels equal bit for bit to their scalar twins in every loop layout, their short
+and general paths in agreement, and the piecewise polynomials continuous across
+their 25 seams and the switches to x - sign(x) and 1.
+
+The accuracy itself is certified with the other kernels (test_accuracy, against
+mpmath, and the exhaustive ``fastact verify``).
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import support
+
+import fastact
+from fastact._tanhshrink32 import tanhshrink32, tanhshrink_grad32
+
+_scalar_loop = support.scalar_loop(tanhshrink32)
+_scalar_grad_loop = support.scalar_loop(tanhshrink_grad32)
+
+
+def test_block_kernel_equals_scalar_kernel():
+    support.assert_block_equals_scalar(fastact.tanhshrink, _scalar_loop)
+
+
+def test_grad_block_kernel_equals_scalar_kernel():
+    support.assert_block_equals_scalar(fastact.tanhshrink_grad, _scalar_grad_loop)
+
+
+def test_backward_block_kernel_is_grad_out_times_the_scalar_derivative():
+    support.assert_backward_block_layouts(fastact.tanhshrink_backward, _scalar_grad_loop, zero_derivative_at=0.0)
+
+
+def test_the_short_path_and_the_general_path_agree_at_their_edges():
+    # the short paths: every |x| in [2^-20, 9] (forward) or [2^-20, 9.5] (derivative)
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink, 9.0, 1000.0, 999.0)
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink_grad, 9.5, 1000.0, 1.0)
+    # and tiny lanes (scaled by 2^40 on the general path only) next to ordinary ones
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink, 9.0, 1e-7, 3.3333334e-22)
+
+
+def _exact(x: np.ndarray, grad: bool) -> np.ndarray:
+    mp.mp.dps = 40
+    out = []
+    for v in x.astype(np.float64):
+        v = mp.mpf(float(v))
+        if grad:
+            out.append(float(mp.tanh(v) ** 2))
+        else:
+            with mp.extraprec(int(3 * abs(mp.log(abs(v), 2))) + 20):
+                out.append(float(v - mp.tanh(v)))
+    return np.array(out)
+
+
+def test_seams_and_switches_are_accurate_on_both_sides():
+    # the 32 float32 values on each side of every interval boundary (1/8, then four
+    # per binade up to 8), of the switch to the a >= 2 forms, of the tiny scaling
+    # (2^-20) and of the ends of the tables (9 and 9.5): within 0.6 ULP
+    seams = [0.125 * 2.0**e * (1 + q / 4) for e in range(7) for q in range(4)] + [2.0**-20, 9.0, 9.5]
+    x = np.concatenate(
+        [np.float32(s) + np.arange(-32, 33, dtype=np.float32) * np.spacing(np.float32(s)) for s in seams]
+    )
+    x = np.concatenate([x, -x])
+    for ufunc, grad in ((fastact.tanhshrink, False), (fastact.tanhshrink_grad, True)):
+        got = ufunc(x)
+        assert got.dtype == np.float32
+        want = _exact(x, grad)
+        ulps = np.abs(got - want) / np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
+        assert ulps.max() <= 0.6, (ufunc.__name__, x[ulps.argmax()], ulps.max())
