@@ -21,6 +21,11 @@ so that each kernel is inlined (and vectorized, and compiled) only twice:
    more than the gather and the copy.
 3. parameters that vary per element (rare): a plain scalar strided loop.
 
+A float32 block kernel (``_avx512.py``: 16 values of explicit vector IR) takes the
+kernel's place in paths 1 and 2 where the CPU has AVX-512; for a kernel with
+parameters it computes the function at their defaults and runs where they are
+broadcast and equal to them.
+
 Each inlined kernel copy costs compile time: a loop of its own for in-place
 calls (one per input that may be the output), for streaming and for the head
 and tails made it 4-5 copies, and building the full family from an empty cache
@@ -290,15 +295,27 @@ def _loop_source(
     quiet_range: bool = False,
 ) -> str:
     """Source of the ufunc inner loop for a kernel of ``narrays`` array and ``nparams``
-    scalar arguments, followed by ``nbaked`` compile-time constants.  ``blocked``
-    (no parameters): a hand-vectorized ``BLOCK(src..., dst)`` computes 16 elements
-    at a time (two sources for a fused backward: grad_out and x).  ``stream``: large contiguous outputs are written with
-    streaming stores.  ``quiet_range``: the overflow and underflow flags the loop
-    raises are discarded (``discard_range_flags``).  See the module docstring for
-    the chunked structure."""
+    scalar arguments, followed by ``nbaked`` compile-time constants.  ``blocked``: a
+    hand-vectorized ``BLOCK(src..., dst)`` computes 16 elements at a time (two
+    sources for a fused backward: grad_out and x); with parameters, only where
+    they are broadcast and equal to ``DEFAULT0, ...`` (the values the block
+    computes the function at), else the kernel runs.  ``stream``: large contiguous
+    outputs are written with streaming stores.  ``quiet_range``: the overflow and
+    underflow flags the loop raises are discarded (``discard_range_flags``).  See
+    the module docstring for the chunked structure."""
     nin = narrays + nparams
     baked = [f"BAKED{j}" for j in range(nbaked)]
     par = [f"p{j}" for j in range(nparams)] + baked
+    switch = blocked and nparams > 0  # block or kernel, decided at run time
+
+    def either(block_lines: list[str], kernel_lines: list[str]) -> list[str]:
+        if not blocked:
+            return kernel_lines
+        if not switch:
+            return block_lines
+        return (["if use_block:"] + ["    " + x for x in block_lines]
+                + ["else:"] + ["    " + x for x in kernel_lines])
+
     lines = [f"def {fname}(args, dims, steps, data):", "    prefer_512_bit_vectors()",
              "    n = dims[0]", f"    op = args[{nin}]"]
     if quiet_range:
@@ -317,6 +334,8 @@ def _loop_source(
         if quiet_range:
             lines.append("        discard_range_flags(fp_before)")
         lines.append("        return")
+    if switch:
+        lines.append("    use_block = " + " and ".join(f"p{j} == DEFAULT{j}" for j in range(nparams)))
     # A contiguous output is written from its first 64-byte boundary on: the
     # elements before it form a chunk of their own.
     lines += ["    head = n",
@@ -332,18 +351,17 @@ def _loop_source(
     # The common call (contiguous, not in place, not streamed) runs its aligned main
     # part straight from the inputs to the output: no copy through the buffer.
     lines += ["    if " + " and ".join(direct) + ":", "        m = n - head", "        off = head * ITEM"]
-    if blocked:
-        at = "off + j * 16 * ITEM"
-        ptrs = ", ".join([f"offset(args[{j}], {at})" for j in range(narrays)] + [f"offset(op, {at})"])
-        lines += ["        nblk = m // 16",
-                  "        for j in range(nblk):",
-                  f"            BLOCK({ptrs})",
-                  "        lo1 = head + nblk * 16"]
-    else:
-        lines += [f"        a{j}d = carray(offset(args[{j}], off), (m,), DTYPE)" for j in range(narrays)]
-        lines += ["        od = carray(offset(op, off), (m,), DTYPE)",
-                  "        for i in range(m):",
-                  f"            od[i] = KERNEL({', '.join([f'a{j}d[i]' for j in range(narrays)] + par)})"]
+    at = "off + j * 16 * ITEM"
+    ptrs = ", ".join([f"offset(args[{j}], {at})" for j in range(narrays)] + [f"offset(op, {at})"])
+    main_block = ["nblk = m // 16",
+                  "for j in range(nblk):",
+                  f"    BLOCK({ptrs})",
+                  "lo1 = head + nblk * 16"]
+    main_kernel = [f"a{j}d = carray(offset(args[{j}], off), (m,), DTYPE)" for j in range(narrays)]
+    main_kernel += ["od = carray(offset(op, off), (m,), DTYPE)",
+                    "for i in range(m):",
+                    f"    od[i] = KERNEL({', '.join([f'a{j}d[i]' for j in range(narrays)] + par)})"]
+    lines += ["        " + x for x in either(main_block, main_kernel)]
     lines.append("        hi0 = head")
     # Everything else (the head before the boundary, a block kernel's last partial
     # block, in-place, strided and streamed calls) runs in chunks through stack
@@ -367,31 +385,29 @@ def _loop_source(
                   f"                g{j}[i] = load_at(args[{j}], (done + i) * steps[{j}], ZERO)",
                   f"            q{j} = g{j}p",
                   f"        a{j} = carray(q{j}, (cnt,), DTYPE)"]
-    if blocked:
-        # whole blocks straight into the result buffer; a partial last block is
-        # copied there (grad_out's into a pad buffer), padded with zeros and
-        # computed in place, so the scalar kernel is never inlined into a block loop
-        at = "j * 16 * ITEM"
-        ptrs = ", ".join([f"offset(q{j}, {at})" for j in range(narrays)] + [f"offset(rp, {at})"])
-        tail = "offset(rp, nblk * 16 * ITEM)"
-        body += ["        nblk = cnt // 16",
-                  "        for j in range(nblk):",
-                  f"            BLOCK({ptrs})",
-                  "        if cnt > nblk * 16:",
-                  "            for i in range(nblk * 16, cnt):",
-                  f"                r[i] = a{narrays - 1}[i]",
-                  "            for i in range(cnt, nblk * 16 + 16):",
-                  "                r[i] = ZERO"]
-        if narrays == 2:
-            body += ["            for i in range(16):",
-                     "                pad[i] = a0[nblk * 16 + i] if nblk * 16 + i < cnt else ZERO",
-                     f"            BLOCK(padp, {tail}, {tail})"]
-        else:
-            body += [f"            BLOCK({tail}, {tail})"]
+    # whole blocks straight into the result buffer; a partial last block is
+    # copied there (grad_out's into a pad buffer), padded with zeros and
+    # computed in place, so the scalar kernel is never inlined into a block loop
+    at = "j * 16 * ITEM"
+    ptrs = ", ".join([f"offset(q{j}, {at})" for j in range(narrays)] + [f"offset(rp, {at})"])
+    tail = "offset(rp, nblk * 16 * ITEM)"
+    chunk_block = ["nblk = cnt // 16",
+                   "for j in range(nblk):",
+                   f"    BLOCK({ptrs})",
+                   "if cnt > nblk * 16:",
+                   "    for i in range(nblk * 16, cnt):",
+                   f"        r[i] = a{narrays - 1}[i]",
+                   "    for i in range(cnt, nblk * 16 + 16):",
+                   "        r[i] = ZERO"]
+    if narrays == 2:
+        chunk_block += ["    for i in range(16):",
+                        "        pad[i] = a0[nblk * 16 + i] if nblk * 16 + i < cnt else ZERO",
+                        f"    BLOCK(padp, {tail}, {tail})"]
     else:
-        reads = [f"a{j}[i]" for j in range(narrays)] + par
-        body += ["        for i in range(cnt):",
-                  f"            r[i] = KERNEL({', '.join(reads)})"]
+        chunk_block += [f"    BLOCK({tail}, {tail})"]
+    reads = [f"a{j}[i]" for j in range(narrays)] + par
+    chunk_kernel = ["for i in range(cnt):", f"    r[i] = KERNEL({', '.join(reads)})"]
+    body += ["        " + x for x in either(chunk_block, chunk_kernel)]
     body += _copy_out(nin, stream)
     lines += ["    " + line for line in body]
     if stream:
@@ -425,7 +441,7 @@ def _copy_out(nin: int, stream: bool) -> list[str]:
 
 def _compile_loop(
     kernel, name: str, dtype: np.dtype, narrays: int, nparams: int, baked: tuple, block=None, stream=False,
-    quiet_range=False,
+    quiet_range=False, block_params: tuple = (),
 ):
     tag = ("_baked" if baked else "") + ("_block" if block is not None else "")
     tag += ("_nt" if stream else "") + ("_qr" if quiet_range else "")
@@ -434,6 +450,7 @@ def _compile_loop(
                        quiet_range=quiet_range)
     namespace = {
         **{f"BAKED{j}": dtype.type(v) for j, v in enumerate(baked)},
+        **{f"DEFAULT{j}": dtype.type(v) for j, v in enumerate(block_params)},
         "KERNEL": kernel,
         "BLOCK": block,
         "DTYPE": dtype,
@@ -496,7 +513,7 @@ _PyUFunc_None = -1
 
 def make_ufunc(
     kernel, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32=None,
-    stream: bool = False, quiet_range: bool = False,
+    stream: bool = False, quiet_range: bool = False, block_params: tuple = (),
 ) -> tuple[np.ufunc, list]:
     """Build a real ``numpy.ufunc`` named ``name`` with float32 and float64 loops.
 
@@ -504,9 +521,12 @@ def make_ufunc(
     as ufunc inputs; ``baked`` parameter values (if any) follow them as constants
     compiled into the loop (the default-parameter fast path).  ``block_f32``: a
     hand-vectorized float32 kernel for 16 contiguous elements (used where the CPU
-    has AVX-512; see ``_avx512.py``), ``block(src, dst)`` or, for a two-array
-    kernel, ``block(grad_out, x, dst)``.  ``stream``: write contiguous outputs of
-    ``_parallel.get_stream_threshold()`` or more with non-temporal stores.
+    has AVX-512 and the loop takes no parameter argument, see ``_avx512.py``),
+    ``block(src, dst)`` or, for a two-array kernel, ``block(grad_out, x, dst)``.
+    For a kernel with parameters, the block computes it at the parameter values
+    ``block_params`` (the defaults) and runs where the parameters are broadcast
+    and equal to them.  ``stream``: write contiguous outputs of ``_parallel.get_stream_threshold()`` or
+    more with non-temporal stores.
     ``quiet_range``: discard the overflow and underflow flags the loop's arithmetic
     raises (for kernels whose last step is a plain product, the fused backward
     ones: see ``_core.backward_product``).  Returns the ufunc and everything it
@@ -515,10 +535,10 @@ def make_ufunc(
     """
     nin = narrays + nparams
     dtypes = (np.dtype(np.float32), np.dtype(np.float64))
-    usable = block_f32 is not None and HAVE_BLOCK_KERNEL and narrays in (1, 2) and nparams == 0 and not baked
+    usable = block_f32 is not None and HAVE_BLOCK_KERNEL and narrays in (1, 2) and len(block_params) == nparams
     loops = [
         _compile_loop(kernel, name, dt, narrays, nparams, baked,
-                      block_f32 if usable and dt == np.float32 else None, stream, quiet_range)
+                      block_f32 if usable and dt == np.float32 else None, stream, quiet_range, block_params)
         for dt in dtypes
     ]
     # NumPy calls the shared dispatcher, which runs the serial loop on one or

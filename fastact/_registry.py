@@ -72,7 +72,10 @@ class Activation:
     #: at +-inf exactly (exp-based functions: 1000; softsign only at 2**64 / 2**512)
     saturation: dict[str, float] = field(default_factory=lambda: {"float32": 1000.0, "float64": 1000.0})
     #: optional hand-vectorized float32 forward kernel for contiguous blocks of 16
-    #: (an intrinsic ``block(src, dst)``; it must match ``forward`` bit for bit)
+    #: (an intrinsic ``block(src, dst)``; it must match ``forward`` bit for bit; for
+    #: an activation with parameters, ``forward`` at the default parameters, where
+    #: it serves the loop with the defaults compiled in and the loop with parameter
+    #: arguments when they are broadcast and equal to the defaults)
     forward_block_f32: Any = None
     #: the same for the derivative and the fused backward (``block(grad, src, dst)``),
     #: matching ``grad`` and ``backward`` bit for bit
@@ -114,7 +117,7 @@ _KEEPALIVE: list = []
 
 def _ufunc(
     kernel: Any, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32: Any = None,
-    stream: bool = False, quiet_range: bool = False,
+    stream: bool = False, quiet_range: bool = False, block_params: tuple = (),
 ) -> np.ufunc:
     """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops.
 
@@ -122,7 +125,7 @@ def _ufunc(
     parameters compiled in (the default-parameter fast path).
     """
     ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc, baked=baked, block_f32=block_f32,
-                                  stream=stream, quiet_range=quiet_range)
+                                  stream=stream, quiet_range=quiet_range, block_params=block_params)
     key = name + "[defaults]" if baked else name
     for dtype, loop, record in zip(("float32", "float64"), keepalive[0], keepalive[1], strict=True):
         LOOPS[key, dtype] = loop
@@ -238,11 +241,15 @@ def build_public(act: Activation) -> dict[str, Any]:
         # the fused backward kernels end in backward_product: a plain product whose
         # overflow and underflow flags their loops discard
         quiet = kind == "backward"
-        uf = _ufunc(kernel, name, len(leading), nparam, doc, block_f32=block, stream=stream, quiet_range=quiet)
+        # a block kernel computes the function at the default parameters: it serves
+        # the loops with the defaults compiled in, and those with parameter
+        # arguments where these are broadcast and equal to the defaults
+        uf = _ufunc(kernel, name, len(leading), nparam, doc, block_f32=block, stream=stream, quiet_range=quiet,
+                    block_params=act.param_defaults)
         out["ufunc:" + name] = uf
         if nparam:
-            baked = _ufunc(kernel, name, len(leading), 0, doc, baked=act.param_defaults, stream=stream,
-                           quiet_range=quiet)
+            baked = _ufunc(kernel, name, len(leading), 0, doc, baked=act.param_defaults, block_f32=block,
+                           stream=stream, quiet_range=quiet)
             out[name] = _with_defaults(uf, baked, name, leading, act.params, doc)
         else:
             out[name] = uf

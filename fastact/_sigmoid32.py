@@ -52,6 +52,7 @@ from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = [
     "sigmoid32", "sigmoid32_block16", "sigmoid_of_negated32_block16", "sigmoid_of_negated_backward32_block16",
+    "sigmoid_product32_block16",
     "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32", "quotient32", "emit_quotient32",
     "HAVE_BLOCK_KERNEL",
 ]
@@ -250,3 +251,11 @@ def sigmoid_of_negated_backward32_block16(typingctx, grad, src, dst):
     """``dst[0:16] = grad[0:16] * sigmoid(-src[0:16])`` for float32
     (``backward_product``), as AVX-512 vector code (``dst`` may be either source)."""
     return backward_block_intrinsic(grad, src, dst, _emit_sigmoid_of_negated)
+
+
+@intrinsic
+def sigmoid_product32_block16(typingctx, grad, src, dst):
+    """``dst[0:16] = grad[0:16] * sigmoid(src[0:16])`` for float32 (``backward_product``;
+    softplus's fused backward at beta = 1), as AVX-512 vector code (``dst`` may be
+    either source)."""
+    return backward_block_intrinsic(grad, src, dst, _emit_sigmoid)

@@ -93,3 +93,36 @@ def test_log_sigmoid_backward_block_layouts():
     support.assert_backward_block_layouts(
         fastact.log_sigmoid_backward, _scalar_log_sigmoid_grad_loop, zero_derivative_at=np.inf
     )
+
+
+_scalar_sigmoid_loop = support.scalar_loop(sigmoid32)
+
+
+def test_softplus_grad_at_beta_1_is_the_sigmoid_in_every_loop():
+    # softplus' = sigmoid(beta x): at the default beta = 1 the sigmoid block serves
+    # the loop with the defaults compiled in and the one with parameter arguments
+    # where they are broadcast defaults; the scalar kernel takes the float32
+    # sigmoid at beta = 1 too (per-element parameters, other CPUs)
+    support.assert_block_equals_scalar(fastact.softplus_grad, _scalar_sigmoid_loop)
+    x = np.arange(3, 2**32, 4099, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    want = _scalar_sigmoid_loop(x).view(np.uint32)
+    raw = fastact.ufuncs.softplus_grad
+    for got in (
+        raw(x, 1.0, 20.0),  # broadcast defaults: the block
+        raw(x, np.float32(1), np.float32(20)),
+        raw(x, np.ones_like(x), 20.0),  # per element: the scalar kernel
+        raw(x, 1.0, 30.0),  # threshold (ignored) not the default: the scalar kernel
+        np.concatenate([raw(x[:-1:2], 1.0, 20.0)[:, None], raw(x[1::2], 1.0, 20.0)[:, None]], axis=1).ravel(),
+    ):
+        np.testing.assert_array_equal(got.view(np.uint32)[: want.size], want[: got.size])
+    # another beta is still sigmoid(beta x) from the double-word quotient, accurate
+    # within 1 ULP of the float64 evaluation (below the smallest normal: flushed)
+    x = x[np.isfinite(x)]  # (a signalling NaN raises *invalid* in the float64 conversion)
+    got = raw(x, 2.0, 20.0)
+    exact = fastact.softplus_grad(x.astype(np.float64), 2.0)
+    assert (np.abs(got - exact) <= np.maximum(np.spacing(got), np.finfo(np.float32).tiny)).all()
+
+
+def test_softplus_backward_block_layouts():
+    # softplus' = sigmoid(x) at beta = 1 is 0 at -inf: an infinite grad_out there is blocked
+    support.assert_backward_block_layouts(fastact.softplus_backward, _scalar_sigmoid_loop, zero_derivative_at=-np.inf)

@@ -29,21 +29,28 @@ def _public_names():
 
 @pytest.mark.parametrize(("act", "name", "dtype"), list(_public_names()))
 def test_loop_is_vectorized_without_libm(loop_code, act, name, dtype):
-    info = loop_code[f"{name}/{dtype}"]
-    # At least 256-bit vectors: <8 x float> or <4 x double>.
-    min_lanes = 8 if dtype == "float32" else 4
-    assert info["max_lanes"] >= min_lanes, info
-    assert info["libm"] == [], f"scalar libm calls in the {name} loop: {info['libm']}"
-    if act.transcendental:
-        # the exp/expm1 core itself runs as packed ymm/zmm arithmetic
-        assert info["packed_arith"] >= 10, info
+    # an activation with parameters has two loops per dtype: parameters as ufunc
+    # arguments, and the defaults compiled in (what an omitted parameter calls)
+    for loop in [name] + ([name + "[defaults]"] if act.params else []):
+        info = loop_code[f"{loop}/{dtype}"]
+        # At least 256-bit vectors: <8 x float> or <4 x double>.
+        min_lanes = 8 if dtype == "float32" else 4
+        assert info["max_lanes"] >= min_lanes, (loop, info)
+        assert info["libm"] == [], f"scalar libm calls in the {loop} loop: {info['libm']}"
+        if act.transcendental:
+            # the exp/expm1 core itself runs as packed ymm/zmm arithmetic
+            assert info["packed_arith"] >= 10, (loop, info)
+        # large outputs of the memory-bound kernels go out with non-temporal packed stores
+        # and a fence (from _parallel.get_stream_threshold()); the exp-based kernels use plain stores
+        streams = not act.transcendental
+        assert (info["streaming_stores"] > 0) == streams, (loop, info)
+        assert info["store_fence"] == streams, (loop, info)
     block = {act.name: act.forward_block_f32, act.name + "_grad": act.grad_block_f32,
              act.name + "_backward": act.backward_block_f32}.get(name)
     if block is not None and dtype == "float32":
-        # the hand-vectorized block kernel (table lookups as vpermps/vpermi2ps) is in the loop
-        assert info["permute_tables"] == loop_code["have_block_kernel"], info
-    # large outputs of the memory-bound kernels go out with non-temporal packed stores
-    # and a fence (from _parallel.get_stream_threshold()); the exp-based kernels use plain stores
-    streams = not act.transcendental
-    assert (info["streaming_stores"] > 0) == streams, info
-    assert info["store_fence"] == streams, info
+        # the hand-vectorized block kernel (table lookups as vpermps/vpermi2ps) is in
+        # the loop; with parameters (where it computes the function at the defaults),
+        # in the loop with the defaults compiled in and in the one with parameter
+        # arguments (for broadcast defaults)
+        for loop in [name] + ([name + "[defaults]"] if act.params else []):
+            assert loop_code[f"{loop}/{dtype}"]["permute_tables"] == loop_code["have_block_kernel"], loop
