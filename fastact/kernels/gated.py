@@ -34,6 +34,13 @@ from .._gelu32 import (
     gelu_grad32,
     gelu_grad32_block16,
 )
+from .._gelu_tanh32 import (
+    gelu_tanh32,
+    gelu_tanh32_block16,
+    gelu_tanh_backward32_block16,
+    gelu_tanh_grad32,
+    gelu_tanh_grad32_block16,
+)
 from .._registry import Activation, register
 from .._silu32 import silu32, silu32_block16, silu_backward32_block16, silu_grad32, silu_grad32_block16
 from ._common import _TINY, _jit, _per_dtype
@@ -487,23 +494,44 @@ def _gelu_tanh_v(x):
 
 
 @_jit
-def _gelu_tanh(x):
+def _gelu_tanh_generic(x):
     a, v, v_lo, _, _ = _gelu_tanh_v(x)
     p, p_lo, k, e, e_lo = _exp_neg_dw(v, v_lo)
     y = _gate_forward(np.copysign(a, x), sign_clear(x), p, p_lo, k, e, e_lo)
-    y = ldexp_signed(x, -1) if float_bits(abs(x)) < float_bits(_GT_LO(x)) else y
-    y = x if quiet_greater(x, _GT_HI(x)) else y  # x itself there, inf included
-    return x if x != x else y
+    # (calls, not ternaries: inlined through an overload)
+    y = _select(float_bits(abs(x)) < float_bits(_GT_LO(x)), ldexp_signed(x, -1), y)
+    y = _select(quiet_greater(x, _GT_HI(x)), x, y)  # x itself there, inf included
+    return _select(x != x, x, y)
+
+
+# float32: gelu_tanh32 (_gelu_tanh32.py), silu's table exp and corrected division
+# on the double word v; float64: the generic double-word kernel above
+_gelu_tanh_by_dtype = by_dtype(gelu_tanh32, _gelu_tanh_generic)
 
 
 @_jit
-def _gelu_tanh_grad(x):
+def _gelu_tanh(x):
+    return _gelu_tanh_by_dtype(x)
+
+
+@_jit
+def _gelu_tanh_grad_generic(x):
     a, v, v_lo, b, b_lo = _gelu_tanh_v(x)
     p, p_lo, k, e, e_lo = _exp_neg_dw(v, v_lo)
     y = _gate_grad(sign_clear(x), p, p_lo, k, e, e_lo, b, b_lo)
     r, inside = _near_root(x, _GELU_TANH_ROOT(x), _GELU_TANH_LEAD(x), _GELU_TANH_P(x), _GELU_ROOT_HALF_WIDTH)
-    y = r if inside else y
-    return x if x != x else y
+    y = _select(inside, r, y)
+    return _select(x != x, x, y)  # calls, not ternaries: inlined through an overload
+
+
+# float32: gelu_tanh_grad32 (_gelu_tanh32.py), silu''s derivative on the double
+# word v; float64: the generic double-word kernel above
+_gelu_tanh_grad_by_dtype = by_dtype(gelu_tanh_grad32, _gelu_tanh_grad_generic)
+
+
+@_jit
+def _gelu_tanh_grad(x):
+    return _gelu_tanh_grad_by_dtype(x)
 
 
 @_jit
@@ -547,10 +575,14 @@ register(
             "gelu_tanh(-10) is -3.7e-36 in float32, not -0.0 as 0.5 x (1 + tanh(u)) gives.\n"
             "The derivative is the silu-like (1 + e (1 + x v')) / (1 + e)^2 or\n"
             "e (1 - |x| v' + e) / (1 + e)^2, and near its root x0 = -0.75246 a fitted\n"
-            "polynomial in x - x0.  gelu_tanh(-0.0) = -0.0; tiny inputs give x / 2.\n"
+            "polynomial in x - x0.  float32: the same on silu's table exp in float32\n"
+            "arithmetic.  gelu_tanh(-0.0) = -0.0; tiny inputs give x / 2.\n"
             "Not monotone (minimum -0.170 at x0)."
         ),
         transcendental=True,
         monotone=False,
+        forward_block_f32=gelu_tanh32_block16,
+        grad_block_f32=gelu_tanh_grad32_block16,
+        backward_block_f32=gelu_tanh_backward32_block16,
     )
 )

@@ -1,0 +1,342 @@
+"""float32 gelu_tanh, x sigmoid(v) with v = 2 sqrt(2/pi) (x + 0.044715 x^3), and its
+derivative at about the cost of the float32 silu and silu', with AVX-512 block
+kernels (exhaustive float32 error 0.570 and 0.952 ULP).
+
+gelu_tanh(x) = x/2 (1 + tanh(u)) = x sigmoid(2u) (no cancellation for u < 0), and
+with a = |x| and v = 2u = a (C + D a^2) (C = 2 sqrt(2/pi), D = 0.044715 C, both
+float32 double words), it is silu's arithmetic with e = exp(-v) in place of
+exp(-|x|):
+
+    x >= 0:  a / (1 + e)
+    x <  0:  -2^k a E / (1 + e)        (e = 2^k E, E in [0.97, 1.96])
+
+v is formed as a double word (a^2 exact, D a^2 with its residual, C + D a^2 by a
+TwoSum, the product by a with its residual) and enters ``_sigmoid32``'s table exp
+as one (``exp_table32(-v, -v_lo)``): in the negative tail exp(-v) turns v's
+absolute error into the result's relative error, and v reaches 99.  a E is a
+double word and the quotient, ``quotient32``, is rounded once; 2^k goes on last
+on the bit pattern, so the tail keeps its relative accuracy down to the smallest
+normal number (gelu_tanh(-9) = -1.3e-28), flushed to +0 below it.
+
+|x| is clamped to [2^-30, 10.5]: below, gelu_tanh(x) rounds to x/2 (the next term
+is 0.8 |x| relative); above, to x (x > 0: e < 2^-143) or to the flushed +0 (x < 0:
+|gelu_tanh(-10.5)| = 7.8e-43); v(10.5) = 99.4 stays inside the table exp's range.
+
+The generic double-word kernels they replace for float32 (``kernels.gated``, still
+used for float64: a polynomial exp_dd and a general quotient, 1.65x NumPy's
+9-pass formula and 1.14x PyTorch's derivative at 10^6) were within 0.685 and
+1.540 ULP over every float32.  The derivative is described with its kernel below.
+:func:`gelu_tanh32` is the scalar twin of :func:`gelu_tanh32_block16`, operation
+for operation (explicit FMAs), for loop ends and CPUs without AVX-512.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.extending import intrinsic
+
+from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
+from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
+from ._sigmoid32 import (
+    _E_FLOOR,
+    _MIN_NORMAL_BITS,
+    _TINY_BITS,
+    emit_exp_table32,
+    emit_quotient32,
+    exp_table32,
+    quotient32,
+)
+
+__all__ = [
+    "gelu_tanh32", "gelu_tanh32_block16", "gelu_tanh_grad32", "gelu_tanh_grad32_block16",
+    "gelu_tanh_backward32_block16",
+]
+
+_F = np.float32
+_SIGN = np.int32(-(2**31))
+_ABS = np.int32(0x7FFFFFFF)
+_INF_BITS = 0x7F800000
+_LIMIT_BITS = int(_F(10.5).view(np.int32))
+# |x| below 2^-125: x / 2 is subnormal, flushed to a signed zero
+_HALF_NORMAL_BITS = 0x01000000
+_ONE_EXPONENT = 1 << 23
+# 2 sqrt(2/pi) and 0.044715 * 2 sqrt(2/pi) as float32 double words (50 digits)
+_C_HI, _C_LO = _F(1.5957692), _F(-4.534068e-08)
+_D_HI, _D_LO = _F(0.071354814), _F(2.3988325e-09)
+# 3 D, for b = |x| v'(x) = a (C + 3 D a^2)
+_B3_HI, _B3_LO = _F(0.21406445), _F(-2.5408342e-10)
+
+
+@njit(**JIT_OPTIONS)
+def _a_times_c_plus(a, w, w_lo, d_hi, d_lo):
+    """a (C + d w) as a double word, for a in [2^-30, 10.5], w + w_lo = a^2 and d a
+    float32 double word."""
+    dw = d_hi * w
+    dw_lo = fma(d_hi, w, -dw) + fma(d_lo, w, d_hi * w_lo)
+    g = _C_HI + dw  # TwoSum: d a^2 exceeds C from a = 2.7 (3 D) or 4.7 (D) on
+    bv = g - _C_HI
+    g_lo = ((_C_HI - (g - bv)) + (dw - bv)) + (_C_LO + dw_lo)
+    v = a * g
+    return v, fma(a, g, -v) + a * g_lo
+
+
+@njit(**JIT_OPTIONS)
+def _v32(a):
+    """v = a (C + D a^2) as a double word ``(v, v_lo)`` for a in [2^-30, 10.5]."""
+    w = a * a
+    return _a_times_c_plus(a, w, fma(a, a, -w), _D_HI, _D_LO)
+
+
+@njit(**JIT_OPTIONS)
+def gelu_tanh32(x):
+    """x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) of a float32 value (the scalar twin
+    of :func:`gelu_tanh32_block16`)."""
+    one = _F(1)
+    b = float_bits(x)
+    ab = b & _ABS
+    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+    a = float_from_bits(cb, x)
+    v, v_lo = _v32(a)
+    e_hi, e_lo, k = exp_table32(-v, -v_lo)
+    s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
+    neg = b < np.int32(0)
+    m_hi = _select(neg, e_hi, one)
+    m_lo = _select(neg, e_lo, _F(0))
+    num_hi = a * m_hi
+    num_lo = fma(a, m_hi, -num_hi) + a * m_lo
+    q = quotient32(num_hi, num_lo, e_hi, e_lo, s)
+    rb = float_bits(q) + (_select(neg, k, np.int32(0)) << np.int32(23))
+    rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (b & _SIGN))
+    half = _select(ab < np.int32(_HALF_NORMAL_BITS), b & _SIGN, b - np.int32(_ONE_EXPONENT))
+    rb = _select(ab < np.int32(_TINY_BITS), half, rb)
+    # x itself above the clamp for x >= 0 (inf included), and NaN in, NaN out
+    keep = ((ab > np.int32(_LIMIT_BITS)) & (b >= np.int32(0))) | (ab > np.int32(_INF_BITS))
+    return float_from_bits(_select(keep, b, rb), x)
+
+
+def _emit_a_times_c_plus(v, a, w, w_lo, d_hi, d_lo):
+    """:func:`_a_times_c_plus` on 16 lanes."""
+    builder = v.builder
+    fma = v.fma
+    c_hi, d_hi = splat_f(_C_HI), splat_f(d_hi)
+    dw = builder.fmul(d_hi, w)
+    dw_lo = builder.fadd(fma(d_hi, w, builder.fneg(dw)), fma(splat_f(d_lo), w, builder.fmul(d_hi, w_lo)))
+    g = builder.fadd(c_hi, dw)
+    bv = builder.fsub(g, c_hi)
+    g_lo = builder.fadd(
+        builder.fadd(builder.fsub(c_hi, builder.fsub(g, bv)), builder.fsub(dw, bv)),
+        builder.fadd(splat_f(_C_LO), dw_lo),
+    )
+    vv = builder.fmul(a, g)
+    return vv, builder.fadd(fma(a, g, builder.fneg(vv)), builder.fmul(a, g_lo))
+
+
+def _emit_v(v, a):
+    """:func:`_v32` on 16 lanes."""
+    w = v.builder.fmul(a, a)
+    return _emit_a_times_c_plus(v, a, w, v.fma(a, a, v.builder.fneg(w)), _D_HI, _D_LO)
+
+
+def _emit_gelu_tanh(v, b, store):
+    builder = v.builder
+    fma = v.fma
+    one = splat_f(1.0)
+    sign = builder.and_(b, splat_i(int(_SIGN)))
+    ab = builder.and_(b, splat_i(int(_ABS)))
+    neg = builder.icmp_signed("<", b, splat_i(0))
+
+    def evaluate(general):
+        """The kernel on 16 lanes; ``general=False`` (every |x| finite and at least
+        2^-30) leaves out the lower clamp, the halving of tiny x and the NaN select."""
+        cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)) if general else ab, splat_i(_LIMIT_BITS))
+        a = builder.bitcast(cb, F16)
+        vv, v_lo = _emit_v(v, a)
+        e_hi, e_lo, k = emit_exp_table32(v, builder.fneg(vv), builder.fneg(v_lo))
+        ks = v.smax(k, splat_i(_E_FLOOR))
+        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        m_hi = builder.select(neg, e_hi, one)
+        m_lo = builder.select(neg, e_lo, splat_f(0.0))
+        num_hi = builder.fmul(a, m_hi)
+        num_lo = builder.fadd(fma(a, m_hi, builder.fneg(num_hi)), builder.fmul(a, m_lo))
+        q = emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s)
+        scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
+        rb = builder.add(builder.bitcast(q, I16), scale)
+        flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
+        rb = builder.select(flushed, splat_i(0), builder.or_(rb, sign))
+        if general:
+            small = builder.icmp_signed("<", ab, splat_i(_HALF_NORMAL_BITS))
+            half = builder.select(small, sign, builder.sub(b, splat_i(_ONE_EXPONENT)))
+            rb = builder.select(builder.icmp_signed("<", ab, splat_i(_TINY_BITS)), half, rb)
+        above = builder.and_(
+            builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), builder.icmp_signed(">=", b, splat_i(0))
+        )
+        keep = builder.or_(above, builder.icmp_signed(">", ab, splat_i(_INF_BITS))) if general else above
+        store(builder.select(keep, b, rb))
+
+    # Typical blocks (every |x| finite and at least 2^-30) take the short path.
+    v.short_or_general(ab, _TINY_BITS, _INF_BITS - 1, evaluate)
+
+
+@intrinsic
+def gelu_tanh32_block16(typingctx, src, dst):
+    """``dst[0:16] = gelu_tanh(src[0:16])`` for float32, as AVX-512 vector code
+    (``src`` and ``dst`` raw pointers; they may be equal)."""
+    return block_intrinsic(src, dst, _emit_gelu_tanh)
+
+
+# --------------------------------------------------------------------------------
+# gelu_tanh'(x) = s + x v'(x) s (1 - s), s = sigmoid(v)
+# --------------------------------------------------------------------------------
+# silu''s derivative (_silu32.py) with v in place of |x| inside the exp and
+# b = |x| v'(x) = a (C + 3 D a^2) (a double word) in place of |x| outside it: with
+# e = exp(-v) = 2^k E and u = 1 / (1 + e) as a double word,
+#
+#     x >= 0:  u + b e u^2
+#     x <  0:  2^k E u (1 - b u)
+#
+# 1 - b u cancels next to the root x0 = -0.75246 of the derivative (slope -1.9
+# there); within 2^-4 of x0, where u's own error (about 2^-30) would reach 2^-26
+# of the result, t P(t) takes over (t = x - x0, P(0) as a double word; Taylor
+# coefficients, the same as the float64 fit of tools/fit_roots.py; the dropped t^7
+# term is below 2^-35 relative).
+_ROOT_HI = _F(-0.7524614334106445)  # x0 = _ROOT_HI + _ROOT_LO
+_ROOT_LO = _F(1.1339628272762046e-08)
+_P0 = 0.4304000910248585
+_P0_HI = _F(_P0)
+_P0_LO = _F(_P0 - float(_P0_HI))
+_P = (
+    _F(0.38751844613578895), _F(-0.01578285352184803), _F(-0.11394448308095899), _F(-0.01661932834305256),
+    _F(0.019682309459833118), _F(0.005261059254921912),
+)  # P1 .. P6; fmt: skip
+_LO_P0 = _F(-float(_ROOT_LO) * _P0)  # x0's low part times P(0)
+_ROOT_WINDOW_BITS = int(_F(2.0**-4).view(np.int32))
+
+
+@njit(**JIT_OPTIONS)
+def gelu_tanh_grad32(x):
+    """gelu_tanh'(x) of a float32 value, within 1 ULP (the scalar twin of
+    :func:`gelu_tanh_grad32_block16`).  Every multiply-add is an explicit FMA."""
+    one = _F(1)
+    b = float_bits(x)
+    ab = b & _ABS
+    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+    a = float_from_bits(cb, x)  # |x|, clamped to [2^-30, 10.5]
+    w = a * a
+    w_lo = fma(a, a, -w)
+    v, v_lo = _a_times_c_plus(a, w, w_lo, _D_HI, _D_LO)
+    bb, bb_lo = _a_times_c_plus(a, w, w_lo, _B3_HI, _B3_LO)
+    e_hi, e_lo, k = exp_table32(-v, -v_lo)
+    s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
+    # u + u_lo = 1 / (d + d_lo), d + d_lo = 1 + e
+    d = fma(s, e_hi, one)
+    d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
+    u = one / d
+    u_lo = u * fma(-u, d_lo, fma(-u, d, one))
+    # x >= 0: u + b e u^2
+    be = fma(bb, s * e_hi, fma(bb, s * e_lo, bb_lo * (s * e_hi)))
+    uu = fma(u, u, (u + u) * u_lo)
+    pos = u + fma(be, uu, u_lo)
+    # x < 0: 2^k E u (1 - b u), each factor a double word
+    bu = bb * u
+    c = one - bu  # exact near the root (Sterbenz), and a Fast2Sum below
+    c_lo = fma(-bb, u_lo, fma(-bb_lo, u, ((one - c) - bu) - fma(bb, u, -bu)))
+    p = e_hi * u
+    p_lo = fma(e_hi, u, -p) + fma(e_hi, u_lo, e_lo * u)
+    mb = float_bits(fma(p, c, fma(p, c_lo, p_lo * c)))
+    rb = (mb & _ABS) + (k << np.int32(23))
+    rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (mb & _SIGN))
+    # within 2^-4 of the root: t P(t) (dx = 0 elsewhere, so nothing overflows;
+    # x - x0 from a NaN-free stand-in: a signaling NaN would raise *invalid*)
+    dx = float_from_bits(_select(ab > np.int32(_INF_BITS), np.int32(0), b), x) - _ROOT_HI
+    inside = (float_bits(dx) & _ABS) <= np.int32(_ROOT_WINDOW_BITS)
+    dx = _select(inside, dx, _F(0))
+    t = dx - _ROOT_LO  # rounded: only the small terms use it
+    poly = fma(t, _P[5], _P[4])
+    poly = fma(t, poly, _P[3])
+    poly = fma(t, poly, _P[2])
+    poly = fma(t, poly, _P[1])
+    poly = fma(t, poly, _P[0])
+    poly = fma(t, poly, _P0_LO)
+    near = fma(dx, _P0_HI, fma(t, poly, _LO_P0))
+    rb = _select(inside, float_bits(near), rb)
+    rb = _select(b < np.int32(0), rb, float_bits(pos))
+    return float_from_bits(_select(ab > np.int32(_INF_BITS), b, rb), x)  # NaN in, NaN out
+
+
+def _emit_gelu_tanh_grad(v, b, store):
+    builder = v.builder
+    fma = v.fma
+    one = splat_f(1.0)
+    ab = builder.and_(b, splat_i(int(_ABS)))
+    neg = builder.icmp_signed("<", b, splat_i(0))
+    fneg = builder.fneg
+
+    def evaluate(general):
+        """The kernel on 16 lanes; ``general=False`` (every |x| finite and at least
+        2^-30) leaves out the lower clamp and the NaN selects."""
+        cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)) if general else ab, splat_i(_LIMIT_BITS))
+        a = builder.bitcast(cb, F16)
+        w = builder.fmul(a, a)
+        w_lo = fma(a, a, fneg(w))
+        vv, v_lo = _emit_a_times_c_plus(v, a, w, w_lo, _D_HI, _D_LO)
+        bb, bb_lo = _emit_a_times_c_plus(v, a, w, w_lo, _B3_HI, _B3_LO)
+        e_hi, e_lo, k = emit_exp_table32(v, fneg(vv), fneg(v_lo))
+        ks = v.smax(k, splat_i(_E_FLOOR))
+        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        d = fma(s, e_hi, one)
+        d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
+        u = builder.fdiv(one, d)
+        nu = fneg(u)
+        u_lo = builder.fmul(u, fma(nu, d_lo, fma(nu, d, one)))
+        se = builder.fmul(s, e_hi)
+        be = fma(bb, se, fma(bb, builder.fmul(s, e_lo), builder.fmul(bb_lo, se)))
+        uu = fma(u, u, builder.fmul(builder.fadd(u, u), u_lo))
+        pos = builder.fadd(u, fma(be, uu, u_lo))
+        bu = builder.fmul(bb, u)
+        c = builder.fsub(one, bu)
+        bu_err = fma(bb, u, fneg(bu))
+        c_lo = fma(fneg(bb), u_lo, fma(fneg(bb_lo), u, builder.fsub(builder.fsub(builder.fsub(one, c), bu), bu_err)))
+        p = builder.fmul(e_hi, u)
+        p_lo = builder.fadd(fma(e_hi, u, fneg(p)), fma(e_hi, u_lo, builder.fmul(e_lo, u)))
+        mb = builder.bitcast(fma(p, c, fma(p, c_lo, builder.fmul(p_lo, c))), I16)
+        rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), builder.shl(k, splat_i(23)))
+        flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
+        rb = builder.select(flushed, splat_i(0), builder.or_(rb, builder.and_(mb, splat_i(int(_SIGN)))))
+        nan_free = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), splat_i(0), b) if general else b
+        dx = builder.fsub(builder.bitcast(nan_free, F16), splat_f(_ROOT_HI))
+        inside = builder.icmp_signed(
+            "<=", builder.and_(builder.bitcast(dx, I16), splat_i(int(_ABS))), splat_i(_ROOT_WINDOW_BITS)
+        )
+        rb = builder.select(neg, rb, builder.bitcast(pos, I16))
+        if general:
+            rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
+
+        # the polynomial only in blocks with a lane near the root (x near x0 is
+        # negative and not NaN, so its select can come last)
+        def near_root():
+            dxi = builder.select(inside, dx, splat_f(0.0))
+            t = builder.fsub(dxi, splat_f(_ROOT_LO))
+            poly = fma(t, splat_f(_P[5]), splat_f(_P[4]))
+            for c in (_P[3], _P[2], _P[1], _P[0], _P0_LO):
+                poly = fma(t, poly, splat_f(c))
+            return builder.bitcast(fma(dxi, splat_f(_P0_HI), fma(t, poly, splat_f(_LO_P0))), I16)
+
+        store(v.select_where_any(inside, rb, near_root))
+
+    # Typical blocks (every |x| finite and at least 2^-30) take the short path.
+    v.short_or_general(ab, _TINY_BITS, _INF_BITS - 1, evaluate)
+
+
+@intrinsic
+def gelu_tanh_grad32_block16(typingctx, src, dst):
+    """``dst[0:16] = gelu_tanh'(src[0:16])`` for float32, as AVX-512 vector code
+    (``src`` and ``dst`` raw pointers; they may be equal)."""
+    return block_intrinsic(src, dst, _emit_gelu_tanh_grad)
+
+
+@intrinsic
+def gelu_tanh_backward32_block16(typingctx, grad, src, dst):
+    """``dst[0:16] = grad[0:16] * gelu_tanh'(src[0:16])`` for float32
+    (``backward_product``), as AVX-512 vector code (``dst`` may be either source)."""
+    return backward_block_intrinsic(grad, src, dst, _emit_gelu_tanh_grad)
