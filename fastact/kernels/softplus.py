@@ -24,6 +24,7 @@ from .._core import (
     two_sum,
 )
 from .._core_log import exp_dd, log1p_dd, log1p_linear_below
+from .._logistic64 import sigmoid64
 from .._registry import Activation, Param, register
 from .._sigmoid32 import (
     sigmoid32,
@@ -156,15 +157,10 @@ def _softplus_grad_generic(x, beta, threshold):
 
 # At beta = 1 the derivative is the sigmoid: float32 takes the float32 sigmoid
 # (_sigmoid32: table exp, 0.568 ULP, an AVX-512 block kernel for the loops with the
-# default parameters compiled in) instead of the double-word quotient above (0.632
-# ULP, about twice the time); float64 keeps the quotient (0.600 ULP; the float64
-# sigmoid kernel is faster but reaches 1.381).
-@_jit
-def _softplus_grad_unit64(x):
-    return _softplus_grad_generic(x, 1.0, 20.0)
-
-
-_softplus_grad_unit_by_dtype = by_dtype(sigmoid32, _softplus_grad_unit64)
+# default parameters) instead of the double-word quotient above (0.632 ULP, about
+# twice the time); float64 the accurate float64 sigmoid of _logistic64 (the
+# float64 sigmoid kernel itself is faster but reaches 1.381 ULP).
+_softplus_grad_unit_by_dtype = by_dtype(sigmoid32, sigmoid64)
 
 
 @_jit
@@ -233,9 +229,8 @@ def _log_sigmoid(x):
 
 
 @_jit
-def _log_sigmoid_grad_generic(x):
-    T = type(x)
-    return _softplus_grad_generic(-x, T(1), T(20))  # sigmoid(-x), relative-accurate for x >> 0
+def _log_sigmoid_grad64(x):
+    return sigmoid64(-x)  # relative-accurate for x >> 0
 
 
 @_jit
@@ -244,8 +239,8 @@ def _log_sigmoid_grad32(x):
 
 
 # float32: the float32 sigmoid of -x (table exp, within 1 ULP, an AVX-512 block
-# kernel); float64: softplus' derivative at beta = 1
-_log_sigmoid_grad_by_dtype = by_dtype(_log_sigmoid_grad32, _log_sigmoid_grad_generic)
+# kernel); float64: the accurate float64 sigmoid of -x (_logistic64)
+_log_sigmoid_grad_by_dtype = by_dtype(_log_sigmoid_grad32, _log_sigmoid_grad64)
 
 
 @_jit
