@@ -45,8 +45,8 @@ from ._sigmoid32 import (
     emit_exp_table32,
     emit_quotient32,
     exp_table32,
-    quotient32,
 )
+from ._silu32 import gate32
 
 __all__ = [
     "gelu_tanh32", "gelu_tanh32_block16", "gelu_tanh_grad32", "gelu_tanh_grad32_block16",
@@ -92,27 +92,12 @@ def _v32(a):
 def gelu_tanh32(x):
     """x sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3)) of a float32 value (the scalar twin
     of :func:`gelu_tanh32_block16`)."""
-    one = _F(1)
-    b = float_bits(x)
-    ab = b & _ABS
-    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+    cb = min(max(float_bits(x) & _ABS, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
     a = float_from_bits(cb, x)
     v, v_lo = _v32(a)
     e_hi, e_lo, k = exp_table32(-v, -v_lo)
     s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
-    neg = b < np.int32(0)
-    m_hi = _select(neg, e_hi, one)
-    m_lo = _select(neg, e_lo, _F(0))
-    num_hi = a * m_hi
-    num_lo = fma(a, m_hi, -num_hi) + a * m_lo
-    q = quotient32(num_hi, num_lo, e_hi, e_lo, s)
-    rb = float_bits(q) + (_select(neg, k, np.int32(0)) << np.int32(23))
-    rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (b & _SIGN))
-    half = _select(ab < np.int32(_HALF_NORMAL_BITS), b & _SIGN, b - np.int32(_ONE_EXPONENT))
-    rb = _select(ab < np.int32(_TINY_BITS), half, rb)
-    # x itself above the clamp for x >= 0 (inf included), and NaN in, NaN out
-    keep = ((ab > np.int32(_LIMIT_BITS)) & (b >= np.int32(0))) | (ab > np.int32(_INF_BITS))
-    return float_from_bits(_select(keep, b, rb), x)
+    return gate32(x, a, e_hi, e_lo, k, s, np.int32(_LIMIT_BITS))  # silu's arithmetic
 
 
 def _emit_a_times_c_plus(v, a, w, w_lo, d_hi, d_lo):

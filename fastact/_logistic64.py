@@ -74,6 +74,18 @@ def exp_neg64(a):
 
 
 @njit(**JIT_OPTIONS)
+def _quotient64(num, num_lo, p, p_lo, sc):
+    """(num + num_lo) / (1 + sc (p + p_lo)), rounded once: 1 + sc p as fma(sc, p, 1)
+    and its exact rounding error, one division and one residual correction."""
+    one = 1.0
+    d = fma(sc, p, one)
+    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
+    inv = one / d
+    q0 = num * inv
+    return fma(inv, fma(-q0, d, num) + fma(-q0, d_lo, num_lo), q0)
+
+
+@njit(**JIT_OPTIONS)
 def sigmoid64(x):
     """1 / (1 + exp(-x)) of a float64 value within 1 ULP: 1 / (1 + e) for x >= 0 and
     2^k (p + p_lo) / (1 + e) for x < 0, rounded once, 2^k applied last (flushed to
@@ -87,13 +99,7 @@ def sigmoid64(x):
     p, p_lo, k = exp_neg64(a)
     sc = float_from_bits((max(k, np.int64(_E_FLOOR)) + np.int64(1023)) << np.int64(52), x)
     neg = b < np.int64(0)
-    num = _select(neg, p, one)
-    num_lo = _select(neg, p_lo, 0.0)
-    d = fma(sc, p, one)
-    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
-    inv = one / d
-    q0 = num * inv
-    q = fma(inv, fma(-q0, d, num) + fma(-q0, d_lo, num_lo), q0)
+    q = _quotient64(_select(neg, p, one), _select(neg, p_lo, 0.0), p, p_lo, sc)
     rb = float_bits(q) + (_select(neg, k, np.int64(0)) << np.int64(52))
     rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb)
     return float_from_bits(_select(ab > np.int64(_INF_BITS), b, rb), x)  # NaN in, NaN out
@@ -113,13 +119,7 @@ def silu64(x):
     m_hi = _select(neg, p, one)
     m_lo = _select(neg, p_lo, 0.0)
     num = a * m_hi
-    num_lo = fma(a, m_hi, -num) + a * m_lo
-    # (num + num_lo) / (1 + sc (p + p_lo)), rounded once
-    d = fma(sc, p, one)
-    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
-    inv = one / d
-    q0 = num * inv
-    q = fma(inv, fma(-q0, d, num) + fma(-q0, d_lo, num_lo), q0)
+    q = _quotient64(num, fma(a, m_hi, -num) + a * m_lo, p, p_lo, sc)
     rb = float_bits(q) + (_select(neg, k, np.int64(0)) << np.int64(52))
     rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb | (b & _SIGN))
     half = _select(ab < np.int64(_HALF_NORMAL_BITS), b & _SIGN, b - np.int64(_ONE_EXPONENT))

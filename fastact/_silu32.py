@@ -47,7 +47,7 @@ from ._sigmoid32 import (
     quotient32,
 )
 
-__all__ = ["silu32", "silu32_block16", "silu_grad32", "silu_grad32_block16", "silu_backward32_block16"]
+__all__ = ["gate32", "silu32", "silu32_block16", "silu_grad32", "silu_grad32_block16", "silu_backward32_block16"]
 
 _F = np.float32
 _SIGN = np.int32(-(2**31))
@@ -66,12 +66,21 @@ _FAST_HI_BITS = int(_F(27.0).view(np.int32))
 def silu32(x):
     """x / (1 + exp(-x)) of a float32 value, within 1 ULP (the scalar twin of
     :func:`silu32_block16`)."""
+    ab = float_bits(x) & _ABS
+    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+    e_hi, e_lo, k, s = exp_neg_table32(cb, x)
+    return gate32(x, float_from_bits(cb, x), e_hi, e_lo, k, s, np.int32(_LIMIT_BITS))
+
+
+@njit(**JIT_OPTIONS)
+def gate32(x, a, e_hi, e_lo, k, s, limit_bits):
+    """x sigmoid(v) for v >= 0 of the sign of x, from e = exp(-|v|) = 2^k (e_hi + e_lo)
+    (s = 2^max(k, -40)) and a = |x| clamped to [2^-30, limit] (``limit_bits``: its
+    bit pattern; above it the result is x for x >= 0 and the flushed +0 for x < 0):
+    silu's arithmetic, shared with gelu_tanh (``_gelu_tanh32``)."""
     one = _F(1)
     b = float_bits(x)
     ab = b & _ABS
-    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
-    a = float_from_bits(cb, x)  # |x|, clamped to [2^-30, 104]
-    e_hi, e_lo, k, s = exp_neg_table32(cb, x)
     neg = b < np.int32(0)
     m_hi = _select(neg, e_hi, one)
     m_lo = _select(neg, e_lo, _F(0))
@@ -83,7 +92,7 @@ def silu32(x):
     half = _select(ab < np.int32(_HALF_NORMAL_BITS), b & _SIGN, b - np.int32(_ONE_EXPONENT))
     rb = _select(ab < np.int32(_TINY_BITS), half, rb)
     # x itself above the clamp for x >= 0 (inf included), and NaN in, NaN out
-    keep = ((ab > np.int32(_LIMIT_BITS)) & (b >= np.int32(0))) | (ab > np.int32(_INF_BITS))
+    keep = ((ab > limit_bits) & (b >= np.int32(0))) | (ab > np.int32(_INF_BITS))
     return float_from_bits(_select(keep, b, rb), x)
 
 
