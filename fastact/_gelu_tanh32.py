@@ -46,7 +46,7 @@ from ._sigmoid32 import (
     emit_quotient32,
     exp_table32,
 )
-from ._silu32 import gate32
+from ._silu32 import emit_gate_grad32, gate32, gate_grad32
 
 __all__ = [
     "gelu_tanh32", "gelu_tanh32_block16", "gelu_tanh_grad32", "gelu_tanh_grad32_block16",
@@ -202,7 +202,6 @@ _ROOT_WINDOW_BITS = int(_F(2.0**-4).view(np.int32))
 def gelu_tanh_grad32(x):
     """gelu_tanh'(x) of a float32 value, within 1 ULP (the scalar twin of
     :func:`gelu_tanh_grad32_block16`).  Every multiply-add is an explicit FMA."""
-    one = _F(1)
     b = float_bits(x)
     ab = b & _ABS
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
@@ -213,22 +212,7 @@ def gelu_tanh_grad32(x):
     bb, bb_lo = _a_times_c_plus(a, w, w_lo, _B3_HI, _B3_LO)
     e_hi, e_lo, k = exp_table32(-v, -v_lo)
     s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
-    # u + u_lo = 1 / (d + d_lo), d + d_lo = 1 + e
-    d = fma(s, e_hi, one)
-    d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
-    u = one / d
-    u_lo = u * fma(-u, d_lo, fma(-u, d, one))
-    # x >= 0: u + b e u^2
-    be = fma(bb, s * e_hi, fma(bb, s * e_lo, bb_lo * (s * e_hi)))
-    uu = fma(u, u, (u + u) * u_lo)
-    pos = u + fma(be, uu, u_lo)
-    # x < 0: 2^k E u (1 - b u), each factor a double word
-    bu = bb * u
-    c = one - bu  # exact near the root (Sterbenz), and a Fast2Sum below
-    c_lo = fma(-bb, u_lo, fma(-bb_lo, u, ((one - c) - bu) - fma(bb, u, -bu)))
-    p = e_hi * u
-    p_lo = fma(e_hi, u, -p) + fma(e_hi, u_lo, e_lo * u)
-    mb = float_bits(fma(p, c, fma(p, c_lo, p_lo * c)))
+    mb, pos = gate_grad32(e_hi, e_lo, s, bb, bb_lo)  # silu''s arithmetic with b for |x|
     rb = (mb & _ABS) + (k << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (mb & _SIGN))
     # within 2^-4 of the root: t P(t) (dx = 0 elsewhere, so nothing overflows;
@@ -252,7 +236,6 @@ def gelu_tanh_grad32(x):
 def _emit_gelu_tanh_grad(v, b, store):
     builder = v.builder
     fma = v.fma
-    one = splat_f(1.0)
     ab = builder.and_(b, splat_i(int(_ABS)))
     neg = builder.icmp_signed("<", b, splat_i(0))
     fneg = builder.fneg
@@ -269,22 +252,7 @@ def _emit_gelu_tanh_grad(v, b, store):
         e_hi, e_lo, k = emit_exp_table32(v, fneg(vv), fneg(v_lo))
         ks = v.smax(k, splat_i(_E_FLOOR))
         s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
-        d = fma(s, e_hi, one)
-        d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
-        u = builder.fdiv(one, d)
-        nu = fneg(u)
-        u_lo = builder.fmul(u, fma(nu, d_lo, fma(nu, d, one)))
-        se = builder.fmul(s, e_hi)
-        be = fma(bb, se, fma(bb, builder.fmul(s, e_lo), builder.fmul(bb_lo, se)))
-        uu = fma(u, u, builder.fmul(builder.fadd(u, u), u_lo))
-        pos = builder.fadd(u, fma(be, uu, u_lo))
-        bu = builder.fmul(bb, u)
-        c = builder.fsub(one, bu)
-        bu_err = fma(bb, u, fneg(bu))
-        c_lo = fma(fneg(bb), u_lo, fma(fneg(bb_lo), u, builder.fsub(builder.fsub(builder.fsub(one, c), bu), bu_err)))
-        p = builder.fmul(e_hi, u)
-        p_lo = builder.fadd(fma(e_hi, u, fneg(p)), fma(e_hi, u_lo, builder.fmul(e_lo, u)))
-        mb = builder.bitcast(fma(p, c, fma(p, c_lo, builder.fmul(p_lo, c))), I16)
+        mb, pos = emit_gate_grad32(v, e_hi, e_lo, s, bb, bb_lo)
         rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), builder.shl(k, splat_i(23)))
         flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
         rb = builder.select(flushed, splat_i(0), builder.or_(rb, builder.and_(mb, splat_i(int(_SIGN)))))

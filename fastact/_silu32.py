@@ -47,7 +47,10 @@ from ._sigmoid32 import (
     quotient32,
 )
 
-__all__ = ["gate32", "silu32", "silu32_block16", "silu_grad32", "silu_grad32_block16", "silu_backward32_block16"]
+__all__ = [
+    "gate32", "gate_grad32", "emit_gate_grad32", "silu32", "silu32_block16", "silu_grad32", "silu_grad32_block16",
+    "silu_backward32_block16",
+]
 
 _F = np.float32
 _SIGN = np.int32(-(2**31))
@@ -173,33 +176,74 @@ _ROOT_WINDOW_BITS = int(_F(2.0**-4).view(np.int32))
 
 
 @njit(**JIT_OPTIONS)
-def silu_grad32(x):
-    """silu'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))) of a float32 value (the scalar
-    twin of :func:`silu_grad32_block16`).  Every multiply-add is an explicit FMA, so
-    FMA contraction cannot make the two differ."""
+def gate_grad32(e_hi, e_lo, s, bv, bv_lo):
+    """The derivative of x sigmoid(v) (v >= 0 of the sign of x) from e = exp(-v) =
+    2^k (e_hi + e_lo) (s = 2^max(k, -40)) and b = |x| v'(x) = bv + bv_lo: the bit
+    pattern of E u (1 - b u) (x < 0, to be scaled by 2^k) and u + b e u^2 (x >= 0),
+    u = 1 / (1 + e) as a double word (one division and its exact residual).  silu'
+    (b = |x|) and gelu_tanh' (``_gelu_tanh32``) share it; 1 - b u cancels next to
+    the derivative's root, where each caller takes its polynomial."""
     one = _F(1)
-    b = float_bits(x)
-    ab = b & _ABS
-    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
-    a = float_from_bits(cb, x)  # |x|, clamped to [2^-30, 104]
-    e_hi, e_lo, k, s = exp_neg_table32(cb, x)
     # u + u_lo = 1 / (d + d_lo), d + d_lo = 1 + e (the denominator of quotient32)
     d = fma(s, e_hi, one)
     d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
     u = one / d
     u_lo = u * fma(-u, d_lo, fma(-u, d, one))
-    # x >= 0: u + a e u^2 (e from the floored scale s: below 2^-39 the term is
-    # far below half an ULP of u = 1)
-    ae = fma(a, s * e_hi, a * (s * e_lo))
+    # x >= 0: u + b e u^2 (e from the floored scale s: below 2^-39 the term is far
+    # below half an ULP of u = 1)
+    be = fma(bv, s * e_hi, fma(bv, s * e_lo, bv_lo * (s * e_hi)))
     uu = fma(u, u, (u + u) * u_lo)
-    pos = u + fma(ae, uu, u_lo)
-    # x < 0: 2^k E u (1 - a u), each factor a double word
-    au = a * u
-    c = one - au  # exact: Sterbenz for au in [0.5, 2], and beyond 2 as 1 - |x| is
-    c_lo = fma(-a, u_lo, ((one - c) - au) - fma(a, u, -au))  # (one - c) - au: Fast2Sum below
+    pos = u + fma(be, uu, u_lo)
+    # x < 0: E u (1 - b u), each factor a double word
+    bu = bv * u
+    c = one - bu  # exact: Sterbenz for bu in [0.5, 2], and beyond 2 (< 2^24) as 1 - bu is
+    c_lo = fma(-bv, u_lo, fma(-bv_lo, u, ((one - c) - bu) - fma(bv, u, -bu)))  # Fast2Sum below 1/2
     p = e_hi * u
     p_lo = fma(e_hi, u, -p) + fma(e_hi, u_lo, e_lo * u)
-    mb = float_bits(fma(p, c, fma(p, c_lo, p_lo * c)))
+    return float_bits(fma(p, c, fma(p, c_lo, p_lo * c))), pos
+
+
+def emit_gate_grad32(v, e_hi, e_lo, s, bv, bv_lo=None):
+    """:func:`gate_grad32` on 16 lanes (``bv_lo=None``: b is exact, its terms left
+    out): ``(bits of E u (1 - b u), u + b e u^2)``."""
+    builder = v.builder
+    fma = v.fma
+    fneg = builder.fneg
+    one = splat_f(1.0)
+    d = fma(s, e_hi, one)
+    d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
+    u = builder.fdiv(one, d)
+    nu = fneg(u)
+    u_lo = builder.fmul(u, fma(nu, d_lo, fma(nu, d, one)))
+    se = builder.fmul(s, e_hi)
+    bse_lo = builder.fmul(bv, builder.fmul(s, e_lo))
+    if bv_lo is not None:
+        bse_lo = fma(bv, builder.fmul(s, e_lo), builder.fmul(bv_lo, se))
+    be = fma(bv, se, bse_lo)
+    uu = fma(u, u, builder.fmul(builder.fadd(u, u), u_lo))
+    pos = builder.fadd(u, fma(be, uu, u_lo))
+    bu = builder.fmul(bv, u)
+    c = builder.fsub(one, bu)
+    rest = builder.fsub(builder.fsub(builder.fsub(one, c), bu), fma(bv, u, fneg(bu)))
+    if bv_lo is not None:
+        rest = fma(fneg(bv_lo), u, rest)
+    c_lo = fma(fneg(bv), u_lo, rest)
+    p = builder.fmul(e_hi, u)
+    p_lo = builder.fadd(fma(e_hi, u, fneg(p)), fma(e_hi, u_lo, builder.fmul(e_lo, u)))
+    return builder.bitcast(fma(p, c, fma(p, c_lo, builder.fmul(p_lo, c))), I16), pos
+
+
+@njit(**JIT_OPTIONS)
+def silu_grad32(x):
+    """silu'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))) of a float32 value (the scalar
+    twin of :func:`silu_grad32_block16`).  Every multiply-add is an explicit FMA, so
+    FMA contraction cannot make the two differ."""
+    b = float_bits(x)
+    ab = b & _ABS
+    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
+    a = float_from_bits(cb, x)  # |x|, clamped to [2^-30, 104]
+    e_hi, e_lo, k, s = exp_neg_table32(cb, x)
+    mb, pos = gate_grad32(e_hi, e_lo, s, a, _F(0))
     rb = (mb & _ABS) + (k << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (mb & _SIGN))
     # within 2^-8 of the root: t P(t) (t = 0 elsewhere, so nothing overflows)
@@ -217,12 +261,8 @@ def silu_grad32(x):
 def _emit_silu_grad(v, b, store):
     builder = v.builder
     fma = v.fma
-    one = splat_f(1.0)
     ab = builder.and_(b, splat_i(int(_ABS)))
     neg = builder.icmp_signed("<", b, splat_i(0))
-
-    def fneg(value):
-        return builder.fneg(value)
 
     def evaluate(general):
         """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
@@ -231,21 +271,7 @@ def _emit_silu_grad(v, b, store):
         cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
         a = builder.bitcast(cb, F16)
         e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
-        d = fma(s, e_hi, one)
-        d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
-        u = builder.fdiv(one, d)
-        nu = fneg(u)
-        u_lo = builder.fmul(u, fma(nu, d_lo, fma(nu, d, one)))
-        ae = fma(a, builder.fmul(s, e_hi), builder.fmul(a, builder.fmul(s, e_lo)))
-        uu = fma(u, u, builder.fmul(builder.fadd(u, u), u_lo))
-        pos = builder.fadd(u, fma(ae, uu, u_lo))
-        au = builder.fmul(a, u)
-        c = builder.fsub(one, au)
-        au_err = fma(a, u, fneg(au))
-        c_lo = fma(fneg(a), u_lo, builder.fsub(builder.fsub(builder.fsub(one, c), au), au_err))
-        p = builder.fmul(e_hi, u)
-        p_lo = builder.fadd(fma(e_hi, u, fneg(p)), fma(e_hi, u_lo, builder.fmul(e_lo, u)))
-        mb = builder.bitcast(fma(p, c, fma(p, c_lo, builder.fmul(p_lo, c))), I16)
+        mb, pos = emit_gate_grad32(v, e_hi, e_lo, s, a)
         scale = builder.shl(k, splat_i(23))
         if general:
             rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), scale)
