@@ -25,6 +25,7 @@ from .._core import (
 )
 from .._core_log import exp_dd, log1p_dd, log1p_linear_below
 from .._logistic64 import sigmoid64
+from .._mish32 import mish32, mish32_block16
 from .._registry import Activation, Param, register
 from .._sigmoid32 import (
     sigmoid32,
@@ -333,22 +334,22 @@ def _mish_parts(x):
     p, p_lo, k = exp_dd(-a, T(0))
     e = ldexp_flush(p, k)
     use = e >= e0
-    eh = e if use else T(0)
-    el = ldexp_signed(p_lo, max(k, k0)) if use else T(0)
+    eh = _select(use, e, T(0))
+    el = _select(use, ldexp_signed(p_lo, max(k, k0)), T(0))
     neg = ~sign_clear(x)
-    ve = eh if neg else T(2) * eh
-    ve_lo = el if neg else T(2) * el
-    b, b_lo = two_sum(T(2) if neg else T(1), ve)
+    ve = _select(neg, eh, T(2) * eh)
+    ve_lo = _select(neg, el, T(2) * el)
+    b, b_lo = two_sum(_select(neg, T(2), T(1)), ve)
     b_lo = b_lo + ve_lo
-    a_hi = p if neg else T(1)
-    a_lo = p_lo if neg else T(0)
+    a_hi = _select(neg, p, T(1))
+    a_lo = _select(neg, p_lo, T(0))
     n, n_lo = _mul_dd(a_hi, a_lo, b, b_lo)
     # G = 2 e**2 for x >= 0: e**2 / 2 is also the c of the derivative
     sq, sq_lo = _mul_dd(eh, el, eh, el)
-    f_hi = eh if neg else T(1)
-    f_lo = el if neg else T(0)
+    f_hi = _select(neg, eh, T(1))
+    f_lo = _select(neg, el, T(0))
     fb, fb_lo = _mul_dd(f_hi, f_lo, b, b_lo)
-    d, d_lo = _add_dd(fb, fb_lo, T(2) if neg else T(2) * sq, T(0) if neg else T(2) * sq_lo)
+    d, d_lo = _add_dd(fb, fb_lo, _select(neg, T(2), T(2) * sq), _select(neg, T(0), T(2) * sq_lo))
     return n, n_lo, d, d_lo, a_hi, a_lo, sq, sq_lo, eh, el, k, neg, xmax
 
 
@@ -369,24 +370,35 @@ def _smallest_normal_overload(x):
 
 
 @_jit
-def _mish(x):
+def _mish64(x):
     T = type(x)
     n, n_lo, d, d_lo, _, _, _, _, _, _, k, neg, xmax = _mish_parts(x)
     t, t_lo = _div_dd(n, n_lo, d, d_lo)
     # x * t with one rounding, then 2**k (x < 0) exactly on the bit pattern.  x is
-    # clamped to [smallest normal, 2**60 / 2**500] (x < 0: to the exp clamp, where
-    # the true result is already below the smallest normal number) and scaled by
-    # 2**64 where tiny, so that the residual of the product stays normal.
-    hi = exp_limit(x) if neg else xmax
+    # clamped to [smallest normal, 2**500] (x < 0: to the exp clamp, where the true
+    # result is already below the smallest normal number) and scaled by 2**64 where
+    # tiny, so that the residual of the product stays normal.
+    # (calls, not ternaries: inlined through an overload)
+    hi = _select(neg, exp_limit(x), xmax)
     xc = np.copysign(abs_clamped(x, _smallest_normal(x), hi), x)
     small = float_bits(abs(x)) < float_bits(T(2.0**-40))
-    xs = xc * (T(2.0**64) if small else T(1))
+    xs = xc * _select(small, T(2.0**64), T(1))
     y = xs * t
     y = y + (fma(xs, t, -y) + xs * t_lo)
     # + 0: a result flushed below the smallest normal number is +0.0 (mish(-0.0) too)
-    y = ldexp_signed(y, (k if neg else 0) - (64 if small else 0)) + T(0)
-    # beyond the clamp (x > 2**60 / 2**500, +inf included) tanh(softplus(x)) == 1
-    return x if (x != x) | (float_bits(x) > float_bits(xmax)) else y
+    y = ldexp_signed(y, _select(neg, k, 0) - _select(small, 64, 0)) + T(0)
+    # beyond the clamp (x > 2**500, +inf included) tanh(softplus(x)) == 1
+    return _select((x != x) | (float_bits(x) > float_bits(xmax)), x, y)
+
+
+# float32: mish32 (_mish32.py), the float32 sigmoid's table exp and one corrected
+# division; float64: the double-word kernel above
+_mish_by_dtype = by_dtype(mish32, _mish64)
+
+
+@_jit
+def _mish(x):
+    return _mish_by_dtype(x)
 
 
 # mish' vanishes at x0 = -1.1924312145...; near it the rational form cancels, and
@@ -508,9 +520,13 @@ register(
             "mish(-0.0) = +0.0 (like every result flushed below the smallest normal number);\n"
             "tiny inputs keep relative accuracy (mish(x) = 0.6 x near 0; tanh(ln2) = 0.6).\n"
             "The left tail x e^x keeps its relative accuracy down to the smallest normal\n"
-            "number.  mish is not monotone: it dips to -0.3088 at x0."
+            "number.  mish is not monotone: it dips to -0.3088 at x0.  float32's forward\n"
+            "runs on the float32 sigmoid's table-driven exp (one vpermps per lookup on\n"
+            "AVX-512) with one corrected division: |x| E B / (2 + e B), B = 2 + e, for x < 0\n"
+            "and |x| B / (B + 2e^2), B = 1 + 2e, for x >= 0 (e = 2^k E)."
         ),
         transcendental=True,
         monotone=False,
+        forward_block_f32=mish32_block16,
     )
 )
