@@ -1,4 +1,4 @@
-"""Fit the polynomial coefficients used in ``fastact/_core.py``.
+"""Fit the polynomial coefficients used in ``fastact/_core.py`` (and the log1p of ``fastact/_softplus32.py``).
 
 Each core polynomial approximates a smooth function on the reduced range of its
 Cody-Waite reduction.  We fit in 60-digit arithmetic with a discrete Remez
@@ -76,6 +76,11 @@ def main():
         coef, worst = _fit_fixed(mp.expm1, lambda r: r + r * r / 2, lambda r, j: r ** (j + 3), -h, h, nq)
         print(f"{name} (expm1(r) = r + r^2/2 + r^3 Q(r), Q degree {nq - 1}): max rel err {mp.nstr(worst, 3)}")
         print("   ", ", ".join(repr(float(c)) for c in coef))
+    # float32 softplus (fastact/_softplus32.py): log1p(r) = r + r^2 Q(r) on the
+    # reduced range of a 16-entry table, r in [0, 1/16]
+    coef, worst = _fit_fixed(mp.log1p, lambda r: r, lambda r, j: r ** (j + 2), mp.mpf(2) ** -22, mp.mpf(1) / 16, 4)
+    print(f"LOG1P_32 (log1p(r) = r + r^2 Q(r) on [0, 1/16], Q degree 3): max rel err {mp.nstr(worst, 3)}")
+    print("   ", ", ".join(repr(float(c)) for c in coef))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from .._sigmoid32 import (
     sigmoid_of_negated_backward32_block16,
     sigmoid_product32_block16,
 )
+from .._softplus32 import log_sigmoid32, log_sigmoid32_block16, softplus32, softplus32_block16
 from ._common import _jit
 from .logistic import by_dtype
 
@@ -114,7 +115,7 @@ def _beta_ok(beta):
 
 
 @_jit
-def _softplus(x, beta, threshold):
+def _softplus_generic(x, beta, threshold):
     T = type(x)
     _, xmax, _, _, _ = _softplus_bounds(x)
     xa, ba, p, p_lo, k = _softplus_exp(x, beta)
@@ -137,6 +138,44 @@ def _softplus(x, beta, threshold):
     # beyond the clamp (inf included) the result is x itself; NaN in, NaN out
     y = x if (x != x) | (float_bits(x) > float_bits(xmax)) else y
     return y if _beta_ok(beta) else T(np.nan)
+
+
+def _is_float32(x):
+    """True for a float32 ``x``, False for float64: a compile-time constant."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_is_float32, inline="always")
+def _is_float32_overload(x):
+    if x == types.float32:
+        return lambda x: True
+    if x == types.float64:
+        return lambda x: False
+    return None
+
+
+@_jit
+def _float64_placeholder(x):
+    return x
+
+
+# At beta = 1, float32 takes softplus32 (_softplus32.py: the float32 sigmoid's table
+# exp and a table log1p, 0.58 ULP, an AVX-512 block kernel for the loops with the
+# default parameters) instead of the double-word exp and log1p above (0.998 ULP,
+# about three times the time); float64 keeps the double-word kernel.  The dtype
+# test is a compile-time constant, so the float64 placeholder is never reached:
+# it keeps the generic kernel, whose branches the overload inliner cannot take,
+# out of by_dtype.
+_softplus32_by_dtype = by_dtype(softplus32, _float64_placeholder)
+_log_sigmoid32_by_dtype = by_dtype(log_sigmoid32, _float64_placeholder)
+
+
+@_jit
+def _softplus(x, beta, threshold):
+    # the same bits whether beta = 1 is compiled in or passed
+    if _is_float32(x) and beta == type(x)(1):
+        return _softplus32_by_dtype(x)
+    return _softplus_generic(x, beta, threshold)
 
 
 @_jit
@@ -210,9 +249,12 @@ register(
             "softplus(+-0) is ln2 and softplus_grad(0) = 0.5.  Parameters: beta\n"
             "> 0; beta = 0 is taken as 2**-30 (float32) / 2**-200 (float64), beta is\n"
             "clamped to 2**30 / 2**200 above, and a negative beta gives NaN.  The\n"
-            "derivative sigmoid(beta x) keeps its relative accuracy in the left tail."
+            "derivative sigmoid(beta x) keeps its relative accuracy in the left tail.\n"
+            "float32 at beta = 1 runs on the float32 sigmoid's table exp and a 16-entry\n"
+            "table log1p, log(1/c_j) + log1p(c_j (1 + e) - 1), with one rounding at the end."
         ),
         transcendental=True,
+        forward_block_f32=softplus32_block16,  # beta = 1
         grad_block_f32=sigmoid32_block16,  # beta = 1: the sigmoid
         backward_block_f32=sigmoid_product32_block16,
     )
@@ -224,9 +266,10 @@ register(
 # ================================================================================
 @_jit
 def _log_sigmoid(x):
-    T = type(x)
-    # -softplus(-x); 0 - y so that a flushed tail (x > 103 / 745) gives +0.0
-    return T(0) - _softplus(-x, T(1), T(20))
+    if _is_float32(x):  # softplus32 of -x, negated on the bit pattern (_softplus32.py)
+        return _log_sigmoid32_by_dtype(x)
+    # -softplus(-x); 0 - y so that a flushed tail (x > 745) gives +0.0
+    return type(x)(0) - _softplus_generic(-x, type(x)(1), type(x)(20))
 
 
 @_jit
@@ -277,10 +320,12 @@ register(
             "difference: log_sigmoid_grad(30) is 9.36e-14 in float32, not 0.\n"
             "log_sigmoid(-0.0) = -ln2; log_sigmoid_grad(0) = 0.5; the tail beyond the\n"
             "smallest normal number (x > 103 / 745) gives +0.0.  float32's derivative is\n"
-            "the float32 sigmoid of -x (table exp, within 1 ULP)."
+            "the float32 sigmoid of -x (table exp, within 1 ULP); its forward is the\n"
+            "float32 softplus kernel of -x (table exp and table log1p), negated."
         ),
         aliases=("logsigmoid",),
         transcendental=True,
+        forward_block_f32=log_sigmoid32_block16,
         grad_block_f32=sigmoid_of_negated32_block16,
         backward_block_f32=sigmoid_of_negated_backward32_block16,
     )
