@@ -26,8 +26,10 @@ from .._core import (
     ldexp_signed,
     quiet_greater,
 )
+from .._exp_grad32 import exp_backward32_block16, exp_grad32, exp_grad32_block16, scaled_exp32, scaled_exp_blocks
 from .._registry import Activation, Param, register
 from ._common import _TINY, _jit
+from .logistic import float32_only, is_float32
 
 # ================================================================================
 # The expm1 family: elu, celu, selu
@@ -120,9 +122,17 @@ def _scaled_exp_neg_abs(x, alpha):
     return ldexp_signed(m * p, max(k + e, k_floor))
 
 
+# float32 at alpha = 1: exp_grad32 (_exp_grad32.py, the float32 sigmoid's table
+# exp, 0.55 ULP, an AVX-512 block kernel for the loops with the default alpha)
+# instead of exp(x) rounded once and scaled (1.02 ULP); elu' and celu' share it
+_exp_grad32_only = float32_only(exp_grad32)
+
+
 @_jit
 def _elu_grad(x, alpha):
     T = type(x)
+    if is_float32(x) and alpha == T(1):  # the same bits whether alpha = 1 is compiled in or passed
+        return _exp_grad32_only(x)
     # with alpha = 1 (the default) this is exp(-|x|) itself, bit for bit
     d = _scaled_exp_neg_abs(x, alpha)
     return x if x != x else (T(1) if is_positive(x) else d)
@@ -155,9 +165,13 @@ register(
             "elu(-1e-8) is expm1(-1e-8) to the last bit (float32(-1e-8) itself in float32,\n"
             "-9.999999950000001e-09 in float64); elu(-0.0) = -0.0.  Conventions (PyTorch's\n"
             "elu_backward and JAX's): the derivative at 0 takes the x <= 0 branch,\n"
-            "elu_grad(0) = alpha.  Saturation: elu(-1000) == -alpha exactly."
+            "elu_grad(0) = alpha.  Saturation: elu(-1000) == -alpha exactly.  float32's\n"
+            "derivative at alpha = 1 is exp(x) from the float32 sigmoid's table exp,\n"
+            "rounded once."
         ),
         transcendental=True,
+        grad_block_f32=exp_grad32_block16,  # alpha = 1
+        backward_block_f32=exp_backward32_block16,
     )
 )
 
@@ -207,6 +221,8 @@ def _celu(x, alpha):
 @_jit
 def _celu_grad(x, alpha):
     T = type(x)
+    if is_float32(x) and alpha == T(1):  # exp(x) for x <= 0: elu's at alpha = 1
+        return _exp_grad32_only(x)
     q, _, c = _celu_ratio(x, alpha, exp_limit(x))
     p, k = exp_reduce(-q)
     # exp(-q) alone turns the division's rounding error into up to q/2 ULP (57 ULP
@@ -243,9 +259,12 @@ register(
             "whose celu is elu with input scale 1/alpha): the derivative at 0 is\n"
             "exp(0): celu_grad(0) = 1.  Parameters: alpha > 0; alpha = 0 (an error in\n"
             "PyTorch) gives the limit, 0 for x <= 0 (x / alpha uses alpha clamped to\n"
-            "[2**-80, 2**80]); a negative alpha gives NaN."
+            "[2**-80, 2**80]); a negative alpha gives NaN.  float32's derivative at\n"
+            "alpha = 1 is elu's, exp(x) from the float32 sigmoid's table exp."
         ),
         transcendental=True,
+        grad_block_f32=exp_grad32_block16,  # alpha = 1
+        backward_block_f32=exp_backward32_block16,
     )
 )
 
@@ -339,7 +358,20 @@ def _selu(x):
 
 
 @_jit
+def _selu_grad32(x):
+    return scaled_exp32(x, _SELU32[2], _SELU32[3], _SELU32[0])
+
+
+# float32: scale alpha exp(x) on the float32 sigmoid's table exp (_exp_grad32.py,
+# 0.55 ULP, AVX-512 block kernels) instead of exp(x) rounded once (1.64 ULP)
+_selu_grad32_only = float32_only(_selu_grad32)
+_selu_grad32_block16, _selu_backward32_block16 = scaled_exp_blocks(_SELU32[2], _SELU32[3], _SELU32[0])
+
+
+@_jit
 def _selu_grad(x):
+    if is_float32(x):
+        return _selu_grad32_only(x)
     s_hi, _, sa_hi, sa_lo, _ = _selu_constants(x)
     a = abs_clamped(x, _TINY, exp_limit(x))
     p, k = exp_reduce(-a)
@@ -377,8 +409,12 @@ register(
             "uses our vectorized expm1.  selu(x) is +inf exactly where scale * x rounds\n"
             "to it (x > 1.71e308 / 3.24e38), without an overflow flag.\n"
             "Conventions (PyTorch's and JAX's): the derivative at 0 takes the x <= 0\n"
-            "branch, scale * alpha; selu(-0.0) = -0.0."
+            "branch, scale * alpha; selu(-0.0) = -0.0.  float32's derivative is\n"
+            "scale * alpha * exp(x) from the float32 sigmoid's table exp (a double word)\n"
+            "times scale * alpha as a double word, rounded once."
         ),
         transcendental=True,
+        grad_block_f32=_selu_grad32_block16,
+        backward_block_f32=_selu_backward32_block16,
     )
 )

@@ -59,6 +59,33 @@ def by_dtype(float32_kernel, float64_kernel):
     return kernel
 
 
+def is_float32(x):
+    """True for a float32 ``x``, False for float64: a compile-time constant, so a
+    branch on it is folded away."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(is_float32, inline="always")
+def _is_float32_overload(x):
+    if x == types.float32:
+        return lambda x: True
+    if x == types.float64:
+        return lambda x: False
+    return None
+
+
+@_jit
+def _float64_placeholder(x):
+    return x
+
+
+def float32_only(float32_kernel):
+    """``float32_kernel`` for float32, inlined; for use behind ``if is_float32(x):``,
+    which never reaches the float64 placeholder.  (The float64 kernel stays
+    out of the overload: its branches are more than the overload inliner can take.)"""
+    return by_dtype(float32_kernel, _float64_placeholder)
+
+
 # ================================================================================
 # sigmoid
 # ================================================================================

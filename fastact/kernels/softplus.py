@@ -36,7 +36,7 @@ from .._sigmoid32 import (
 )
 from .._softplus32 import log_sigmoid32, log_sigmoid32_block16, softplus32, softplus32_block16
 from ._common import _jit
-from .logistic import by_dtype
+from .logistic import by_dtype, float32_only, is_float32
 
 
 # ================================================================================
@@ -140,41 +140,19 @@ def _softplus_generic(x, beta, threshold):
     return y if _beta_ok(beta) else T(np.nan)
 
 
-def _is_float32(x):
-    """True for a float32 ``x``, False for float64: a compile-time constant."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-
-@overload(_is_float32, inline="always")
-def _is_float32_overload(x):
-    if x == types.float32:
-        return lambda x: True
-    if x == types.float64:
-        return lambda x: False
-    return None
-
-
-@_jit
-def _float64_placeholder(x):
-    return x
-
-
 # At beta = 1, float32 takes softplus32 (_softplus32.py: the float32 sigmoid's table
 # exp and a table log1p, 0.58 ULP, an AVX-512 block kernel for the loops with the
 # default parameters) instead of the double-word exp and log1p above (0.998 ULP,
-# about three times the time); float64 keeps the double-word kernel.  The dtype
-# test is a compile-time constant, so the float64 placeholder is never reached:
-# it keeps the generic kernel, whose branches the overload inliner cannot take,
-# out of by_dtype.
-_softplus32_by_dtype = by_dtype(softplus32, _float64_placeholder)
-_log_sigmoid32_by_dtype = by_dtype(log_sigmoid32, _float64_placeholder)
+# about three times the time); float64 keeps the double-word kernel.
+_softplus32_only = float32_only(softplus32)
+_log_sigmoid32_only = float32_only(log_sigmoid32)
 
 
 @_jit
 def _softplus(x, beta, threshold):
     # the same bits whether beta = 1 is compiled in or passed
-    if _is_float32(x) and beta == type(x)(1):
-        return _softplus32_by_dtype(x)
+    if is_float32(x) and beta == type(x)(1):
+        return _softplus32_only(x)
     return _softplus_generic(x, beta, threshold)
 
 
@@ -266,8 +244,8 @@ register(
 # ================================================================================
 @_jit
 def _log_sigmoid(x):
-    if _is_float32(x):  # softplus32 of -x, negated on the bit pattern (_softplus32.py)
-        return _log_sigmoid32_by_dtype(x)
+    if is_float32(x):  # softplus32 of -x, negated on the bit pattern (_softplus32.py)
+        return _log_sigmoid32_only(x)
     # -softplus(-x); 0 - y so that a flushed tail (x > 745) gives +0.0
     return type(x)(0) - _softplus_generic(-x, type(x)(1), type(x)(20))
 
