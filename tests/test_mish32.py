@@ -1,6 +1,7 @@
-"""The float32 mish (fastact/_mish32.py): the AVX-512 block kernel equal bit for bit
-to its scalar twin in every loop layout, its short and general paths in agreement,
-and its tails and tiny inputs.
+"""The float32 mish and mish' (fastact/_mish32.py): the AVX-512 block kernels equal
+bit for bit to their scalar twins in every loop layout, their short and general
+paths in agreement, the tails and tiny inputs, and the near-root polynomial of
+mish' in agreement with the general formula at the edges of its window.
 
 The accuracy itself is certified with the other kernels (test_accuracy, against
 mpmath, and the exhaustive ``fastact verify``).
@@ -12,13 +13,22 @@ import numpy as np
 import support
 
 import fastact
-from fastact._mish32 import mish32
+from fastact._mish32 import mish32, mish_grad32
 
 _scalar_loop = support.scalar_loop(mish32)
+_scalar_grad_loop = support.scalar_loop(mish_grad32)
 
 
 def test_block_kernel_equals_scalar_kernel():
     support.assert_block_equals_scalar(fastact.mish, _scalar_loop)
+
+
+def test_grad_block_kernel_equals_scalar_kernel():
+    support.assert_block_equals_scalar(fastact.mish_grad, _scalar_grad_loop)
+
+
+def test_backward_block_kernel_is_grad_out_times_the_scalar_derivative():
+    support.assert_backward_block_layouts(fastact.mish_backward, _scalar_grad_loop)
 
 
 def test_the_short_path_and_the_general_path_agree():
@@ -28,6 +38,37 @@ def test_the_short_path_and_the_general_path_agree():
     support.assert_short_and_general_paths_agree(fastact.mish, 27.0, -np.inf, 0.0)
     support.assert_short_and_general_paths_agree(fastact.mish, 27.0, 1e-30, np.float32(1e-30) * np.float32(0.6))
     support.assert_short_and_general_paths_agree(fastact.mish, 27.0, 50.0, 50.0)
+    support.assert_short_and_general_paths_agree(fastact.mish_grad, 27.0, np.inf, 1.0)
+    support.assert_short_and_general_paths_agree(fastact.mish_grad, 27.0, -np.inf, 0.0)
+    support.assert_short_and_general_paths_agree(fastact.mish_grad, 27.0, 1e-30, np.float32(0.6))
+
+
+def test_grad_root_branch_and_the_general_formula_give_the_same_bits():
+    # the near-root polynomial runs only in blocks with a lane within 2^-3 of x0:
+    # the other lanes of a block must not notice which way it went
+    rng = np.random.default_rng(8)
+    far = rng.uniform(-10, 10, 16 * 4096).astype(np.float32)
+    far[(far > -1.33) & (far < -1.05)] = np.float32(2.0)  # no lane near the root
+    near = far.copy()
+    near[1::16] = rng.uniform(-1.31, -1.07, 4096).astype(np.float32)  # one per block
+    a, c = fastact.mish_grad(near), fastact.mish_grad(far)
+    keep = np.ones(near.size, bool)
+    keep[1::16] = False
+    np.testing.assert_array_equal(a[keep].view(np.uint32), c[keep].view(np.uint32))
+
+
+def test_grad_near_the_root_and_at_the_window_edges_is_within_0_7_ulp():
+    # the polynomial inside |x - x0| <= 2^-3 and the quotient outside, against the
+    # float64 kernel (within 1 float64 ULP); x0 itself: mish'(float32(x0)) = 8.1e-10
+    x0 = -1.1924312145154952
+    xs = [np.float32(x0) + np.arange(-4096, 4097, dtype=np.float32) * np.spacing(np.float32(x0))]
+    for edge in (x0 - 2.0**-3, x0 + 2.0**-3):
+        xs.append(np.float32(edge) + np.arange(-4096, 4097, dtype=np.float32) * np.spacing(np.float32(edge)))
+    xs.append(np.linspace(-1.7, -0.7, 200001).astype(np.float32))
+    x = np.concatenate(xs)
+    got = fastact.mish_grad(x).astype(np.float64)
+    want = fastact.mish_grad(x.astype(np.float64))
+    assert (np.abs(got - want) <= 0.7 * np.spacing(np.abs(want).astype(np.float32))).all()
 
 
 def test_tiny_inputs_are_three_fifths_of_x_rounded_once():

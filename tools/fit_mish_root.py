@@ -1,4 +1,5 @@
-"""Taylor coefficients of mish' around its zero, for ``fastact/kernels/softplus.py``.
+"""Taylor coefficients of mish' around its zero, for ``fastact/kernels/softplus.py``
+(float64, and the generic float32 kernel) and ``fastact/_mish32.py`` (float32).
 
 mish'(x) = tanh(sp) + x sech(sp)**2 sigmoid(x), sp = log1p(exp(x)), vanishes at
 x0 = -1.19237...; there its rational form (N D + 4 x e (1 + e)) / D**2 cancels, and
@@ -6,6 +7,9 @@ the kernel switches to mish'(x0 + d) = sum c_j d**j for |d| < 2**-6, with d = x 
 formed exactly (x0 as a double word).  The nearest singularities of mish' are at
 distance ~2.8 (sp = i pi/2), so the terms beyond the last printed one are below
 (2**-6 / 2.8)**(n + 1) relative: n = 5 (float32) and 9 (float64) leave < 2**-36 / 2**-60.
+``_mish32`` takes the window |d| <= 2**-3 with n = 7 (< 2**-29 relative there),
+and the float32 value of mish' at x0's float32 high part itself, where the
+polynomial's constant -x0_lo c1 would be rounded twice.
 
 Run: ``python tools/fit_mish_root.py`` (needs mpmath); prints Python literals.
 """
@@ -39,6 +43,12 @@ def main():
         print(f"_MISH_X0_{name} = {double_word(x0, bits)!r}")
         print(f"_MISH_C1_{name} = {double_word(coef[1], bits)!r}")
         print(f"_MISH_ROOT_{name} = ({', '.join(repr(float(c)) for c in coef[2 : n + 1])})")
+    print(f"_MISH_P (_mish32) = ({', '.join(repr(float(c)) for c in coef[2:8])})")
+    x0_hi = mp.mpf(double_word(x0, 24)[0])
+    value = mish_grad(x0_hi)  # at 60 digits, then rounded to float32
+    with mp.workprec(24):
+        at_hi = +value
+    print(f"_AT_X0_HI (_mish32) = {float(at_hi)!r}")
 
 
 if __name__ == "__main__":

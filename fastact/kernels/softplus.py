@@ -25,7 +25,7 @@ from .._core import (
 )
 from .._core_log import exp_dd, log1p_dd, log1p_linear_below
 from .._logistic64 import sigmoid64
-from .._mish32 import mish32, mish32_block16
+from .._mish32 import mish32, mish32_block16, mish_backward32_block16, mish_grad32, mish_grad32_block16
 from .._registry import Activation, Param, register
 from .._sigmoid32 import (
     sigmoid32,
@@ -482,9 +482,17 @@ def _mish_root_overload(x):
     return None
 
 
+# float32: mish_grad32 (_mish32.py), the float32 sigmoid's table exp and one
+# corrected division, an AVX-512 block kernel; float64: the double-word kernel
+# below (the float32 instance of its code is never reached)
+_mish_grad32_only = float32_only(mish_grad32)
+
+
 @_jit
 def _mish_grad(x):
     T = type(x)
+    if is_float32(x):
+        return _mish_grad32_only(x)
     n, n_lo, d, d_lo, a_hi, a_lo, sq, sq_lo, eh, el, k, neg, xmax = _mish_parts(x)
     xmin, _, _, _, _ = _softplus_bounds(x)
     # mish' = t + x (1 - t**2) sigmoid(x) = (N D + 4 x c (1 + e)) / D**2, with
@@ -546,10 +554,14 @@ register(
             "number.  mish is not monotone: it dips to -0.3088 at x0.  float32's forward\n"
             "runs on the float32 sigmoid's table-driven exp (one vpermps per lookup on\n"
             "AVX-512) with one corrected division: |x| E B / (2 + e B), B = 2 + e, for x < 0\n"
-            "and |x| B / (B + 2e^2), B = 1 + 2e, for x >= 0 (e = 2^k E)."
+            "and |x| B / (B + 2e^2), B = 1 + 2e, for x >= 0 (e = 2^k E); its derivative is\n"
+            "2^k E (B D - 4|x| (1 + e)) / D^2 (x < 0) and (B D + 4|x| e^2 (1 + e)) / D^2\n"
+            "(x >= 0) in double words, with a degree-7 polynomial within 2^-3 of the root."
         ),
         transcendental=True,
         monotone=False,
         forward_block_f32=mish32_block16,
+        grad_block_f32=mish_grad32_block16,
+        backward_block_f32=mish_backward32_block16,
     )
 )
