@@ -43,7 +43,16 @@ from numba.extending import intrinsic
 
 from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
-from ._sigmoid32 import _LIMIT_BITS, _MIN_NORMAL_BITS, emit_exp_neg_table32, exp_neg_table32
+from ._sigmoid32 import (
+    _LIMIT_BITS,
+    _MIN_NORMAL_BITS,
+    emit_exp_neg_table32,
+    emit_keep_x_above_limit,
+    emit_ratio_dw32,
+    exp_neg_table32,
+    keeps_x_above_limit,
+    ratio_dw32,
+)
 
 __all__ = ["mish32", "mish32_block16", "mish_grad32", "mish_grad32_block16", "mish_backward32_block16"]
 
@@ -114,11 +123,7 @@ def _mish_quotient(a, neg, e_hi, e_lo, s):
     e = exp(-|x|) = 2^k (e_hi + e_lo), s = 2^max(k, -40)."""
     _, _, n, n_lo, d, d_lo, _, _ = _mish_terms(neg, e_hi, e_lo, s)
     p = a * n
-    p_lo = fma(a, n_lo, fma(a, n, -p))
-    inv = _F(1) / d
-    q0 = p * inv
-    res = fma(-q0, d, p) + fma(-q0, d_lo, p_lo)
-    return fma(inv, res, q0)
+    return ratio_dw32(p, fma(a, n_lo, fma(a, n, -p)), d, d_lo)
 
 
 @njit(**JIT_OPTIONS)
@@ -138,8 +143,7 @@ def mish32(x):
     rb = float_bits(q) + ((_select(neg, k, np.int32(0)) - scale) << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (b & _SIGN))
     # x itself above the clamp for x >= 0 (inf included), and NaN in, NaN out
-    keep = ((ab > np.int32(_LIMIT_BITS)) & (b >= np.int32(0))) | (ab > np.int32(_INF_BITS))
-    return float_from_bits(_select(keep, b, rb), x)
+    return float_from_bits(_select(keeps_x_above_limit(b, ab), b, rb), x)
 
 
 def _emit_mish_terms(v, neg, e_hi, e_lo, s):
@@ -176,12 +180,7 @@ def _emit_mish_quotient(v, a, neg, e_hi, e_lo, s):
     fma = v.fma
     _, _, n, n_lo, d, d_lo, _, _ = _emit_mish_terms(v, neg, e_hi, e_lo, s)
     p = builder.fmul(a, n)
-    p_lo = fma(a, n_lo, fma(a, n, builder.fneg(p)))
-    inv = builder.fdiv(splat_f(1.0), d)
-    q0 = builder.fmul(p, inv)
-    nq0 = builder.fneg(q0)
-    res = builder.fadd(fma(nq0, d, p), fma(nq0, d_lo, p_lo))
-    return fma(inv, res, q0)
+    return emit_ratio_dw32(v, p, fma(a, n_lo, fma(a, n, builder.fneg(p))), d, d_lo)
 
 
 def _emit_mish(v, b, store):
@@ -212,11 +211,7 @@ def _emit_mish(v, b, store):
         if general:
             flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
             rb = builder.select(flushed, splat_i(0), builder.or_(rb, sign))
-            above = builder.and_(
-                builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), builder.icmp_signed(">=", b, splat_i(0))
-            )
-            keep = builder.or_(above, builder.icmp_signed(">", ab, splat_i(_INF_BITS)))
-            rb = builder.select(keep, b, rb)
+            rb = emit_keep_x_above_limit(v, b, ab, rb)
         else:
             rb = builder.or_(rb, sign)
         store(rb)
@@ -280,9 +275,7 @@ def mish_grad32(x):
     m_lo = _select(neg, e_lo, _F(0))
     mz = m_hi * z
     mz_lo = fma(m_hi, z_lo, fma(m_lo, z, fma(m_hi, z, -mz)))
-    inv = one / dd
-    q0 = mz * inv
-    q = fma(inv, fma(-q0, dd, mz) + fma(-q0, dd_lo, mz_lo), q0)
+    q = ratio_dw32(mz, mz_lo, dd, dd_lo)
     qb = float_bits(q)
     rb = (qb & _ABS) + (_select(neg, k, np.int32(0)) << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (qb & _SIGN))
@@ -342,10 +335,7 @@ def _emit_mish_grad(v, b, store):
         m_lo = sel(neg, e_lo, zero)
         mz = builder.fmul(m_hi, z)
         mz_lo = fma(m_hi, z_lo, fma(m_lo, z, fma(m_hi, z, fneg(mz))))
-        inv = builder.fdiv(one, dd)
-        q0 = builder.fmul(mz, inv)
-        nq0 = fneg(q0)
-        q = fma(inv, builder.fadd(fma(nq0, dd, mz), fma(nq0, dd_lo, mz_lo)), q0)
+        q = emit_ratio_dw32(v, mz, mz_lo, dd, dd_lo)
         qb = builder.bitcast(q, I16)
         scale = builder.shl(sel(neg, k, splat_i(0)), splat_i(23))
         if general:

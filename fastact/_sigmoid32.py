@@ -54,6 +54,7 @@ __all__ = [
     "sigmoid32", "sigmoid32_block16", "sigmoid_of_negated32_block16", "sigmoid_of_negated_backward32_block16",
     "sigmoid_product32_block16",
     "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32", "quotient32", "emit_quotient32",
+    "ratio_dw32", "emit_ratio_dw32", "keeps_x_above_limit", "emit_keep_x_above_limit",
     "HAVE_BLOCK_KERNEL",
 ]
 
@@ -129,10 +130,25 @@ def quotient32(num_hi, num_lo, e_hi, e_lo, s):
     one = _F(1)
     d = fma(s, e_hi, one)
     d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
-    inv = one / d
-    q0 = num_hi * inv
-    res = fma(-q0, d, num_hi) + fma(-q0, d_lo, num_lo)
+    return ratio_dw32(num_hi, num_lo, d, d_lo)
+
+
+@njit(**JIT_OPTIONS)
+def ratio_dw32(n, n_lo, d, d_lo):
+    """(n + n_lo) / (d + d_lo) of two float32 double words, rounded once: one
+    division, its residual and one correction (the scalar half of
+    :func:`emit_ratio_dw32`)."""
+    inv = _F(1) / d
+    q0 = n * inv
+    res = fma(-q0, d, n) + fma(-q0, d_lo, n_lo)
     return fma(inv, res, q0)
+
+
+@njit(**JIT_OPTIONS)
+def keeps_x_above_limit(b, ab):
+    """Whether a gate-like kernel returns x itself: x > 104 (+inf included), where
+    its result is x, and NaN (``b``, ``ab``: the bit patterns of x and |x|)."""
+    return ((ab > np.int32(_LIMIT_BITS)) & (b >= np.int32(0))) | (ab > np.int32(0x7F800000))
 
 
 @njit(**JIT_OPTIONS)
@@ -192,11 +208,25 @@ def emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s):
     one = splat_f(1.0)
     d = fma(s, e_hi, one)
     d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
-    inv = builder.fdiv(one, d)
-    q0 = builder.fmul(num_hi, inv)
+    return emit_ratio_dw32(v, num_hi, num_lo, d, d_lo)
+
+
+def emit_ratio_dw32(v, n, n_lo, d, d_lo):
+    """:func:`ratio_dw32` on 16 lanes."""
+    builder = v.builder
+    inv = builder.fdiv(splat_f(1.0), d)
+    q0 = builder.fmul(n, inv)
     nq0 = builder.fneg(q0)
-    res = builder.fadd(fma(nq0, d, num_hi), fma(nq0, d_lo, num_lo))
-    return fma(inv, res, q0)
+    res = builder.fadd(v.fma(nq0, d, n), v.fma(nq0, d_lo, n_lo))
+    return v.fma(inv, res, q0)
+
+
+def emit_keep_x_above_limit(v, b, ab, rb):
+    """``rb`` with x's own bit pattern ``b`` where :func:`keeps_x_above_limit`."""
+    builder = v.builder
+    above = builder.and_(builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), builder.icmp_signed(">=", b, splat_i(0)))
+    keep = builder.or_(above, builder.icmp_signed(">", ab, splat_i(0x7F800000)))
+    return builder.select(keep, b, rb)
 
 
 def _emit_sigmoid(v, b, store):

@@ -44,7 +44,15 @@ from numba.extending import intrinsic
 
 from ._avx512 import F16, I16, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
-from ._sigmoid32 import _LIMIT_BITS, _MIN_NORMAL_BITS, _TINY_BITS, emit_exp_neg_table32, exp_neg_table32
+from ._sigmoid32 import (
+    _LIMIT_BITS,
+    _MIN_NORMAL_BITS,
+    _TINY_BITS,
+    emit_exp_neg_table32,
+    emit_keep_x_above_limit,
+    exp_neg_table32,
+    keeps_x_above_limit,
+)
 
 __all__ = ["softplus32", "softplus32_block16", "log_sigmoid32", "log_sigmoid32_block16"]
 
@@ -119,8 +127,7 @@ def softplus32(x):
     pos = z + fma(tau, y_lo, err)
     rb = _select(b < np.int32(0), nb, float_bits(pos))
     # x itself above the clamp for x >= 0 (inf included), and NaN in, NaN out
-    keep = ((ab > np.int32(_LIMIT_BITS)) & (b >= np.int32(0))) | (ab > np.int32(_INF_BITS))
-    return float_from_bits(_select(keep, b, rb), x)
+    return float_from_bits(_select(keeps_x_above_limit(b, ab), b, rb), x)
 
 
 @njit(**JIT_OPTIONS)
@@ -182,11 +189,7 @@ def _emit_softplus(v, b, store):
         pos = builder.fadd(z, v.fma(tau, y_lo, err))
         rb = builder.select(builder.icmp_signed("<", b, splat_i(0)), nb, builder.bitcast(pos, I16))
         if general:
-            above = builder.and_(
-                builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), builder.icmp_signed(">=", b, splat_i(0))
-            )
-            keep = builder.or_(above, builder.icmp_signed(">", ab, splat_i(_INF_BITS)))
-            rb = builder.select(keep, b, rb)
+            rb = emit_keep_x_above_limit(v, b, ab, rb)
         store(rb)
 
     # Typical blocks (every |x| in [2^-30, 27]) take the short path.
