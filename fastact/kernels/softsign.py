@@ -11,9 +11,7 @@ from .._core import (
     abs_clamped,
     backward_product,
     float_bits,
-    float_from_bits,
     fma,
-    ldexp_flush,
     two_sum,
 )
 from .._registry import Activation, register
@@ -23,18 +21,19 @@ from ._common import _TINY, _jit
 # ================================================================================
 # softsign
 # ================================================================================
-def _dtype_constants(x):
-    """(mantissa bits, exponent bias, |x| beyond which 1/(1+|x|)**2 is below the
-    smallest normal number) of the dtype of ``x``."""
+def _grad_limit(x):
+    """The largest |x| at which 1/(1+|x|)**2 still rounds to a normal number of the
+    dtype of ``x`` (2**63 / 2**511: there (1+|x|)**2 is 2**126 / 2**1022, whose
+    reciprocal is the smallest normal number)."""
     raise NotImplementedError  # pragma: no cover - replaced by the overload
 
 
-@overload(_dtype_constants, inline="always")
-def _dtype_constants_overload(x):
+@overload(_grad_limit, inline="always")
+def _grad_limit_overload(x):
     if x == types.float32:
-        return lambda x: (23, 127, np.float32(2.0**64))
+        return lambda x: np.float32(2.0**63)
     if x == types.float64:
-        return lambda x: (52, 1023, 2.0**512)
+        return lambda x: 2.0**511
     return None
 
 
@@ -59,22 +58,24 @@ def _softsign(x):
 @_jit
 def _softsign_grad(x):
     T = type(x)
-    mant, bias, big = _dtype_constants(x)
+    big = _grad_limit(x)
     a = abs_clamped(x, _TINY, big)
-    d, d_lo = two_sum(T(1), a)
-    # 1/(1+a)**2 on the mantissa m = d * 2**-e in [1, 2) (exact scaling), so that the
-    # double-word square and the residual correction stay in the normal range for
-    # every a; then 2**(-2e) on the bit pattern, flushed below the smallest normal
-    # (from |x| = 2**63 / 2**511 on the true value is there).
-    e = (float_bits(d) >> mant) - bias
-    scale = float_from_bits((bias - e) << mant, x)
-    m = d * scale
-    m_lo = d_lo * scale
-    mm = m * m
-    mm_lo = fma(m, m, -mm) + T(2) * m * m_lo
-    q = T(1) / mm
-    res = fma(-q, mm, T(1)) - q * mm_lo
-    g = ldexp_flush(fma(q, res, q), -2 * e)
+    # 1 + a as an exact double word (Fast2Sum on max and min), its square as a
+    # double word (FMA residual), then 1/(d*d) with one residual correction.  Up to
+    # a = 2**63 / 2**511 every term stays normal: (1 + a)**2 <= 2**126 / 2**1022, so
+    # the quotient is at least the smallest normal number.  Beyond, the true value
+    # is below it: flushed to +0 (inf included).  (The same operations as scaling
+    # 1 + a to [1, 2) first, which cost a third more: every result is the same.)
+    hi = max(T(1), a)
+    lo = min(T(1), a)
+    d = hi + lo
+    d_lo = (hi - d) + lo
+    dd = d * d
+    dd_lo = fma(d, d, -dd) + T(2) * d * d_lo
+    q = T(1) / dd
+    res = fma(-q, dd, T(1)) - q * dd_lo
+    g = fma(q, res, q)
+    g = T(0) if float_bits(abs(x)) > float_bits(big) else g
     return x if x != x else g
 
 
