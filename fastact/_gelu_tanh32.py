@@ -44,7 +44,11 @@ from ._sigmoid32 import (
     _TINY_BITS,
     emit_exp_table32,
     emit_quotient32,
+    emit_root_offset32,
+    emit_scaled_flushed32,
     exp_table32,
+    root_offset32,
+    scaled_flushed32,
 )
 from ._silu32 import emit_gate_grad32, gate32, gate_grad32
 
@@ -213,13 +217,9 @@ def gelu_tanh_grad32(x):
     e_hi, e_lo, k = exp_table32(-v, -v_lo)
     s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
     mb, pos = gate_grad32(e_hi, e_lo, s, bb, bb_lo)  # silu''s arithmetic with b for |x|
-    rb = (mb & _ABS) + (k << np.int32(23))
-    rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (mb & _SIGN))
-    # within 2^-4 of the root: t P(t) (dx = 0 elsewhere, so nothing overflows;
-    # x - x0 from a NaN-free stand-in: a signaling NaN would raise *invalid*)
-    dx = float_from_bits(_select(ab > np.int32(_INF_BITS), np.int32(0), b), x) - _ROOT_HI
-    inside = (float_bits(dx) & _ABS) <= np.int32(_ROOT_WINDOW_BITS)
-    dx = _select(inside, dx, _F(0))
+    rb = scaled_flushed32(mb, k)
+    # within 2^-4 of the root: t P(t)
+    dx, inside = root_offset32(x, b, ab, _ROOT_HI, np.int32(_ROOT_WINDOW_BITS))
     t = dx - _ROOT_LO  # rounded: only the small terms use it
     poly = fma(t, _P[5], _P[4])
     poly = fma(t, poly, _P[3])
@@ -253,14 +253,8 @@ def _emit_gelu_tanh_grad(v, b, store):
         ks = v.smax(k, splat_i(_E_FLOOR))
         s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
         mb, pos = emit_gate_grad32(v, e_hi, e_lo, s, bb, bb_lo)
-        rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), builder.shl(k, splat_i(23)))
-        flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
-        rb = builder.select(flushed, splat_i(0), builder.or_(rb, builder.and_(mb, splat_i(int(_SIGN)))))
-        nan_free = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), splat_i(0), b) if general else b
-        dx = builder.fsub(builder.bitcast(nan_free, F16), splat_f(_ROOT_HI))
-        inside = builder.icmp_signed(
-            "<=", builder.and_(builder.bitcast(dx, I16), splat_i(int(_ABS))), splat_i(_ROOT_WINDOW_BITS)
-        )
+        rb = emit_scaled_flushed32(v, mb, k, general=True)  # the short path can flush too
+        dx, inside = emit_root_offset32(v, b, ab, _ROOT_HI, _ROOT_WINDOW_BITS, general)
         rb = builder.select(neg, rb, builder.bitcast(pos, I16))
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)

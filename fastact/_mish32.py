@@ -49,9 +49,13 @@ from ._sigmoid32 import (
     emit_exp_neg_table32,
     emit_keep_x_above_limit,
     emit_ratio_dw32,
+    emit_root_offset32,
+    emit_scaled_flushed32,
     exp_neg_table32,
     keeps_x_above_limit,
     ratio_dw32,
+    root_offset32,
+    scaled_flushed32,
 )
 
 __all__ = ["mish32", "mish32_block16", "mish_grad32", "mish_grad32_block16", "mish_backward32_block16"]
@@ -276,13 +280,9 @@ def mish_grad32(x):
     mz = m_hi * z
     mz_lo = fma(m_hi, z_lo, fma(m_lo, z, fma(m_hi, z, -mz)))
     q = ratio_dw32(mz, mz_lo, dd, dd_lo)
-    qb = float_bits(q)
-    rb = (qb & _ABS) + (_select(neg, k, np.int32(0)) << np.int32(23))
-    rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (qb & _SIGN))
-    # within 2^-3 of the root: c1 t + t^2 P(t) (x - x0 from a NaN-free stand-in)
-    dx = float_from_bits(_select(ab > np.int32(_INF_BITS), np.int32(0), b), x) - _X0_HI
-    inside = (float_bits(dx) & _ABS) <= np.int32(_ROOT_WINDOW_BITS)
-    dx = _select(inside, dx, _F(0))
+    rb = scaled_flushed32(float_bits(q), _select(neg, k, np.int32(0)))
+    # within 2^-3 of the root: c1 t + t^2 P(t)
+    dx, inside = root_offset32(x, b, ab, _X0_HI, np.int32(_ROOT_WINDOW_BITS))
     # t = dx - x0_lo = tr + tr_lo (Fast2Sum: dx is 0 or at least 2^-23); tr_lo
     # enters t^2 P as 2 tr tr_lo P (the result can sit a binade below c1 dx)
     tr = dx - _X0_LO
@@ -336,19 +336,8 @@ def _emit_mish_grad(v, b, store):
         mz = builder.fmul(m_hi, z)
         mz_lo = fma(m_hi, z_lo, fma(m_lo, z, fma(m_hi, z, fneg(mz))))
         q = emit_ratio_dw32(v, mz, mz_lo, dd, dd_lo)
-        qb = builder.bitcast(q, I16)
-        scale = builder.shl(sel(neg, k, splat_i(0)), splat_i(23))
-        if general:
-            rb = builder.add(builder.and_(qb, splat_i(int(_ABS))), scale)
-            flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
-            rb = sel(flushed, splat_i(0), builder.or_(rb, builder.and_(qb, splat_i(int(_SIGN)))))
-        else:
-            rb = builder.add(qb, scale)  # normal, so the sign bit is untouched
-        nan_free = sel(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), splat_i(0), b) if general else b
-        dx = builder.fsub(builder.bitcast(nan_free, F16), splat_f(_X0_HI))
-        inside = builder.icmp_signed(
-            "<=", builder.and_(builder.bitcast(dx, I16), splat_i(int(_ABS))), splat_i(_ROOT_WINDOW_BITS)
-        )
+        rb = emit_scaled_flushed32(v, builder.bitcast(q, I16), sel(neg, k, splat_i(0)), general)
+        dx, inside = emit_root_offset32(v, b, ab, _X0_HI, _ROOT_WINDOW_BITS, general)
         if general:
             above = builder.and_(
                 builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), builder.icmp_signed(">=", b, splat_i(0))

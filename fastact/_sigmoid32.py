@@ -55,6 +55,7 @@ __all__ = [
     "sigmoid_product32_block16",
     "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32", "quotient32", "emit_quotient32",
     "ratio_dw32", "emit_ratio_dw32", "keeps_x_above_limit", "emit_keep_x_above_limit",
+    "scaled_flushed32", "emit_scaled_flushed32", "root_offset32", "emit_root_offset32",
     "HAVE_BLOCK_KERNEL",
 ]
 
@@ -169,6 +170,26 @@ def sigmoid32(x):
     return _select(ab > np.int32(0x7F800000), x, float_from_bits(rb, x))  # NaN in, NaN out
 
 
+@njit(**JIT_OPTIONS)
+def scaled_flushed32(mb, k):
+    """The bit pattern of m 2^k, ``mb`` the bit pattern of a normal m of either
+    sign: the exponent raised on the bit pattern (exact), +0 below the smallest
+    normal number (the scalar half of :func:`emit_scaled_flushed32`)."""
+    rb = (mb & np.int32(0x7FFFFFFF)) + (k << np.int32(23))
+    return _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (mb & np.int32(-(2**31))))
+
+
+@njit(**JIT_OPTIONS)
+def root_offset32(x, b, ab, root_hi, window_bits):
+    """``(x - root_hi, inside)`` for a derivative's near-root polynomial: inside when
+    |x - root_hi| <= the float with bit pattern ``window_bits``, and 0 outside (so
+    nothing overflows).  x - root_hi is formed on a NaN-free stand-in (a signaling
+    NaN would raise *invalid*); ``b``, ``ab``: the bit patterns of x and |x|."""
+    dx = float_from_bits(_select(ab > np.int32(0x7F800000), np.int32(0), b), x) - root_hi
+    inside = (float_bits(dx) & np.int32(0x7FFFFFFF)) <= window_bits
+    return _select(inside, dx, _F(0)), inside
+
+
 def emit_exp_table32(v, y, y_lo=None):
     """:func:`exp_table32` on 16 lanes: ``(e_hi, e_lo, k)``; ``y_lo=None``: no low part."""
     builder = v.builder
@@ -219,6 +240,30 @@ def emit_ratio_dw32(v, n, n_lo, d, d_lo):
     nq0 = builder.fneg(q0)
     res = builder.fadd(v.fma(nq0, d, n), v.fma(nq0, d_lo, n_lo))
     return v.fma(inv, res, q0)
+
+
+def emit_scaled_flushed32(v, mb, k, general):
+    """:func:`scaled_flushed32` on 16 lanes; ``general=False``: every result is known
+    to be normal, so the exponent is raised on the signed pattern directly."""
+    builder = v.builder
+    scale = builder.shl(k, splat_i(23))
+    if not general:
+        return builder.add(mb, scale)  # normal, so the sign bit is untouched
+    rb = builder.add(builder.and_(mb, splat_i(0x7FFFFFFF)), scale)
+    flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
+    return builder.select(flushed, splat_i(0), builder.or_(rb, builder.and_(mb, splat_i(-(2**31)))))
+
+
+def emit_root_offset32(v, b, ab, root_hi, window_bits, general):
+    """:func:`root_offset32` on 16 lanes, x - root_hi not yet zeroed outside the
+    window (the near-root branch does that); ``general=False``: no NaN lanes."""
+    builder = v.builder
+    nan_free = builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), splat_i(0), b) if general else b
+    dx = builder.fsub(builder.bitcast(nan_free, F16), splat_f(root_hi))
+    inside = builder.icmp_signed(
+        "<=", builder.and_(builder.bitcast(dx, I16), splat_i(0x7FFFFFFF)), splat_i(window_bits)
+    )
+    return dx, inside
 
 
 def emit_keep_x_above_limit(v, b, ab, rb):

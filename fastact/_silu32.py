@@ -43,8 +43,12 @@ from ._sigmoid32 import (
     _TINY_BITS,
     emit_exp_neg_table32,
     emit_quotient32,
+    emit_root_offset32,
+    emit_scaled_flushed32,
     exp_neg_table32,
     quotient32,
+    root_offset32,
+    scaled_flushed32,
 )
 
 __all__ = [
@@ -244,13 +248,9 @@ def silu_grad32(x):
     a = float_from_bits(cb, x)  # |x|, clamped to [2^-30, 104]
     e_hi, e_lo, k, s = exp_neg_table32(cb, x)
     mb, pos = gate_grad32(e_hi, e_lo, s, a, _F(0))
-    rb = (mb & _ABS) + (k << np.int32(23))
-    rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (mb & _SIGN))
-    # within 2^-8 of the root: t P(t) (t = 0 elsewhere, so nothing overflows)
-    # (x - x0 from a NaN-free stand-in: a signaling NaN would raise *invalid*)
-    dx = float_from_bits(_select(ab > np.int32(_INF_BITS), np.int32(0), b), x) - _ROOT_HI
-    inside = (float_bits(dx) & _ABS) <= np.int32(_ROOT_WINDOW_BITS)
-    dx = _select(inside, dx, _F(0))
+    rb = scaled_flushed32(mb, k)
+    # within 2^-4 of the root: t P(t)
+    dx, inside = root_offset32(x, b, ab, _ROOT_HI, np.int32(_ROOT_WINDOW_BITS))
     t = dx - _ROOT_LO  # rounded: only the small terms use it
     near = fma(dx, _D0_HI, fma(t, fma(t, fma(t, fma(t, fma(t, _D4, _D3), _D2), _D1), _D0_LO), _LO_D0))
     rb = _select(inside, float_bits(near), rb)
@@ -272,18 +272,8 @@ def _emit_silu_grad(v, b, store):
         a = builder.bitcast(cb, F16)
         e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
         mb, pos = emit_gate_grad32(v, e_hi, e_lo, s, a)
-        scale = builder.shl(k, splat_i(23))
-        if general:
-            rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), scale)
-            flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
-            rb = builder.select(flushed, splat_i(0), builder.or_(rb, builder.and_(mb, splat_i(int(_SIGN)))))
-        else:
-            rb = builder.add(mb, scale)  # normal, so the sign bit is untouched
-        nan_free = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), splat_i(0), b) if general else b
-        dx = builder.fsub(builder.bitcast(nan_free, F16), splat_f(_ROOT_HI))
-        inside = builder.icmp_signed(
-            "<=", builder.and_(builder.bitcast(dx, I16), splat_i(int(_ABS))), splat_i(_ROOT_WINDOW_BITS)
-        )
+        rb = emit_scaled_flushed32(v, mb, k, general)
+        dx, inside = emit_root_offset32(v, b, ab, _ROOT_HI, _ROOT_WINDOW_BITS, general)
         rb = builder.select(neg, rb, builder.bitcast(pos, I16))
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
