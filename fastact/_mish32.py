@@ -78,10 +78,13 @@ _FAST_HI_BITS = int(_F(27.0).view(np.int32))
 # dropped t^8 term is below 2^-29 of the result)
 MISH_X0_32 = (-1.1924312114715576, -3.0439375464652585e-09)
 MISH_C1_32 = (0.2669479250907898, -1.1041255021382312e-08)
-_MISH_P = (
+# mish'(x0 + t) = c1 t + t^2 (MISH_TAYLOR[0] + MISH_TAYLOR[1] t + ...): the Taylor
+# coefficients c2.. c9 at x0, shared with the float64 kernel (kernels/softplus.py)
+MISH_TAYLOR = (
     0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338,
-    -0.0033606849270232685, 0.0010924055409445854,
+    -0.0033606849270232685, 0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073,
 )
+_MISH_P = MISH_TAYLOR[:6]
 _X0_HI, _X0_LO = _F(MISH_X0_32[0]), _F(MISH_X0_32[1])
 _C1_HI, _C1_LO = _F(MISH_C1_32[0]), _F(MISH_C1_32[1])
 _LO_C1 = _F(-float(_X0_LO) * float(_C1_HI))  # x0's low part times c1

@@ -43,7 +43,7 @@ def main():
         print(f"_MISH_X0_{name} = {double_word(x0, bits)!r}")
         print(f"_MISH_C1_{name} = {double_word(coef[1], bits)!r}")
         print(f"_MISH_ROOT_{name} = ({', '.join(repr(float(c)) for c in coef[2 : n + 1])})")
-    print(f"_MISH_P (_mish32) = ({', '.join(repr(float(c)) for c in coef[2:8])})")
+    print(f"MISH_TAYLOR (_mish32, both dtypes) = ({', '.join(repr(float(c)) for c in coef[2:10])})")
     x0_hi = mp.mpf(double_word(x0, 24)[0])
     value = mish_grad(x0_hi)  # at 60 digits, then rounded to float32
     with mp.workprec(24):

@@ -25,7 +25,16 @@ from .._core import (
 )
 from .._core_log import exp_dd, log1p_dd, log1p_linear_below
 from .._logistic64 import sigmoid64
-from .._mish32 import mish32, mish32_block16, mish_backward32_block16, mish_grad32, mish_grad32_block16
+from .._mish32 import (
+    MISH_C1_32,
+    MISH_TAYLOR,
+    MISH_X0_32,
+    mish32,
+    mish32_block16,
+    mish_backward32_block16,
+    mish_grad32,
+    mish_grad32_block16,
+)
 from .._registry import Activation, Param, register
 from .._sigmoid32 import (
     sigmoid32,
@@ -426,22 +435,15 @@ def _mish(x):
 
 # mish' vanishes at x0 = -1.1924312145...; near it the rational form cancels, and
 # mish'(x0 + d) = c1 d + d**2 (c2 + c3 d + ...) is used for |d| < 2**-6, with x0 and
-# c1 as double words (tools/fit_mish_root.py: Taylor coefficients at 60 digits)
-_MISH_X0_32 = (-1.1924312114715576, -3.0439375464652585e-09)
-_MISH_C1_32 = (0.2669479250907898, -1.1041255021382312e-08)
-_MISH_ROOT_32 = (0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338)
+# c1 as double words (tools/fit_mish_root.py: Taylor coefficients at 60 digits; the
+# float32 ones live with the float32 kernel, _mish32.py, and the float32 instance
+# of this generic code is compiled but never reached)
+_MISH_X0_32 = MISH_X0_32
+_MISH_C1_32 = MISH_C1_32
+_MISH_ROOT_32 = MISH_TAYLOR[:4]
 _MISH_X0_64 = (-1.1924312145154952, -4.8484829848031044e-17)
 _MISH_C1_64 = (0.2669479140495345, 1.5332816617135587e-17)
-_MISH_ROOT_64 = (
-    0.20473126408010586,
-    0.04190782104360987,
-    -0.020271822716684245,
-    -0.01582112656173338,
-    -0.0033606849270232685,
-    0.0010924055409445854,
-    0.0009898181021289196,
-    0.00025412936386191073,
-)
+_MISH_ROOT_64 = MISH_TAYLOR
 _MISH_ROOT_W = 2.0**-6
 
 
