@@ -70,6 +70,14 @@ class Lanes:
         """a * b + c, rounded once."""
         return self.builder.call(self._fma, [a, b, c])
 
+    def sqrt(self, a):
+        """The square root, correctly rounded (one ``vsqrtps``)."""
+        module = self.builder.module
+        fn = module.globals.get("llvm.sqrt.v16f32") or ir.Function(
+            module, ir.FunctionType(F16, [F16]), "llvm.sqrt.v16f32"
+        )
+        return self.builder.call(fn, [a])
+
     def table(self, values, index):
         """``values[index & 15]`` per lane: one ``vpermps``."""
         return self.builder.call(self._perm, [ir.Constant(F16, [float(v) for v in values]), index])

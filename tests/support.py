@@ -435,7 +435,7 @@ _LIBM_CALL = r"call [^@\n]*@(?:llvm\.)?(exp|exp2|expm1|log|log1p|log2|pow|tanh|e
 
 def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
     """Per compiled loop ("name/dtype"): widest vector, libm calls, packed arithmetic,
-    table permutes, streaming stores, fence (from its optimized IR and assembly).
+    block kernel fingerprints, streaming stores, fence (from its optimized IR and assembly).
     ``activations``: build and summarize only those (default: all)."""
     import re
 
@@ -461,7 +461,10 @@ def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
             "max_lanes": max(widths, default=1),
             "libm": sorted(set(m.group(1) for m in re.finditer(_LIBM_CALL, ir))),
             "packed_arith": len(packed),
-            "permute_tables": "llvm.x86.avx512.permvar" in ir or "llvm.x86.avx512.vpermi2var" in ir,
+            # a block kernel's fingerprints: its table permutes, and the per-block
+            # branch on a 16-lane mask (``Lanes.any_lane``)
+            "block_kernel": ("llvm.x86.avx512.permvar" in ir or "llvm.x86.avx512.vpermi2var" in ir
+                             or "bitcast <16 x i1>" in ir),
             "streaming_stores": len(re.findall(r"\bvmovnt\w*\s[^\n]*%[yz]mm", asm)),
             "store_fence": "sfence" in asm,
         }

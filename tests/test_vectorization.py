@@ -48,9 +48,9 @@ def test_loop_is_vectorized_without_libm(loop_code, act, name, dtype):
     block = {act.name: act.forward_block_f32, act.name + "_grad": act.grad_block_f32,
              act.name + "_backward": act.backward_block_f32}.get(name)
     if block is not None and dtype == "float32":
-        # the hand-vectorized block kernel (table lookups as vpermps/vpermi2ps) is in
-        # the loop; with parameters (where it computes the function at the defaults),
+        # the hand-vectorized block kernel (table lookups as vpermps/vpermi2ps, or its
+        # per-block branch) is in the loop; with parameters (where it computes the function at the defaults),
         # in the loop with the defaults compiled in and in the one with parameter
         # arguments (for broadcast defaults)
         for loop in [name] + ([name + "[defaults]"] if act.params else []):
-            assert loop_code[f"{loop}/{dtype}"]["permute_tables"] == loop_code["have_block_kernel"], loop
+            assert loop_code[f"{loop}/{dtype}"]["block_kernel"] == loop_code["have_block_kernel"], loop

@@ -22,6 +22,15 @@ from .._core import (
 )
 from .._core_log import exp_dd
 from .._registry import Activation, Param, register
+from .._squareplus4 import (
+    squareplus32,
+    squareplus32_block16,
+    squareplus64,
+    squareplus_backward32_block16,
+    squareplus_grad32,
+    squareplus_grad32_block16,
+    squareplus_grad64,
+)
 from .._tanhshrink32 import (
     tanhshrink32,
     tanhshrink32_block16,
@@ -327,7 +336,7 @@ def _largest_clamp(x):
 
 
 @_jit
-def _squareplus(x, b):
+def _squareplus_generic(x, b):
     T = type(x)
     a, bc, b_ok, s, s_lo, d, d_lo, huge = _squareplus_parts(x, b)
     _, _, _, _, sm, m, _, _, _ = _squareplus_constants(x)
@@ -350,7 +359,7 @@ def _squareplus(x, b):
 
 
 @_jit
-def _squareplus_grad(x, b):
+def _squareplus_grad_generic(x, b):
     T = type(x)
     a, bc, b_ok, s, s_lo, d, d_lo, huge = _squareplus_parts(x, b)
     _, _, _, _, _, _, sn, n, gmax = _squareplus_constants(x)
@@ -383,6 +392,29 @@ def _squareplus_grad(x, b):
     return x if x != x else (g if b_ok else T(np.nan))
 
 
+# At b = 4 (the default) the kernels of _squareplus4.py take over: one square root
+# and one division, a reciprocal estimate for the square root's correction, and
+# AVX-512 block kernels for the float32 loops with the default parameters, instead
+# of the general kernels above (three divisions, b clamped and checked).
+_squareplus_b4 = by_dtype(squareplus32, squareplus64)
+_squareplus_grad_b4 = by_dtype(squareplus_grad32, squareplus_grad64)
+
+
+@_jit
+def _squareplus(x, b):
+    # the same bits whether b = 4 is compiled in or passed
+    if b == type(x)(4):
+        return _squareplus_b4(x)
+    return _squareplus_generic(x, b)
+
+
+@_jit
+def _squareplus_grad(x, b):
+    if b == type(x)(4):
+        return _squareplus_grad_b4(x)
+    return _squareplus_grad_generic(x, b)
+
+
 @_jit
 def _squareplus_backward(grad_out, x, b):
     return backward_product(grad_out, _squareplus_grad(x, b))
@@ -410,14 +442,20 @@ register(
             "Stable evaluation: for x < 0 the difference x + sqrt(x^2 + b) cancels, so it\n"
             "is b / (2 (sqrt(x^2 + b) - x)) there, and the derivative b / (2 s (s - x)),\n"
             "s = sqrt(x^2 + b); x^2 + b, the square root and the sums are carried as double\n"
-            "words, one rounding at the end.  For |x| > 2^30 (float32) / 2^200 (float64)\n"
-            "x^2 would overflow: b / (4|x|) and b / (4x^2) there (x itself and 1 for\n"
-            "x > 0).  squareplus(0) = 1 and squareplus_grad(0) = 0.5 at b = 4.  Parameters:\n"
-            "b >= 0; b = 0 gives relu exactly (derivative 0 at 0, as relu's); b is clamped\n"
-            "to [2^-20, 2^20] (float32) / [2^-60, 2^60] (float64) otherwise, and a negative\n"
-            "b gives NaN."
+            "words, one rounding at the end.  At b = 4 (the default) a leaner kernel does\n"
+            "the same with one square root and one division (AVX-512 block kernels in\n"
+            "float32); |x| beyond 2^63 (float32) / 2^511 (float64) gives x, 1/|x| (flushed\n"
+            "to +0 past 2^126 / 2^1022) and 1 or +0 for the derivative.  Other b: beyond\n"
+            "2^30 / 2^200 x^2 would overflow, so b / (4|x|) and b / (4x^2) there.\n"
+            "squareplus(0) = 1 and squareplus_grad(0) = 0.5 at b = 4.  Parameters: b >= 0;\n"
+            "b = 0 gives relu exactly (derivative 0 at 0, as relu's); b is clamped to\n"
+            "[2^-20, 2^20] (float32) / [2^-60, 2^60] (float64) otherwise, and a negative b\n"
+            "gives NaN."
         ),
         # b / (4|x|) falls below the smallest normal number only beyond 2**126 / 2**1022
         saturation={"float32": 2.0**127, "float64": 2.0**1023},
+        forward_block_f32=squareplus32_block16,  # b = 4
+        grad_block_f32=squareplus_grad32_block16,
+        backward_block_f32=squareplus_backward32_block16,
     )
 )
