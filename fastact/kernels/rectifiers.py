@@ -19,6 +19,7 @@ from .._core import (
     quiet_greater,
     slope_product,
 )
+from .._hard_silu32 import hard_silu32_block16
 from .._registry import Activation, Param, register
 from ._common import _jit, _per_dtype
 
@@ -359,6 +360,7 @@ register(
         monotone=False,
         kinks=(-3.0, 3.0),
         aliases=("hard_swish", "hardswish"),
+        forward_block_f32=hard_silu32_block16,
     )
 )
 
