@@ -20,6 +20,7 @@ from .._core import (
     slope_product,
 )
 from .._hard_silu32 import hard_silu32_block16
+from .._leaky_relu32 import leaky_relu32_block16
 from .._registry import Activation, Param, register
 from ._common import _jit, _per_dtype
 
@@ -121,6 +122,7 @@ register(
         ),
         ulp_bound={"float32": 0.5, "float64": 0.5},
         exact=True,
+        forward_block_f32=leaky_relu32_block16,  # negative_slope = 0.01
     )
 )
 
