@@ -23,7 +23,7 @@ from numba.extending import intrinsic
 
 from ._avx512 import F16, I16, block_intrinsic, splat_f, splat_i
 
-__all__ = ["hard_silu32_block16"]
+__all__ = ["hard_silu32_block16", "SIXTH32", "SIXTH_LO32"]
 
 _F = np.float32
 _SIGN = -(2**31)
@@ -34,8 +34,10 @@ _ONE_EXPONENT = 1 << 23
 _TINY_BITS = int(_F(2.0**-60).view(np.int32))  # below: x / 2
 _HALF_NORMAL_BITS = int(_F(2.0**-125).view(np.int32))  # below: x / 2 is subnormal (flushed)
 _THREE_BITS = int(_F(3.0).view(np.int32))
-_SIXTH = _F(1 / 6)
-_SIXTH_LO = _F(float(Fraction(1, 6) - Fraction(float(_SIXTH))))  # as kernels.rectifiers._SIXTH_LO
+#: 1/6 = SIXTH32 + SIXTH_LO32 (float32 rounding and its error), also the float32
+#: constants of the scalar kernels (kernels.rectifiers._SIXTH, _SIXTH_LO)
+SIXTH32 = _F(1 / 6)
+SIXTH_LO32 = _F(float(Fraction(1, 6) - Fraction(float(SIXTH32))))
 
 
 def _emit_hard_silu(v, b, store):
@@ -58,8 +60,8 @@ def _emit_hard_silu(v, b, store):
         s_err = builder.fadd(builder.fsub(three, s), t)
         p_hi = builder.fmul(t, s)
         p_lo = fma(t, s_err, fma(t, s, builder.fneg(p_hi)))
-        c = splat_f(_SIXTH)
-        inner = fma(p_hi, c, fma(p_hi, splat_f(_SIXTH_LO), builder.fmul(p_lo, c)))
+        c = splat_f(SIXTH32)
+        inner = fma(p_hi, c, fma(p_hi, splat_f(SIXTH_LO32), builder.fmul(p_lo, c)))
         rb = builder.bitcast(inner, I16)
         keep = builder.icmp_signed(">=", b, splat_i(_THREE_BITS))  # x >= 3 (x > 0: bits order like x)
         if general:

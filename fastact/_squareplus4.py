@@ -53,10 +53,12 @@ __all__ = [
 _F = np.float32
 _ABS = np.int32(0x7FFFFFFF)
 _INF_BITS = 0x7F800000
-_SQUARE_LO = _F(2.0**-20)
-_SQUARE_LO_BITS = int(_SQUARE_LO.view(np.int32))
-_TOP_BITS = int(_F(2.0**63).view(np.int32))  # the clamp of |x|
-_FLUSH_BITS = int(_F(2.0**126).view(np.int32))  # 1 / |x| below the smallest normal beyond
+# float32: |x| squared from here on, clamped here, and 1 / |x| flushed beyond here
+# (the scalar kernels and the block kernels' emitters take these)
+_SQUARE_LO, _TOP, _FLUSH = 2.0**-20, 2.0**63, 2.0**126
+_SQUARE_LO_BITS = int(_F(_SQUARE_LO).view(np.int32))
+_TOP_BITS = int(_F(_TOP).view(np.int32))
+_FLUSH_BITS = int(_F(_FLUSH).view(np.int32))
 
 
 def _scalar_kernels(F, Int, square_lo, top, flush):
@@ -133,9 +135,7 @@ def _scalar_kernels(F, Int, square_lo, top, flush):
     return squareplus, squareplus_grad
 
 
-squareplus32, squareplus_grad32 = _scalar_kernels(
-    np.float32, np.int32, 2.0**-20, 2.0**63, 2.0**126
-)
+squareplus32, squareplus_grad32 = _scalar_kernels(np.float32, np.int32, _SQUARE_LO, _TOP, _FLUSH)
 squareplus32.__doc__ = """(x + sqrt(x^2 + 4)) / 2 of a float32 value (the scalar twin of
 :func:`squareplus32_block16`)."""
 squareplus_grad32.__doc__ = """(1 + x / sqrt(x^2 + 4)) / 2 of a float32 value (the scalar

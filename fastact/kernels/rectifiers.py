@@ -19,7 +19,7 @@ from .._core import (
     quiet_greater,
     slope_product,
 )
-from .._hard_silu32 import hard_silu32_block16
+from .._hard_silu32 import SIXTH32, SIXTH_LO32, hard_silu32_block16
 from .._leaky_relu32 import leaky_relu32_block16
 from .._registry import Activation, Param, register
 from ._common import _jit, _per_dtype
@@ -219,9 +219,8 @@ register(
 # hard_sigmoid
 # ================================================================================
 # 1/6 as a constant plus its rounding error, per dtype
-_SIXTH = _per_dtype(np.float32(1 / 6), 1 / 6)
-_SIXTH_LO = _per_dtype(float(Fraction(1, 6) - Fraction(float(np.float32(1 / 6)))),
-                       float(Fraction(1, 6) - Fraction(1 / 6)))
+_SIXTH = _per_dtype(SIXTH32, 1 / 6)
+_SIXTH_LO = _per_dtype(SIXTH_LO32, float(Fraction(1, 6) - Fraction(1 / 6)))
 
 
 @_jit
