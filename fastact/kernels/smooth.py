@@ -393,9 +393,10 @@ def _squareplus_grad_generic(x, b):
 
 
 # At b = 4 (the default) the kernels of _squareplus4.py take over: one square root
-# and one division, a reciprocal estimate for the square root's correction, and
-# AVX-512 block kernels for the float32 loops with the default parameters, instead
-# of the general kernels above (three divisions, b clamped and checked).
+# and two divisions (1 / s for the square root's correction and one corrected
+# quotient), and AVX-512 block kernels for the float32 loops with the default
+# parameters, instead of the general kernels above (three divisions, b clamped and
+# checked).
 _squareplus_b4 = by_dtype(squareplus32, squareplus64)
 _squareplus_grad_b4 = by_dtype(squareplus_grad32, squareplus_grad64)
 
@@ -443,7 +444,7 @@ register(
             "is b / (2 (sqrt(x^2 + b) - x)) there, and the derivative b / (2 s (s - x)),\n"
             "s = sqrt(x^2 + b); x^2 + b, the square root and the sums are carried as double\n"
             "words, one rounding at the end.  At b = 4 (the default) a leaner kernel does\n"
-            "the same with one square root and one division (AVX-512 block kernels in\n"
+            "the same with one square root and two divisions (AVX-512 block kernels in\n"
             "float32); |x| beyond 2^63 (float32) / 2^511 (float64) gives x, 1/|x| (flushed\n"
             "to +0 past 2^126 / 2^1022) and 1 or +0 for the derivative.  Other b: beyond\n"
             "2^30 / 2^200 x^2 would overflow, so b / (4|x|) and b / (4x^2) there.\n"
