@@ -1,13 +1,22 @@
-"""Shared pieces of the hand-vectorized float32 block kernels (``_tanh32``, ``_sigmoid32``,
-``_silu32``, ``_logistic_grad32``): forward and derivative blocks ``f(src, dst)``
-and fused backward blocks ``f(grad, src, dst)``.
+"""Shared pieces of the hand-vectorized block kernels (``_tanh32``, ``_sigmoid32``,
+``_silu32``, ``_logistic_grad32``, ``_rectifiers64``, ...): forward and derivative
+blocks ``f(src, dst)`` and fused backward blocks ``f(grad, src, dst)``.
 
-A block kernel evaluates 16 float32 values with explicit LLVM vector IR, for
-table lookups that LLVM's loop vectorizer would turn into gathers (3-4x slower
-than one ``vpermps`` on a 16-entry table held in a register).  Each block kernel
-has a scalar twin written operation for operation the same way (explicit FMAs),
-used for single values, loop remainders and CPUs without AVX-512, so that every
-layout of a call gives bitwise the same results.
+A block kernel evaluates 16 values with explicit LLVM vector IR: for table
+lookups that LLVM's loop vectorizer would turn into gathers (3-4x slower than one
+``vpermps`` on a 16-entry table held in a register), and for a per-block branch
+that sends the usual blocks down a short path without the clamps and selects
+that only tails, tiny values and NaN need.  Each block kernel has a scalar twin
+written operation for operation the same way (explicit FMAs), used for single
+values, loop remainders and CPUs without AVX-512, so that every layout of a call
+gives bitwise the same results.
+
+float32 blocks are <16 x float> (one zmm register); float64 blocks are
+<16 x double>, which LLVM splits into two zmm halves: the loops in ``_loops``
+step 16 elements either way, and the per-block branch tests 16 values.
+:class:`Lanes` carries the element type: ``v.F``/``v.I`` (vector types),
+``v.splat_f``/``v.splat_i`` (constants); the module-level ``F16``, ``I16``,
+``splat_f`` and ``splat_i`` are the float32 ones.
 """
 
 from __future__ import annotations
@@ -17,8 +26,8 @@ from llvmlite import ir
 from numba import config, types
 
 __all__ = [
-    "BLOCK", "F16", "I16", "HAVE_BLOCK_KERNEL", "Lanes", "block_intrinsic", "backward_block_intrinsic",
-    "splat_f", "splat_i",
+    "BLOCK", "F16", "I16", "F16D", "I16Q", "HAVE_BLOCK_KERNEL", "Lanes", "block_intrinsic",
+    "backward_block_intrinsic", "splat_f", "splat_i",
 ]
 
 #: elements per block kernel call
@@ -26,6 +35,14 @@ BLOCK = 16
 
 F16 = ir.VectorType(ir.FloatType(), BLOCK)
 I16 = ir.VectorType(ir.IntType(32), BLOCK)
+#: the float64 block: 16 doubles and their 64-bit patterns (two zmm registers each)
+F16D = ir.VectorType(ir.DoubleType(), BLOCK)
+I16Q = ir.VectorType(ir.IntType(64), BLOCK)
+#: per element type: (float vector, int vector, LLVM type suffix, sign bit, |x| mask, +inf bits, alignment)
+_GEOMETRY = {
+    "float32": (F16, I16, "v16f32", -(2**31), 0x7FFFFFFF, 0x7F800000, 4),
+    "float64": (F16D, I16Q, "v16f64", -(2**63), 0x7FFFFFFFFFFFFFFF, 0x7FF0000000000000, 8),
+}
 
 
 def _have_avx512() -> bool:
@@ -50,33 +67,45 @@ def splat_f(v: float) -> ir.Constant:
 
 
 class Lanes:
-    """Builds 16-lane IR: fused multiply-adds, 16- and 32-entry table lookups and signed
-    int32 min/max (``builder``: the llvmlite IR builder, for everything else)."""
+    """Builds 16-lane IR for one element type (``dtype``: "float32" or "float64"):
+    fused multiply-adds, square roots, (float32) 16- and 32-entry table lookups,
+    signed integer min/max on bit patterns and the per-block branches
+    (``builder``: the llvmlite IR builder, for everything else)."""
 
-    def __init__(self, builder: ir.IRBuilder):
+    def __init__(self, builder: ir.IRBuilder, dtype: str = "float32"):
         self.builder = builder
+        self.dtype = dtype
+        self.F, self.I, self._suffix, self.SIGN, self.ABS, self.INF_BITS, self.align = _GEOMETRY[dtype]
         module = builder.module
-        self._perm = module.declare_intrinsic(
-            "llvm.x86.avx512.permvar.sf.512", fnty=ir.FunctionType(F16, [F16, I16])
-        )
-        self._perm2 = module.declare_intrinsic(
-            "llvm.x86.avx512.vpermi2var.ps.512", fnty=ir.FunctionType(F16, [F16, I16, F16])
-        )
-        self._fma = module.globals.get("llvm.fma.v16f32") or ir.Function(
-            module, ir.FunctionType(F16, [F16, F16, F16]), "llvm.fma.v16f32"
-        )
+        if dtype == "float32":
+            self._perm = module.declare_intrinsic(
+                "llvm.x86.avx512.permvar.sf.512", fnty=ir.FunctionType(F16, [F16, I16])
+            )
+            self._perm2 = module.declare_intrinsic(
+                "llvm.x86.avx512.vpermi2var.ps.512", fnty=ir.FunctionType(F16, [F16, I16, F16])
+            )
+        self._fma = self._intrinsic("fma", 3)
+
+    def _intrinsic(self, name: str, nargs: int):
+        module = self.builder.module
+        full = f"llvm.{name}.{self._suffix}"
+        return module.globals.get(full) or ir.Function(module, ir.FunctionType(self.F, [self.F] * nargs), full)
+
+    def splat_f(self, v: float) -> ir.Constant:
+        """A floating-point constant in all 16 lanes."""
+        return ir.Constant(self.F, [float(v)] * BLOCK)
+
+    def splat_i(self, v: int) -> ir.Constant:
+        """An integer constant (a bit pattern) in all 16 lanes."""
+        return ir.Constant(self.I, [int(v)] * BLOCK)
 
     def fma(self, a, b, c):
         """a * b + c, rounded once."""
         return self.builder.call(self._fma, [a, b, c])
 
     def sqrt(self, a):
-        """The square root, correctly rounded (one ``vsqrtps``)."""
-        module = self.builder.module
-        fn = module.globals.get("llvm.sqrt.v16f32") or ir.Function(
-            module, ir.FunctionType(F16, [F16]), "llvm.sqrt.v16f32"
-        )
-        return self.builder.call(fn, [a])
+        """The square root, correctly rounded (``vsqrtps``/``vsqrtpd``)."""
+        return self.builder.call(self._intrinsic("sqrt", 1), [a])
 
     def table(self, values, index):
         """``values[index & 15]`` per lane: one ``vpermps``."""
@@ -96,15 +125,15 @@ class Lanes:
         return self.builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(BLOCK), 0))
 
     def select_where_any(self, mask, bits, evaluate):
-        """``bits`` with the lanes of ``mask`` replaced by ``evaluate()`` (an <16 x i32>
-        bit pattern), which is built behind one branch and runs only when some lane
+        """``bits`` with the lanes of ``mask`` replaced by ``evaluate()`` (a bit-pattern
+        vector), which is built behind one branch and runs only when some lane
         of ``mask`` is set (a rare case: a derivative's near-root window)."""
         builder = self.builder
         before = builder.block
         with builder.if_then(self.any_lane(mask), likely=False):
             replaced = builder.select(mask, evaluate(), bits)
             after = builder.block
-        merged = builder.phi(I16)
+        merged = builder.phi(self.I)
         merged.add_incoming(bits, before)
         merged.add_incoming(replaced, after)
         return merged
@@ -114,8 +143,8 @@ class Lanes:
         ``ab`` all lie in [lo_bits, hi_bits] (one unsigned compare tests both ends)
         and ``evaluate(general=True)`` for the others, behind one branch per block."""
         builder = self.builder
-        offset = builder.sub(ab, splat_i(lo_bits))
-        outside = builder.icmp_unsigned(">", offset, splat_i(hi_bits - lo_bits))
+        offset = builder.sub(ab, self.splat_i(lo_bits))
+        outside = builder.icmp_unsigned(">", offset, self.splat_i(hi_bits - lo_bits))
         with builder.if_else(self.any_lane(outside)) as (rare, common):
             with rare:
                 evaluate(general=True)
@@ -129,54 +158,57 @@ class Lanes:
         return self.builder.select(self.builder.icmp_signed(">", a, b), a, b)
 
 
-def block_intrinsic(src, dst, emit):
+def block_intrinsic(src, dst, emit, dtype: str = "float32"):
     """Typing and code of a block kernel ``kernel(src, dst)`` (raw pointers, which
-    may be equal): ``dst[0:16] = f(src[0:16])`` for float32.
+    may be equal): ``dst[0:16] = f(src[0:16])`` for ``dtype``.
 
     ``emit(lanes, bits, store)`` builds f from the input's bit pattern ``bits``
-    (<16 x i32>) and calls ``store`` with the result's bit pattern, once on every
-    path it builds.  For use inside a ``numba.extending.intrinsic``.
+    (<16 x i32> or <16 x i64>) and calls ``store`` with the result's bit pattern,
+    once on every path it builds.  For use inside a ``numba.extending.intrinsic``.
     """
     if src != types.voidptr or dst != types.voidptr:
         return None
+    fvec, ivec, align = _GEOMETRY[dtype][0], _GEOMETRY[dtype][1], _GEOMETRY[dtype][6]
 
     def codegen(context, builder, sig, args):
-        x = builder.load(builder.bitcast(args[0], F16.as_pointer()), align=4)
+        x = builder.load(builder.bitcast(args[0], fvec.as_pointer()), align=align)
 
         def store(bits):
-            builder.store(builder.bitcast(bits, F16), builder.bitcast(args[1], F16.as_pointer()), align=4)
+            builder.store(builder.bitcast(bits, fvec), builder.bitcast(args[1], fvec.as_pointer()), align=align)
 
-        emit(Lanes(builder), builder.bitcast(x, I16), store)
+        emit(Lanes(builder, dtype), builder.bitcast(x, ivec), store)
         return context.get_dummy_value()
 
     return types.none(src, dst), codegen
 
 
-def backward_block_intrinsic(grad, src, dst, emit):
+def backward_block_intrinsic(grad, src, dst, emit, dtype: str = "float32"):
     """Typing and code of a fused backward block kernel ``kernel(grad, src, dst)``:
-    ``dst[0:16] = backward_product(grad[0:16], f'(src[0:16]))`` for float32, with
+    ``dst[0:16] = backward_product(grad[0:16], f'(src[0:16]))`` for ``dtype``, with
     ``emit`` building f' as for :func:`block_intrinsic`.  The product is
     ``_core.backward_product`` operation for operation: a zero derivative blocks
     an infinite grad_out (the result is 0), otherwise one IEEE multiply."""
     if grad != types.voidptr or src != types.voidptr or dst != types.voidptr:
         return None
+    fvec, ivec, align = _GEOMETRY[dtype][0], _GEOMETRY[dtype][1], _GEOMETRY[dtype][6]
 
     def codegen(context, builder, sig, args):
-        g = builder.load(builder.bitcast(args[0], F16.as_pointer()), align=4)
-        x = builder.load(builder.bitcast(args[1], F16.as_pointer()), align=4)
+        g = builder.load(builder.bitcast(args[0], fvec.as_pointer()), align=align)
+        x = builder.load(builder.bitcast(args[1], fvec.as_pointer()), align=align)
+        v = Lanes(builder, dtype)
 
         def store(bits):
-            magnitude = splat_i(0x7FFFFFFF)
-            zero_derivative = builder.icmp_signed("==", builder.and_(bits, magnitude), splat_i(0))
+            magnitude = v.splat_i(v.ABS)
+            zero_derivative = builder.icmp_signed("==", builder.and_(bits, magnitude), v.splat_i(0))
             infinite_grad = builder.icmp_signed(
-                "==", builder.and_(builder.bitcast(g, I16), magnitude), splat_i(0x7F800000)
+                "==", builder.and_(builder.bitcast(g, ivec), magnitude), v.splat_i(v.INF_BITS)
             )
             blocked = builder.and_(zero_derivative, infinite_grad)
-            factor = builder.select(blocked, splat_f(0.0), g)
-            product = builder.fmul(factor, builder.bitcast(bits, F16))
-            builder.store(product, builder.bitcast(args[2], F16.as_pointer()), align=4)
+            factor = builder.select(blocked, v.splat_f(0.0), g)
+            product = builder.fmul(factor, builder.bitcast(bits, fvec))
+            builder.store(product, builder.bitcast(args[2], fvec.as_pointer()), align=align)
 
-        emit(Lanes(builder), builder.bitcast(x, I16), store)
+        emit(v, builder.bitcast(x, ivec), store)
         return context.get_dummy_value()
 
     return types.none(grad, src, dst), codegen

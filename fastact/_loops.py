@@ -368,7 +368,7 @@ def _loop_source(
     # buffers, over the segments [0, hi0) and [lo1, n).
     lines += [f"    g{j}p = scratch_buffer(CHUNK_BYTES)" for j in range(narrays)]
     if blocked and narrays == 2:
-        lines += ["    padp = scratch_buffer(64)", "    pad = carray(padp, (16,), DTYPE)"]
+        lines += ["    padp = scratch_buffer(BLOCK_BYTES)", "    pad = carray(padp, (16,), DTYPE)"]
     lines += ["    rp = scratch_buffer(CHUNK_BYTES)", "    r = carray(rp, (CHUNK,), DTYPE)",
               "    for seg in range(2):",
               "        done = 0 if seg == 0 else lo1",
@@ -471,6 +471,7 @@ def _compile_loop(
         "discard_range_flags": discard_range_flags,
         "STREAM_THRESHOLD_OFFSET": STREAM_THRESHOLD_OFFSET,
         "CHUNK_BYTES": CHUNK_BYTES,
+        "BLOCK_BYTES": 16 * dtype.itemsize,
         "CHUNK": CHUNK_BYTES // dtype.itemsize,
     }
     # Compiled "from" this file: Numba's cache locator needs a real source file.
@@ -513,16 +514,16 @@ _PyUFunc_None = -1
 
 def make_ufunc(
     kernel, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32=None,
-    stream: bool = False, quiet_range: bool = False, block_params: tuple = (),
+    stream: bool = False, quiet_range: bool = False, block_params: tuple = (), block_f64=None,
 ) -> tuple[np.ufunc, list]:
     """Build a real ``numpy.ufunc`` named ``name`` with float32 and float64 loops.
 
     The kernel takes ``narrays`` array arguments and ``nparams`` scalar parameters
     as ufunc inputs; ``baked`` parameter values (if any) follow them as constants
-    compiled into the loop (the default-parameter fast path).  ``block_f32``: a
-    hand-vectorized float32 kernel for 16 contiguous elements (used where the CPU
-    has AVX-512 and the loop takes no parameter argument, see ``_avx512.py``),
-    ``block(src, dst)`` or, for a two-array kernel, ``block(grad_out, x, dst)``.
+    compiled into the loop (the default-parameter fast path).  ``block_f32``,
+    ``block_f64``: a hand-vectorized kernel for 16 contiguous elements of that
+    dtype (used where the CPU has AVX-512, see ``_avx512.py``), ``block(src, dst)``
+    or, for a two-array kernel, ``block(grad_out, x, dst)``.
     For a kernel with parameters, the block computes it at the parameter values
     ``block_params`` (the defaults) and runs where the parameters are broadcast
     and equal to them.  ``stream``: write contiguous outputs of ``_parallel.get_stream_threshold()`` or
@@ -535,11 +536,11 @@ def make_ufunc(
     """
     nin = narrays + nparams
     dtypes = (np.dtype(np.float32), np.dtype(np.float64))
-    usable = block_f32 is not None and HAVE_BLOCK_KERNEL and narrays in (1, 2) and len(block_params) == nparams
+    usable = HAVE_BLOCK_KERNEL and narrays in (1, 2) and len(block_params) == nparams
+    blocks = (block_f32, block_f64) if usable else (None, None)
     loops = [
-        _compile_loop(kernel, name, dt, narrays, nparams, baked,
-                      block_f32 if usable and dt == np.float32 else None, stream, quiet_range, block_params)
-        for dt in dtypes
+        _compile_loop(kernel, name, dt, narrays, nparams, baked, block, stream, quiet_range, block_params)
+        for dt, block in zip(dtypes, blocks, strict=True)
     ]
     # NumPy calls the shared dispatcher, which runs the serial loop on one or
     # several threads (see _parallel.py); each loop's data record says which.

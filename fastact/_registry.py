@@ -81,6 +81,10 @@ class Activation:
     #: matching ``grad`` and ``backward`` bit for bit
     grad_block_f32: Any = None
     backward_block_f32: Any = None
+    #: the same three for float64 (16 doubles per block)
+    forward_block_f64: Any = None
+    grad_block_f64: Any = None
+    backward_block_f64: Any = None
 
     @property
     def param_defaults(self) -> tuple[float, ...]:
@@ -117,7 +121,7 @@ _KEEPALIVE: list = []
 
 def _ufunc(
     kernel: Any, name: str, narrays: int, nparams: int, doc: str, baked: tuple = (), block_f32: Any = None,
-    stream: bool = False, quiet_range: bool = False, block_params: tuple = (),
+    stream: bool = False, quiet_range: bool = False, block_params: tuple = (), block_f64: Any = None,
 ) -> np.ufunc:
     """Compile a scalar kernel into a real ``numpy.ufunc`` with float32 and float64 loops.
 
@@ -125,7 +129,8 @@ def _ufunc(
     parameters compiled in (the default-parameter fast path).
     """
     ufunc, keepalive = make_ufunc(kernel, name, narrays, nparams, doc, baked=baked, block_f32=block_f32,
-                                  stream=stream, quiet_range=quiet_range, block_params=block_params)
+                                  stream=stream, quiet_range=quiet_range, block_params=block_params,
+                                  block_f64=block_f64)
     key = name + "[defaults]" if baked else name
     for dtype, loop, record in zip(("float32", "float64"), keepalive[0], keepalive[1], strict=True):
         LOOPS[key, dtype] = loop
@@ -228,15 +233,16 @@ def build_public(act: Activation) -> dict[str, Any]:
     """
     nparam = len(act.params)
     specs = (
-        (act.name, act.forward, ("x",), "forward", act.forward_block_f32),
-        (act.name + "_grad", act.grad, ("x",), "grad", act.grad_block_f32),
-        (act.name + "_backward", act.backward, ("grad_out", "x"), "backward", act.backward_block_f32),
+        (act.name, act.forward, ("x",), "forward", (act.forward_block_f32, act.forward_block_f64)),
+        (act.name + "_grad", act.grad, ("x",), "grad", (act.grad_block_f32, act.grad_block_f64)),
+        (act.name + "_backward", act.backward, ("grad_out", "x"), "backward",
+         (act.backward_block_f32, act.backward_block_f64)),
     )
     # Memory-bound kernels (no exp core) write large outputs with streaming stores;
     # for the exp-based ones they measured no faster (tools/stream_threshold.py).
     stream = not act.transcendental
     out: dict[str, Any] = {}
-    for name, kernel, leading, kind, block in specs:
+    for name, kernel, leading, kind, (block, block64) in specs:
         doc = _docstring(act, kind)
         # the fused backward kernels end in backward_product: a plain product whose
         # overflow and underflow flags their loops discard
@@ -245,11 +251,11 @@ def build_public(act: Activation) -> dict[str, Any]:
         # the loops with the defaults compiled in, and those with parameter
         # arguments where these are broadcast and equal to the defaults
         uf = _ufunc(kernel, name, len(leading), nparam, doc, block_f32=block, stream=stream, quiet_range=quiet,
-                    block_params=act.param_defaults)
+                    block_params=act.param_defaults, block_f64=block64)
         out["ufunc:" + name] = uf
         if nparam:
             baked = _ufunc(kernel, name, len(leading), 0, doc, baked=act.param_defaults, block_f32=block,
-                           stream=stream, quiet_range=quiet)
+                           stream=stream, quiet_range=quiet, block_f64=block64)
             out[name] = _with_defaults(uf, baked, name, leading, act.params, doc)
         else:
             out[name] = uf

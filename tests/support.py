@@ -611,6 +611,29 @@ def assert_block_equals_scalar(ufunc, loop) -> None:
     np.testing.assert_array_equal(loop(x).view(np.uint32), ufunc(x).view(np.uint32))
 
 
+def float64_patterns(n: int = 4_000_000, seed: int = 61) -> np.ndarray:
+    """float64 inputs for a block kernel's bitwise test: uniformly random bit
+    patterns (every binade, both signs, NaN payloads, infinities), values around
+    the usual scale, tiny ones and their neighbours, in random order."""
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(0, 2**64, n, dtype=np.uint64, endpoint=False).view(np.float64)
+    usual = rng.standard_normal(n // 2) * 4
+    tiny = rng.standard_normal(n // 8) * np.exp2(rng.uniform(-1075, -900, n // 8))
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 3.0, -3.0, 1.0, -1.0, 5e-324, -5e-324,
+                         np.finfo(np.float64).max, -np.finfo(np.float64).max, np.finfo(np.float64).tiny])
+    with np.errstate(all="ignore"):  # the neighbours of the largest finite value are infinities
+        around = [np.nextafter(specials, np.inf), np.nextafter(specials, -np.inf)]
+    x = np.concatenate([bits, usual, tiny, specials, *around])
+    return x[rng.permutation(x.size)]
+
+
+def assert_block_equals_scalar64(ufunc, loop) -> None:
+    """A float64 block kernel (through the ufunc) equals its scalar twin bit for bit
+    on :func:`float64_patterns`."""
+    x = float64_patterns()
+    np.testing.assert_array_equal(loop(x).view(np.uint64), ufunc(x).view(np.uint64))
+
+
 def scalar_loop(kernel):
     """A compiled loop applying the scalar kernel ``kernel`` to every element (from
     compiled code: a Python call would pass signalling NaNs through a Python float,
@@ -627,19 +650,22 @@ def scalar_loop(kernel):
     return loop
 
 
-def assert_short_and_general_paths_agree(ufunc, bound: float, outsider: float, outsider_result: float) -> None:
+def assert_short_and_general_paths_agree(
+    ufunc, bound: float, outsider: float, outsider_result: float, dtype=np.float32
+) -> None:
     """Blocks of 16 with every |x| within ``bound`` take a block kernel's short path;
     one lane at ``outsider`` sends the block down the general one.  The same x must
     give the same bits either way, and the outsider its own result."""
     rng = np.random.default_rng(10)
-    inside = rng.uniform(-bound, bound, 16 * 4096).astype(np.float32)
+    inside = rng.uniform(-bound, bound, 16 * 4096).astype(dtype)
     mixed = inside.copy()
-    mixed[::16] = np.float32(outsider)
+    mixed[::16] = dtype(outsider)
     a, b = ufunc(inside), ufunc(mixed)
     keep = np.ones(inside.size, bool)
     keep[::16] = False
-    np.testing.assert_array_equal(a[keep].view(np.uint32), b[keep].view(np.uint32))
-    assert (b[::16] == np.float32(outsider_result)).all()
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(a[keep].view(bits), b[keep].view(bits))
+    assert (b[::16] == dtype(outsider_result)).all()
 
 
 def assert_non_increasing(ufunc, lo: float, hi: float) -> None:

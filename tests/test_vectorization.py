@@ -45,9 +45,10 @@ def test_loop_is_vectorized_without_libm(loop_code, act, name, dtype):
         streams = not act.transcendental
         assert (info["streaming_stores"] > 0) == streams, (loop, info)
         assert info["store_fence"] == streams, (loop, info)
-    block = {act.name: act.forward_block_f32, act.name + "_grad": act.grad_block_f32,
-             act.name + "_backward": act.backward_block_f32}.get(name)
-    if block is not None and dtype == "float32":
+    suffix = "f32" if dtype == "float32" else "f64"
+    kind = {act.name: "forward", act.name + "_grad": "grad", act.name + "_backward": "backward"}[name]
+    block = getattr(act, f"{kind}_block_{suffix}")
+    if block is not None:
         # the hand-vectorized block kernel (table lookups as vpermps/vpermi2ps, or its
         # per-block branch) is in the loop; with parameters (where it computes the function at the defaults),
         # in the loop with the defaults compiled in and in the one with parameter

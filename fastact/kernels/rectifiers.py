@@ -3,8 +3,6 @@ hard_tanh, softshrink, hardshrink, threshold.  Exact results, tested bitwise."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
 from .. import reference as ref
@@ -19,8 +17,8 @@ from .._core import (
     quiet_greater,
     slope_product,
 )
-from .._hard_silu32 import SIXTH32, SIXTH_LO32, hard_silu32_block16
-from .._leaky_relu32 import leaky_relu32_block16
+from .._hard_silu_block import SIXTH, SIXTH_LO, hard_silu32_block16, hard_silu64_block16
+from .._leaky_relu_block import leaky_relu32_block16, leaky_relu64_block16
 from .._registry import Activation, Param, register
 from ._common import _jit, _per_dtype
 
@@ -123,6 +121,7 @@ register(
         ulp_bound={"float32": 0.5, "float64": 0.5},
         exact=True,
         forward_block_f32=leaky_relu32_block16,  # negative_slope = 0.01
+        forward_block_f64=leaky_relu64_block16,
     )
 )
 
@@ -219,8 +218,8 @@ register(
 # hard_sigmoid
 # ================================================================================
 # 1/6 as a constant plus its rounding error, per dtype
-_SIXTH = _per_dtype(SIXTH32, 1 / 6)
-_SIXTH_LO = _per_dtype(SIXTH_LO32, float(Fraction(1, 6) - Fraction(1 / 6)))
+_SIXTH = _per_dtype(SIXTH["float32"], SIXTH["float64"])
+_SIXTH_LO = _per_dtype(SIXTH_LO["float32"], SIXTH_LO["float64"])
 
 
 @_jit
@@ -385,6 +384,7 @@ register(
         kinks=(-3.0, 3.0),
         aliases=("hard_swish", "hardswish"),
         forward_block_f32=hard_silu32_block16,
+        forward_block_f64=hard_silu64_block16,
     )
 )
 
