@@ -28,16 +28,21 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.extending import intrinsic
 
+from ._avx512 import backward_block_intrinsic, block_intrinsic
 from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
-__all__ = ["exp_neg64", "sigmoid64", "silu64", "silu_grad64_off_root"]
+__all__ = [
+    "exp_neg64", "sigmoid64", "silu64", "silu_grad64_off_root", "sigmoid64_block16", "sigmoid_product64_block16",
+    "sigmoid_of_negated64_block16", "sigmoid_of_negated_backward64_block16", "silu64_block16", "silu_grad64_blocks",
+]
 
 _ABS = np.int64(0x7FFFFFFFFFFFFFFF)
 _SIGN = np.int64(-(2**63))
 _INF_BITS = 0x7FF0000000000000
 _MIN_NORMAL_BITS = 0x0010000000000000
-# |x| below 2^-51: x / 2 is subnormal, flushed to a signed zero
+# |x| below 2^-1021: x / 2 is subnormal, flushed to a signed zero
 _HALF_NORMAL_BITS = 0x0020000000000000
 _ONE_EXPONENT = 1 << 52
 _TINY_BITS = int(np.float64(2.0**-60).view(np.int64))
@@ -63,9 +68,10 @@ def exp_neg64(a):
     r2 = r * r
     r4 = r2 * r2
     e = _E64
-    q = fma(r2, fma(r, e[3], e[2]), fma(r, e[1], e[0])) + r4 * (
-        fma(r2, fma(r, e[7], e[6]), fma(r, e[5], e[4])) + r4 * fma(r, e[9], e[8])
-    )
+    # Every multiply-add an explicit FMA (the block kernels repeat them one for one);
+    # c and w, each used twice, are products LLVM does not contract.
+    q = fma(r4, fma(r4, fma(r, e[9], e[8]), fma(r2, fma(r, e[7], e[6]), fma(r, e[5], e[4]))),
+            fma(r2, fma(r, e[3], e[2]), fma(r, e[1], e[0])))
     w = r2 * q
     s = r + w
     s_lo = (r - s) + w  # Fast2Sum: |r| >= |w|
@@ -119,7 +125,7 @@ def silu64(x):
     m_hi = _select(neg, p, one)
     m_lo = _select(neg, p_lo, 0.0)
     num = a * m_hi
-    q = _quotient64(num, fma(a, m_hi, -num) + a * m_lo, p, p_lo, sc)
+    q = _quotient64(num, fma(a, m_lo, fma(a, m_hi, -num)), p, p_lo, sc)
     rb = float_bits(q) + (_select(neg, k, np.int64(0)) << np.int64(52))
     rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb | (b & _SIGN))
     half = _select(ab < np.int64(_HALF_NORMAL_BITS), b & _SIGN, b - np.int64(_ONE_EXPONENT))
@@ -163,3 +169,240 @@ def silu_grad64_off_root(x):
     rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb | (mb & _SIGN))
     rb = _select(b < np.int64(0), rb, float_bits(pos))
     return float_from_bits(_select(ab > np.int64(_INF_BITS), b, rb), x)  # NaN in, NaN out
+
+
+# --------------------------------------------------------------------------------
+# AVX-512 block kernels: the scalar kernels above on 16 lanes (<16 x double>, two
+# zmm halves), operation for operation, so every layout gives the same bits.
+# --------------------------------------------------------------------------------
+# Blocks whose 16 |x| all lie in [2^-60, 40] (k >= -58: above both floors on k,
+# no result to flush, no NaN or infinity) take a short path without the clamp,
+# the floor on k and the final selects: about a quarter of the float64 silu's
+# time (measured on the scalar kernel with and without them, N(0, 4^2) data).
+_FAST_BITS = int(np.float64(40.0).view(np.int64))
+
+
+def emit_exp_neg64(v, a):
+    """:func:`exp_neg64` on 16 lanes: ``(p, p_lo, k)``."""
+    builder = v.builder
+    fma_, f = v.fma, v.splat_f
+    fmul, fadd, fsub = builder.fmul, builder.fadd, builder.fsub
+    na = builder.fneg(a)
+    t = fma_(na, f(_LOG2E), f(_SHIFT64))
+    kf = fsub(t, f(_SHIFT64))
+    k = builder.sub(builder.bitcast(t, v.I), v.splat_i(_SHIFT_BITS))
+    r_hi = fma_(builder.fneg(kf), f(_LN2_HI64), na)
+    c = fmul(kf, f(_LN2_LO64))
+    r = fsub(r_hi, c)
+    r_lo = fsub(fsub(r_hi, r), c)
+    r2 = fmul(r, r)
+    r4 = fmul(r2, r2)
+    e = [f(c) for c in _E64]
+    q = fma_(r4, fma_(r4, fma_(r, e[9], e[8]), fma_(r2, fma_(r, e[7], e[6]), fma_(r, e[5], e[4]))),
+             fma_(r2, fma_(r, e[3], e[2]), fma_(r, e[1], e[0])))
+    w = fmul(r2, q)
+    s = fadd(r, w)
+    s_lo = fadd(fsub(r, s), w)
+    one = f(1.0)
+    p = fadd(one, s)
+    return p, fadd(fadd(fsub(one, p), s), fma_(r_lo, p, s_lo)), k
+
+
+def emit_quotient64(v, num, num_lo, p, p_lo, sc):
+    """:func:`_quotient64` on 16 lanes."""
+    builder = v.builder
+    fma_, one = v.fma, v.splat_f(1.0)
+    d = fma_(sc, p, one)
+    d_lo = fma_(sc, p_lo, fma_(sc, p, builder.fsub(one, d)))
+    inv = builder.fdiv(one, d)
+    q0 = builder.fmul(num, inv)
+    nq0 = builder.fneg(q0)
+    return fma_(inv, builder.fadd(fma_(nq0, d, num), fma_(nq0, d_lo, num_lo)), q0)
+
+
+def _emit_prologue(v, b, general, floor):
+    """|x| (clamped in the general path), exp(-|x|) = 2^k (p + p_lo) and the scale
+    sc = 2^max(k, floor) (the floor only in the general path)."""
+    builder = v.builder
+    ab = builder.and_(b, v.splat_i(v.ABS))
+    cb = v.smin(v.smax(ab, v.splat_i(_TINY_BITS)), v.splat_i(_LIMIT_BITS)) if general else ab
+    a = builder.bitcast(cb, v.F)
+    p, p_lo, k = emit_exp_neg64(v, a)
+    ks = v.smax(k, v.splat_i(floor)) if general else k
+    sc = builder.bitcast(builder.shl(builder.add(ks, v.splat_i(1023)), v.splat_i(52)), v.F)
+    return ab, a, p, p_lo, k, sc
+
+
+def _emit_sigmoid64(v, b, store):
+    builder = v.builder
+    ab = builder.and_(b, v.splat_i(v.ABS))
+
+    def evaluate(general):
+        _, _, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
+        neg = builder.icmp_signed("<", b, v.splat_i(0))
+        num = builder.select(neg, p, v.splat_f(1.0))
+        num_lo = builder.select(neg, p_lo, v.splat_f(0.0))
+        q = emit_quotient64(v, num, num_lo, p, p_lo, sc)
+        scale = builder.shl(builder.select(neg, k, v.splat_i(0)), v.splat_i(52))
+        rb = builder.add(builder.bitcast(q, v.I), scale)
+        if general:
+            rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0), rb)
+            rb = builder.select(builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)), b, rb)
+        store(rb)
+
+    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
+
+
+def _emit_sigmoid_of_negated64(v, b, store):
+    """sigmoid(-x): the sign bit flipped, then the kernel above (as ``sigmoid64(-x)``)."""
+    _emit_sigmoid64(v, v.builder.xor(b, v.splat_i(_SIGN)), store)
+
+
+@intrinsic
+def sigmoid64_block16(typingctx, src, dst):
+    """``dst[0:16] = sigmoid64(src[0:16])``, as AVX-512 vector code (softplus' at
+    beta = 1; raw pointers, which may be equal)."""
+    return block_intrinsic(src, dst, _emit_sigmoid64, "float64")
+
+
+@intrinsic
+def sigmoid_product64_block16(typingctx, grad, src, dst):
+    """``dst[0:16] = grad[0:16] * sigmoid64(src[0:16])`` (``backward_product``;
+    softplus's fused backward at beta = 1), as AVX-512 vector code."""
+    return backward_block_intrinsic(grad, src, dst, _emit_sigmoid64, "float64")
+
+
+@intrinsic
+def sigmoid_of_negated64_block16(typingctx, src, dst):
+    """``dst[0:16] = sigmoid64(-src[0:16])`` (log_sigmoid'), as AVX-512 vector code."""
+    return block_intrinsic(src, dst, _emit_sigmoid_of_negated64, "float64")
+
+
+@intrinsic
+def sigmoid_of_negated_backward64_block16(typingctx, grad, src, dst):
+    """``dst[0:16] = grad[0:16] * sigmoid64(-src[0:16])`` (``backward_product``), as
+    AVX-512 vector code."""
+    return backward_block_intrinsic(grad, src, dst, _emit_sigmoid_of_negated64, "float64")
+
+
+def _emit_silu64(v, b, store):
+    builder = v.builder
+    ab = builder.and_(b, v.splat_i(v.ABS))
+    sign = builder.and_(b, v.splat_i(_SIGN))
+
+    def evaluate(general):
+        _, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
+        neg = builder.icmp_signed("<", b, v.splat_i(0))
+        m_hi = builder.select(neg, p, v.splat_f(1.0))
+        m_lo = builder.select(neg, p_lo, v.splat_f(0.0))
+        num = builder.fmul(a, m_hi)
+        num_lo = v.fma(a, m_lo, v.fma(a, m_hi, builder.fneg(num)))
+        q = emit_quotient64(v, num, num_lo, p, p_lo, sc)
+        scale = builder.shl(builder.select(neg, k, v.splat_i(0)), v.splat_i(52))
+        rb = builder.add(builder.bitcast(q, v.I), scale)
+        if not general:
+            store(builder.or_(rb, sign))
+            return
+        rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0),
+                            builder.or_(rb, sign))
+        half = builder.select(builder.icmp_signed("<", ab, v.splat_i(_HALF_NORMAL_BITS)), sign,
+                              builder.sub(b, v.splat_i(_ONE_EXPONENT)))
+        rb = builder.select(builder.icmp_signed("<", ab, v.splat_i(_TINY_BITS)), half, rb)
+        above = builder.and_(builder.icmp_signed(">", ab, v.splat_i(_LIMIT_BITS)),
+                             builder.icmp_signed(">=", b, v.splat_i(0)))
+        keep = builder.or_(above, builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)))
+        store(builder.select(keep, b, rb))
+
+    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
+
+
+@intrinsic
+def silu64_block16(typingctx, src, dst):
+    """``dst[0:16] = silu64(src[0:16])``, as AVX-512 vector code (raw pointers,
+    which may be equal)."""
+    return block_intrinsic(src, dst, _emit_silu64, "float64")
+
+
+def _emit_silu_grad_off_root64(v, b, general):
+    """The bit pattern of :func:`silu_grad64_off_root` on 16 lanes."""
+    builder = v.builder
+    fma_, f = v.fma, v.splat_f
+    fmul, fadd, fsub, fneg = builder.fmul, builder.fadd, builder.fsub, builder.fneg
+    one = f(1.0)
+    ab, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR_GRAD)
+    d = fma_(sc, p, one)
+    d_lo = fma_(sc, p_lo, fma_(sc, p, fsub(one, d)))
+    u = builder.fdiv(one, d)
+    nu = fneg(u)
+    u_lo = fmul(u, fma_(nu, d_lo, fma_(nu, d, one)))
+    ae = fma_(a, fmul(sc, p), fmul(a, fmul(sc, p_lo)))
+    uu = fma_(u, u, fmul(fadd(u, u), u_lo))
+    pos = fadd(u, fma_(ae, uu, u_lo))
+    au = fmul(a, u)
+    c = fsub(one, au)
+    c_lo = fma_(fneg(a), u_lo, fsub(fsub(fsub(one, c), au), fma_(a, u, fneg(au))))
+    pu = fmul(p, u)
+    pu_lo = fadd(fma_(p, u, fneg(pu)), fma_(p, u_lo, fmul(p_lo, u)))
+    mb = builder.bitcast(fma_(pu, c, fma_(pu, c_lo, fmul(pu_lo, c))), v.I)
+    scale = builder.shl(k, v.splat_i(52))
+    if general:
+        rb = builder.add(builder.and_(mb, v.splat_i(v.ABS)), scale)
+        rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0),
+                            builder.or_(rb, builder.and_(mb, v.splat_i(_SIGN))))
+    else:
+        # every lane off the root's window is a normal number: the exponent is raised
+        # on the signed pattern (lanes in the window are replaced by the caller)
+        rb = builder.add(mb, scale)
+    rb = builder.select(builder.icmp_signed("<", b, v.splat_i(0)), rb, builder.bitcast(pos, v.I))
+    if general:
+        rb = builder.select(builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)), b, rb)
+    return rb
+
+
+def silu_grad64_blocks(root, lead, coef, half_width):
+    """The block kernels ``(grad, backward)`` of float64 silu': off the root's window
+    :func:`silu_grad64_off_root`, within it (|x - x0| <= ``half_width``) the
+    polynomial of ``kernels.gated._near_root`` on the float64 constants ``root`` =
+    (hi, lo), ``lead`` = (P(0), its low part) and ``coef`` (the rest of P), built
+    only for blocks with a lane in the window."""
+    hi, lo = root
+    c0, c0_lo = lead
+    half_width_bits = int(np.float64(half_width).view(np.int64))
+
+    def emit(v, b, store):
+        builder = v.builder
+        fma_, f = v.fma, v.splat_f
+        ab = builder.and_(b, v.splat_i(v.ABS))
+
+        def evaluate(general):
+            rb = _emit_silu_grad_off_root64(v, b, general)
+            d = builder.fsub(builder.bitcast(b, v.F), f(hi))
+            inside = builder.icmp_signed("<=", builder.and_(builder.bitcast(d, v.I), v.splat_i(v.ABS)),
+                                         v.splat_i(half_width_bits))
+
+            def near_root():
+                # off the window t is 0 (the scalar kernel's select), so that nothing
+                # overflows; in the short path |x| <= 40 keeps the polynomial finite
+                dc = builder.select(inside, d, f(0.0)) if general else d
+                t = builder.fsub(dc, f(lo))
+                acc = f(coef[-1])
+                for c in reversed(coef[:-1]):
+                    acc = fma_(acc, t, f(c))
+                near = fma_(dc, f(c0), fma_(t, fma_(t, acc, f(c0_lo)), f(-(lo * c0))))
+                return builder.bitcast(near, v.I)
+
+            store(v.select_where_any(inside, rb, near_root))
+
+        v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
+
+    @intrinsic
+    def silu_grad64_block16(typingctx, src, dst):
+        """``dst[0:16] = silu'(src[0:16])`` for float64, as AVX-512 vector code."""
+        return block_intrinsic(src, dst, emit, "float64")
+
+    @intrinsic
+    def silu_backward64_block16(typingctx, grad, src, dst):
+        """``dst[0:16] = grad[0:16] * silu'(src[0:16])`` for float64 (``backward_product``)."""
+        return backward_block_intrinsic(grad, src, dst, emit, "float64")
+
+    return silu_grad64_block16, silu_backward64_block16

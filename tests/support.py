@@ -678,16 +678,23 @@ def assert_non_increasing(ufunc, lo: float, hi: float) -> None:
         assert (np.diff(ufunc(x)) <= 0).all(), start
 
 
-def assert_backward_block_layouts(backward, scalar_grad_loop, zero_derivative_at: float = -np.inf) -> None:
-    """A float32 fused backward block kernel gives grad_out * f'(x) (backward_product's
+def assert_backward_block_layouts(
+    backward, scalar_grad_loop, zero_derivative_at: float = -np.inf, dtype=np.float32
+) -> None:
+    """A fused backward block kernel gives grad_out * f'(x) (backward_product's
     rule, f' from the scalar twin) bit for bit in every layout the loop has: the
     aligned direct path, misaligned heads, partial last blocks (padded), in place on
     either operand, strided operands; and an infinite grad_out where f' is 0 (at
-    ``zero_derivative_at``, an infinity) gives 0, not NaN."""
+    ``zero_derivative_at``, an infinity) gives 0, not NaN.  float32: every 2039th
+    bit pattern; float64: 2*10^6 of :func:`float64_patterns`."""
     rng = np.random.default_rng(11)
-    x = np.arange(7, 2**32, 2039, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    if dtype == np.float32:
+        x = np.arange(7, 2**32, 2039, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    else:
+        x = float64_patterns(1_000_000)
     x = x[~np.isnan(x)]
-    g = rng.standard_normal(x.size).astype(np.float32)
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    g = rng.standard_normal(x.size).astype(dtype)
     g[::97] = np.inf
     x[::97] = zero_derivative_at
     derivative = scalar_grad_loop(x)
@@ -700,11 +707,11 @@ def assert_backward_block_layouts(backward, scalar_grad_loop, zero_derivative_at
         for n in (x.size, 1, 15, 16, 17, 33, 4099):
             for start in (0, 1, 5):
                 gs, xs, w = g[start:start + n], x[start:start + n], want[start:start + n]
-                np.testing.assert_array_equal(backward(gs, xs).view(np.uint32), w.view(np.uint32))
+                np.testing.assert_array_equal(backward(gs, xs).view(bits), w.view(bits))
                 inplace_g, inplace_x = gs.copy(), xs.copy()
                 backward(inplace_g, xs, out=inplace_g)
                 backward(gs, inplace_x, out=inplace_x)
-                np.testing.assert_array_equal(inplace_g.view(np.uint32), w.view(np.uint32))
-                np.testing.assert_array_equal(inplace_x.view(np.uint32), w.view(np.uint32))
+                np.testing.assert_array_equal(inplace_g.view(bits), w.view(bits))
+                np.testing.assert_array_equal(inplace_x.view(bits), w.view(bits))
                 strided = backward(np.repeat(gs, 2)[::2], np.repeat(xs, 2)[::2])
-                np.testing.assert_array_equal(strided.view(np.uint32), w.view(np.uint32))
+                np.testing.assert_array_equal(strided.view(bits), w.view(bits))

@@ -34,4 +34,5 @@ def _per_dtype(c32, c64, wide=False):
             return lambda x: c64
         return None
 
+    constant.float32, constant.float64 = c32, c64  # for the block kernels' emitters
     return constant

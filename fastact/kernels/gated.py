@@ -41,7 +41,7 @@ from .._gelu_tanh32 import (
     gelu_tanh_grad32,
     gelu_tanh_grad32_block16,
 )
-from .._logistic64 import silu64, silu_grad64_off_root
+from .._logistic64 import silu64, silu64_block16, silu_grad64_blocks, silu_grad64_off_root
 from .._registry import Activation, register
 from .._silu32 import silu32, silu32_block16, silu_backward32_block16, silu_grad32, silu_grad32_block16
 from ._common import _TINY, _jit, _per_dtype
@@ -213,6 +213,12 @@ def _silu_grad(x):
     return _silu_grad_by_dtype(x)
 
 
+# the float64 block kernels of silu' and the fused backward, on the same fit
+_SILU_GRAD64_BLOCK, _SILU_BACKWARD64_BLOCK = silu_grad64_blocks(
+    _SILU_ROOT.float64, _SILU_LEAD.float64, _SILU_P.float64, _SILU_HALF_WIDTH
+)
+
+
 @_jit
 def _silu_backward(grad_out, x):
     return backward_product(grad_out, _silu_grad(x))  # silu' reaches 1.0998
@@ -254,6 +260,9 @@ register(
         forward_block_f32=silu32_block16,
         grad_block_f32=silu_grad32_block16,
         backward_block_f32=silu_backward32_block16,
+        forward_block_f64=silu64_block16,
+        grad_block_f64=_SILU_GRAD64_BLOCK,
+        backward_block_f64=_SILU_BACKWARD64_BLOCK,
     )
 )
 

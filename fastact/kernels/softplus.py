@@ -24,7 +24,13 @@ from .._core import (
     two_sum,
 )
 from .._core_log import exp_dd, log1p_dd, log1p_linear_below
-from .._logistic64 import sigmoid64
+from .._logistic64 import (
+    sigmoid64,
+    sigmoid64_block16,
+    sigmoid_of_negated64_block16,
+    sigmoid_of_negated_backward64_block16,
+    sigmoid_product64_block16,
+)
 from .._mish32 import (
     MISH_C1_32,
     MISH_TAYLOR,
@@ -244,6 +250,8 @@ register(
         forward_block_f32=softplus32_block16,  # beta = 1
         grad_block_f32=sigmoid32_block16,  # beta = 1: the sigmoid
         backward_block_f32=sigmoid_product32_block16,
+        grad_block_f64=sigmoid64_block16,  # beta = 1: the accurate float64 sigmoid
+        backward_block_f64=sigmoid_product64_block16,
     )
 )
 
@@ -315,6 +323,8 @@ register(
         forward_block_f32=log_sigmoid32_block16,
         grad_block_f32=sigmoid_of_negated32_block16,
         backward_block_f32=sigmoid_of_negated_backward32_block16,
+        grad_block_f64=sigmoid_of_negated64_block16,
+        backward_block_f64=sigmoid_of_negated_backward64_block16,
     )
 )
 
