@@ -138,7 +138,7 @@ def silu64(x):
 @njit(**JIT_OPTIONS)
 def silu_grad64_off_root(x):
     """silu'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))) of a float64 value, within 1 ULP
-    away from the root x0 = -1.2785 of silu' (the caller replaces it within 1/2 of
+    away from the root x0 = -1.2785 of silu' (the caller replaces it within 1/8 of
     x0, where 1 - |x| u cancels).  With u = 1 / (1 + e) as a double word (one
     division and its exact residual): u + |x| e u^2 for x >= 0 (the second term at
     most 0.17 of the sum) and 2^k p u (1 - |x| u) for x < 0, each factor a double

@@ -91,3 +91,24 @@ def test_every_layout_gives_the_same_bits(name):
 def test_the_short_path_and_the_general_path_agree(name, outsider, result):
     # the short path: every |x| in [2^-60, 40]
     support.assert_short_and_general_paths_agree(getattr(fastact, name), 40.0, outsider, result, np.float64)
+
+
+def test_silu_grad_within_one_ulp_around_its_root():
+    # float64 silu' near x0 = -1.2785: the polynomial within 1/8 of x0, the
+    # cancellation-free off-root formula beyond (its error grows as 2^-59 / |x - x0|),
+    # and both sides of the window's edges; against 40 digits
+    import mpmath as mp
+
+    x0 = _SILU_ROOT.float64[0]
+    rng = np.random.default_rng(9)
+    edges = x0 + np.array([-0.125, 0.125])
+    x = np.concatenate([x0 + rng.uniform(-0.6, 0.6, 3000), (edges + rng.uniform(-2e-3, 2e-3, (500, 2))).ravel()])
+    got = fastact.silu_grad(x)
+    worst = 0.0
+    with mp.workdps(40):
+        for xi, yi in zip(x, got, strict=True):
+            s = 1 / (1 + mp.exp(-mp.mpf(float(xi))))
+            exact = s * (1 + mp.mpf(float(xi)) * (1 - s))
+            ulp = mp.mpf(2) ** (mp.floor(mp.log(abs(exact), 2)) - 52)
+            worst = max(worst, float(abs(mp.mpf(float(yi)) - exact) / ulp))
+    assert worst <= 1.0, worst

@@ -48,7 +48,7 @@ def gelu_tanh_grad(x):
 #: gelu's float32 fit is not used (float32 gelu' is fastact/_gelu32.py, whose root
 #: polynomial in the exact x - x0_hi comes from tools/fit_gelu32.py)
 FITS = {
-    "silu": (silu_grad, -1.28, 0.5, (8, 16)),
+    "silu": (silu_grad, -1.28, 0.125, (5, 11)),
     "gelu": (gelu_grad, -0.75, 0.25, (7, 14)),
     "gelu_tanh": (gelu_tanh_grad, -0.75, 0.25, (7, 14)),
 }
