@@ -36,6 +36,7 @@ from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _s
 __all__ = [
     "exp_neg64", "sigmoid64", "silu64", "silu_grad64_off_root", "sigmoid64_block16", "sigmoid_product64_block16",
     "sigmoid_of_negated64_block16", "sigmoid_of_negated_backward64_block16", "silu64_block16", "silu_grad64_blocks",
+    "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64",
 ]
 
 _ABS = np.int64(0x7FFFFFFFFFFFFFFF)
@@ -55,16 +56,18 @@ _E_FLOOR_GRAD = -70
 
 
 @njit(**JIT_OPTIONS)
-def exp_neg64(a):
-    """exp(-a) = 2^k (p + p_lo) for a in [2^-60, 745]: ``(p, p_lo, k)``, p in [0.70,
-    1.42] and p_lo its low part (relative error about 2^-57)."""
+def exp_neg64(a, a_lo):
+    """exp(-(a + a_lo)) = 2^k (p + p_lo) for a in [2^-60, 745] and |a_lo| at most
+    an ULP of a (the low part of a double-word argument; 0.0 for none, which LLVM
+    folds away): ``(p, p_lo, k)``, p in [0.70, 1.42] and p_lo its low part (relative
+    error about 2^-57)."""
     t = fma(-a, _LOG2E, _SHIFT64)
     kf = t - _SHIFT64
     k = float_bits(t) - np.int64(_SHIFT_BITS)
     r_hi = fma(-kf, _LN2_HI64, -a)  # exact (Cody-Waite)
     c = kf * _LN2_LO64
     r = r_hi - c
-    r_lo = (r_hi - r) - c
+    r_lo = ((r_hi - r) - c) - a_lo
     r2 = r * r
     r4 = r2 * r2
     e = _E64
@@ -102,7 +105,7 @@ def sigmoid64(x):
     b = float_bits(x)
     ab = b & _ABS
     a = float_from_bits(min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS)), x)
-    p, p_lo, k = exp_neg64(a)
+    p, p_lo, k = exp_neg64(a, 0.0)
     sc = float_from_bits((max(k, np.int64(_E_FLOOR)) + np.int64(1023)) << np.int64(52), x)
     neg = b < np.int64(0)
     q = _quotient64(_select(neg, p, one), _select(neg, p_lo, 0.0), p, p_lo, sc)
@@ -119,7 +122,7 @@ def silu64(x):
     ab = b & _ABS
     cb = min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS))
     a = float_from_bits(cb, x)  # |x|, clamped to [2^-60, 745]
-    p, p_lo, k = exp_neg64(a)
+    p, p_lo, k = exp_neg64(a, 0.0)
     sc = float_from_bits((max(k, np.int64(_E_FLOOR)) + np.int64(1023)) << np.int64(52), x)
     neg = b < np.int64(0)
     m_hi = _select(neg, p, one)
@@ -148,7 +151,7 @@ def silu_grad64_off_root(x):
     ab = b & _ABS
     cb = min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS))
     a = float_from_bits(cb, x)  # |x|, clamped to [2^-60, 745]
-    p, p_lo, k = exp_neg64(a)
+    p, p_lo, k = exp_neg64(a, 0.0)
     sc = float_from_bits((max(k, np.int64(_E_FLOOR_GRAD)) + np.int64(1023)) << np.int64(52), x)
     d = fma(sc, p, one)
     d_lo = fma(sc, p_lo, fma(sc, p, one - d))
@@ -182,8 +185,8 @@ def silu_grad64_off_root(x):
 _FAST_BITS = int(np.float64(40.0).view(np.int64))
 
 
-def emit_exp_neg64(v, a):
-    """:func:`exp_neg64` on 16 lanes: ``(p, p_lo, k)``."""
+def emit_exp_neg64(v, a, a_lo=None):
+    """:func:`exp_neg64` on 16 lanes: ``(p, p_lo, k)`` (``a_lo=None``: a_lo = 0)."""
     builder = v.builder
     fma_, f = v.fma, v.splat_f
     fmul, fadd, fsub = builder.fmul, builder.fadd, builder.fsub
@@ -195,6 +198,8 @@ def emit_exp_neg64(v, a):
     c = fmul(kf, f(_LN2_LO64))
     r = fsub(r_hi, c)
     r_lo = fsub(fsub(r_hi, r), c)
+    if a_lo is not None:
+        r_lo = fsub(r_lo, a_lo)
     r2 = fmul(r, r)
     r4 = fmul(r2, r2)
     e = [f(c) for c in _E64]
@@ -359,12 +364,14 @@ def _emit_silu_grad_off_root64(v, b, general):
     return rb
 
 
-def silu_grad64_blocks(root, lead, coef, half_width):
-    """The block kernels ``(grad, backward)`` of float64 silu': off the root's window
-    :func:`silu_grad64_off_root`, within it (|x - x0| <= ``half_width``) the
-    polynomial of ``kernels.gated._near_root`` on the float64 constants ``root`` =
-    (hi, lo), ``lead`` = (P(0), its low part) and ``coef`` (the rest of P), built
-    only for blocks with a lane in the window."""
+def near_root_grad64_blocks(off_root, fast_bits, root, lead, coef, half_width):
+    """The float64 block kernels ``(grad, backward)`` of a gated derivative with a
+    root x0: off the root's window ``off_root(lanes, bits, general)`` (the bit
+    pattern of the scalar kernel's off-root part), within it (|x - x0| <=
+    ``half_width``) the polynomial of ``kernels.gated._near_root`` on the float64
+    constants ``root`` = (hi, lo), ``lead`` = (P(0), its low part) and ``coef`` (the
+    rest of P), built only for blocks with a lane in the window.  Blocks with every
+    |x| in [2^-60, the float with bit pattern ``fast_bits``] take the short path."""
     hi, lo = root
     c0, c0_lo = lead
     half_width_bits = int(np.float64(half_width).view(np.int64))
@@ -375,14 +382,14 @@ def silu_grad64_blocks(root, lead, coef, half_width):
         ab = builder.and_(b, v.splat_i(v.ABS))
 
         def evaluate(general):
-            rb = _emit_silu_grad_off_root64(v, b, general)
+            rb = off_root(v, b, general)
             d = builder.fsub(builder.bitcast(b, v.F), f(hi))
             inside = builder.icmp_signed("<=", builder.and_(builder.bitcast(d, v.I), v.splat_i(v.ABS)),
                                          v.splat_i(half_width_bits))
 
             def near_root():
                 # off the window t is 0 (the scalar kernel's select), so that nothing
-                # overflows; in the short path |x| <= 40 keeps the polynomial finite
+                # overflows; in the short path the bounded |x| keeps the polynomial finite
                 dc = builder.select(inside, d, f(0.0)) if general else d
                 t = builder.fsub(dc, f(lo))
                 acc = f(coef[-1])
@@ -393,16 +400,23 @@ def silu_grad64_blocks(root, lead, coef, half_width):
 
             store(v.select_where_any(inside, rb, near_root))
 
-        v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
+        v.short_or_general(ab, _TINY_BITS, fast_bits, evaluate)
 
     @intrinsic
-    def silu_grad64_block16(typingctx, src, dst):
-        """``dst[0:16] = silu'(src[0:16])`` for float64, as AVX-512 vector code."""
+    def grad64_block16(typingctx, src, dst):
+        """``dst[0:16] = f'(src[0:16])`` for float64, as AVX-512 vector code."""
         return block_intrinsic(src, dst, emit, "float64")
 
     @intrinsic
-    def silu_backward64_block16(typingctx, grad, src, dst):
-        """``dst[0:16] = grad[0:16] * silu'(src[0:16])`` for float64 (``backward_product``)."""
+    def backward64_block16(typingctx, grad, src, dst):
+        """``dst[0:16] = grad[0:16] * f'(src[0:16])`` for float64 (``backward_product``)."""
         return backward_block_intrinsic(grad, src, dst, emit, "float64")
 
-    return silu_grad64_block16, silu_backward64_block16
+    return grad64_block16, backward64_block16
+
+
+def silu_grad64_blocks(root, lead, coef, half_width):
+    """The block kernels ``(grad, backward)`` of float64 silu': off the root's window
+    :func:`silu_grad64_off_root`, within it the fitted polynomial
+    (:func:`near_root_grad64_blocks`)."""
+    return near_root_grad64_blocks(_emit_silu_grad_off_root64, _FAST_BITS, root, lead, coef, half_width)

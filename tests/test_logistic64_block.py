@@ -1,8 +1,9 @@
 """The float64 block kernels of fastact/_logistic64.py (silu, silu', the accurate
-sigmoid behind softplus' and log_sigmoid', and their fused backward kernels):
-bit for bit their scalar twins in every loop layout, short and general paths in
-agreement.  The accuracy itself is certified with the other kernels
-(test_accuracy, and ``fastact verify``)."""
+sigmoid behind softplus' and log_sigmoid', and their fused backward kernels) and
+of fastact/_gelu_tanh64.py (gelu_tanh on the same exp): bit for bit their scalar
+twins in every loop layout, short and general paths in agreement; silu' and
+gelu_tanh' near their roots against mpmath.  The accuracy elsewhere is certified
+with the other kernels (test_accuracy, and ``fastact verify``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ import support
 from numba import njit
 
 import fastact
-from fastact.kernels.gated import _SILU_HALF_WIDTH, _SILU_ROOT, _silu, _silu_grad
+from fastact.kernels.gated import (
+    _GELU_TANH_HALF_WIDTH,
+    _GELU_TANH_ROOT,
+    _SILU_HALF_WIDTH,
+    _SILU_ROOT,
+    _gelu_tanh,
+    _gelu_tanh_grad,
+    _silu,
+    _silu_grad,
+)
 from fastact.kernels.softplus import _log_sigmoid_grad, _softplus_grad
 
 
@@ -25,6 +35,8 @@ def _softplus_grad_unit(x):
 _TWINS = {
     "silu": _silu,
     "silu_grad": _silu_grad,
+    "gelu_tanh": _gelu_tanh,
+    "gelu_tanh_grad": _gelu_tanh_grad,
     "softplus_grad": _softplus_grad_unit,
     "log_sigmoid_grad": _log_sigmoid_grad,
 }
@@ -42,21 +54,24 @@ def test_block_kernel_equals_scalar_kernel(name):
         support.assert_block_equals_scalar64(getattr(fastact, name), _LOOPS[name])
 
 
-def test_near_the_root_of_silu_grad():
-    # the window of the root polynomial (|x - x0| <= 1/2), its edges, and blocks
-    # with one lane inside among lanes outside
-    x0 = _SILU_ROOT.float64[0]
+@pytest.mark.parametrize(("name", "root", "half_width"), [("silu_grad", _SILU_ROOT, _SILU_HALF_WIDTH),
+                                                          ("gelu_tanh_grad", _GELU_TANH_ROOT, _GELU_TANH_HALF_WIDTH)])
+def test_near_the_root(name, root, half_width):
+    # the window of the root polynomial, its edges, and blocks with one lane inside
+    # among lanes outside
+    x0 = root.float64[0]
     rng = np.random.default_rng(3)
-    x = np.concatenate([x0 + rng.uniform(-0.7, 0.7, 100_000), x0 + np.array([-0.5, 0.5]),
-                        np.nextafter(x0 + np.array([-0.5, 0.5]), 0), np.nextafter(x0 + np.array([-0.5, 0.5]), -3)])
+    edges = x0 + np.array([-half_width, half_width])
+    x = np.concatenate([x0 + rng.uniform(-0.7, 0.7, 100_000), edges, np.nextafter(edges, 0), np.nextafter(edges, -3)])
     mixed = rng.standard_normal(16 * 1000) * 10
-    mixed[::16] = x0 + rng.uniform(-_SILU_HALF_WIDTH, _SILU_HALF_WIDTH, 1000)
+    mixed[::16] = x0 + rng.uniform(-half_width, half_width, 1000)
     for values in (x, mixed):
-        np.testing.assert_array_equal(fastact.silu_grad(values).view(np.uint64),
-                                      _LOOPS["silu_grad"](values).view(np.uint64))
+        np.testing.assert_array_equal(getattr(fastact, name)(values).view(np.uint64),
+                                      _LOOPS[name](values).view(np.uint64))
 
 
 @pytest.mark.parametrize(("backward", "grad"), [("silu_backward", "silu_grad"),
+                                                 ("gelu_tanh_backward", "gelu_tanh_grad"),
                                                  ("softplus_backward", "softplus_grad"),
                                                  ("log_sigmoid_backward", "log_sigmoid_grad")])
 def test_backward_layouts(backward, grad):
@@ -85,30 +100,48 @@ def test_every_layout_gives_the_same_bits(name):
 @pytest.mark.parametrize(("name", "outsider", "result"), [
     ("silu", 1000.0, 1000.0), ("silu", -1e-300, -5e-301), ("silu", -np.inf, 0.0),
     ("silu_grad", -1000.0, 0.0), ("silu_grad", np.inf, 1.0),
+    ("gelu_tanh", 30.0, 30.0), ("gelu_tanh", -30.0, 0.0), ("gelu_tanh", 1e-300, 5e-301),
+    ("gelu_tanh_grad", 30.0, 1.0), ("gelu_tanh_grad", -np.inf, 0.0), ("gelu_tanh_grad", -1e-300, 0.5),
     ("softplus_grad", 1e-30, 0.5), ("softplus_grad", -800.0, 0.0),
     ("log_sigmoid_grad", 1e-30, 0.5), ("log_sigmoid_grad", 800.0, 0.0),
 ])
 def test_the_short_path_and_the_general_path_agree(name, outsider, result):
-    # the short path: every |x| in [2^-60, 40]
-    support.assert_short_and_general_paths_agree(getattr(fastact, name), 40.0, outsider, result, np.float64)
+    # the short path: every |x| in [2^-60, 40] (gelu_tanh: 20)
+    bound = 20.0 if name.startswith("gelu_tanh") else 40.0
+    support.assert_short_and_general_paths_agree(getattr(fastact, name), bound, outsider, result, np.float64)
 
 
-def test_silu_grad_within_one_ulp_around_its_root():
-    # float64 silu' near x0 = -1.2785: the polynomial within 1/8 of x0, the
-    # cancellation-free off-root formula beyond (its error grows as 2^-59 / |x - x0|),
-    # and both sides of the window's edges; against 40 digits
+def _mp_silu_grad(mp, x):
+    s = 1 / (1 + mp.exp(-x))
+    return s * (1 + x * (1 - s))
+
+
+def _mp_gelu_tanh_grad(mp, x):
+    c, k = 2 * mp.sqrt(2 / mp.pi), mp.mpf("0.044715")
+    e = mp.exp(-c * (x + k * x**3))
+    return (1 + e * (1 + x * c * (1 + 3 * k * x**2))) / (1 + e) ** 2
+
+
+@pytest.mark.parametrize(("name", "exact", "root", "half_width"), [
+    ("silu_grad", _mp_silu_grad, _SILU_ROOT, _SILU_HALF_WIDTH),
+    ("gelu_tanh_grad", _mp_gelu_tanh_grad, _GELU_TANH_ROOT, _GELU_TANH_HALF_WIDTH),
+])
+def test_within_one_ulp_around_the_root(name, exact, root, half_width):
+    # float64 silu' and gelu_tanh' near their roots: the polynomial within the
+    # window, the cancellation-free off-root formula beyond (its error grows as
+    # 2^-59 / |x - x0|), and both sides of the window's edges; against 40 digits.
+    # (The degree-16 silu' fit on x0 +- 1/2 this replaced failed it at 1.116 ULP.)
     import mpmath as mp
 
-    x0 = _SILU_ROOT.float64[0]
+    x0 = root.float64[0]
     rng = np.random.default_rng(9)
-    edges = x0 + np.array([-0.125, 0.125])
+    edges = x0 + np.array([-half_width, half_width])
     x = np.concatenate([x0 + rng.uniform(-0.6, 0.6, 3000), (edges + rng.uniform(-2e-3, 2e-3, (500, 2))).ravel()])
-    got = fastact.silu_grad(x)
+    got = getattr(fastact, name)(x)
     worst = 0.0
     with mp.workdps(40):
         for xi, yi in zip(x, got, strict=True):
-            s = 1 / (1 + mp.exp(-mp.mpf(float(xi))))
-            exact = s * (1 + mp.mpf(float(xi)) * (1 - s))
-            ulp = mp.mpf(2) ** (mp.floor(mp.log(abs(exact), 2)) - 52)
-            worst = max(worst, float(abs(mp.mpf(float(yi)) - exact) / ulp))
+            want = exact(mp, mp.mpf(float(xi)))
+            ulp = mp.mpf(2) ** (mp.floor(mp.log(abs(want), 2)) - 52)
+            worst = max(worst, float(abs(mp.mpf(float(yi)) - want) / ulp))
     assert worst <= 1.0, worst

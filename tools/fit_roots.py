@@ -50,7 +50,7 @@ def gelu_tanh_grad(x):
 FITS = {
     "silu": (silu_grad, -1.28, 0.125, (5, 11)),
     "gelu": (gelu_grad, -0.75, 0.25, (7, 14)),
-    "gelu_tanh": (gelu_tanh_grad, -0.75, 0.25, (7, 14)),
+    "gelu_tanh": (gelu_tanh_grad, -0.75, 0.125, (5, 11)),
 }
 
 

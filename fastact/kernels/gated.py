@@ -14,9 +14,7 @@ from numba.extending import overload
 from .. import reference as ref
 from .._core import (
     _select,
-    abs_clamped,
     backward_product,
-    exp_limit,
     float_bits,
     fma,
     ldexp_flush,
@@ -25,7 +23,6 @@ from .._core import (
     sign_clear,
     two_sum,
 )
-from .._core_erf import exp_dw, ratio_dw, ratio_sq_dw
 from .._erf import TAIL_END64, div_dw, normal_tail
 from .._gelu32 import (
     gelu32,
@@ -41,7 +38,21 @@ from .._gelu_tanh32 import (
     gelu_tanh_grad32,
     gelu_tanh_grad32_block16,
 )
-from .._logistic64 import silu64, silu64_block16, silu_grad64_blocks, silu_grad64_off_root
+from .._gelu_tanh64 import FAST_BITS as _GELU_TANH64_FAST_BITS
+from .._gelu_tanh64 import (
+    K_TEXT,
+    emit_gelu_tanh_grad64_off_root,
+    gelu_tanh64,
+    gelu_tanh64_block16,
+    gelu_tanh_grad64_off_root,
+)
+from .._logistic64 import (
+    near_root_grad64_blocks,
+    silu64,
+    silu64_block16,
+    silu_grad64_blocks,
+    silu_grad64_off_root,
+)
 from .._registry import Activation, register
 from .._silu32 import silu32, silu32_block16, silu_backward32_block16, silu_grad32, silu_grad32_block16
 from ._common import _TINY, _jit, _per_dtype
@@ -116,76 +127,13 @@ _SILU_ROOT, _SILU_LEAD, _SILU_P = _root_fit(
     -3.980391282187357e-18,
 )  # fmt: skip
 _SILU_HALF_WIDTH = 0.125
-#: half width of the near-root windows of gelu' and gelu_tanh'
+#: half width of the near-root window of gelu (float64)
 _GELU_ROOT_HALF_WIDTH = 0.25
 
 
 # ================================================================================
 # silu
 # ================================================================================
-@_jit
-def _exp_neg_dw(av, av_lo):
-    """exp(-(av + av_lo)) for av >= 0 (NaN-free, clamped to the exp limit here) as
-    p * 2**k, p a double word; and e + e_lo, its value for the sums with 1, set to
-    0 below 2**-60 (1 + e == 1 there: no term below the smallest normal appears in
-    any correction)."""
-    T = type(av)
-    lim = exp_limit(av)
-    inside = av < lim
-    # (calls, not ternaries: silu's float64 kernel is inlined through an overload)
-    p, p_lo, k = exp_dw(-_select(inside, av, lim), _select(inside, -av_lo, T(0)))
-    e = ldexp_flush(p, k)
-    negligible = e < T(2.0**-60)
-    e = _select(negligible, T(0), e)
-    e_lo = _select(negligible, T(0), ldexp_signed(p_lo, k))
-    return p, p_lo, k, e, e_lo
-
-
-@_jit
-def _gate_forward(x, pos, p, p_lo, k, e, e_lo):
-    """x * sigmoid(v) for finite, clamped x, from e = exp(-|v|) = p * 2**k (v has the
-    sign of x): x / (1 + e) for x >= 0 and x * e / (1 + e) for x < 0.
-
-    The numerator x * p is kept as a double word (exp's own low part and an FMA
-    residual) and enters one corrected division; 2**k is applied last, exactly, so
-    the negative tail keeps its relative accuracy down to the smallest normal
-    number (silu(-90) = -7.3e-38 in float32, where e itself is subnormal).  A
-    flushed tail is +0.
-    """
-    T = type(x)
-    m = _select(pos, T(1), p)
-    m_lo = _select(pos, T(0), p_lo)
-    num = x * m
-    num_lo = fma(x, m, -num) + x * m_lo
-    q = ratio_dw(num, num_lo, e, e_lo)
-    return ldexp_signed(q, _select(pos, 0, k)) + T(0)
-
-
-@_jit
-def _gate_grad(pos, p, p_lo, k, e, e_lo, b, b_lo):
-    """d/dx [x sigmoid(v)] = s + |x| v' s (1 - s) with s = sigmoid(v), from
-    e = exp(-|v|) = p * 2**k and b + b_lo = |x| v' (a double word):
-    (1 + e (1 + b)) / (1 + e)^2 for x >= 0, e (1 - b + e) / (1 + e)^2 for x < 0.
-
-    Every factor is a double word; e enters the negative branch as p, 2**k is
-    applied after the quotient (tiny tail values stay relatively accurate).  1 - b
-    + e cancels near the root of the derivative: callers replace the result there.
-    """
-    T = type(p)
-    c, c_lo = two_sum(T(1) - b, e)  # 1 - b is exact for b in [0.5, 2] (Sterbenz)
-    c_lo = (c_lo - b_lo) + e_lo
-    n_neg = p * c
-    n_neg_lo = fma(p, c, -n_neg) + (p * c_lo + p_lo * c)
-    b1 = T(1) + b
-    eb = e * b1
-    n_pos, n_pos_lo = two_sum(T(1), eb)
-    n_pos_lo = n_pos_lo + (fma(e, b1, -eb) + (e_lo * b1 + e * b_lo))
-    num = _select(pos, n_pos, n_neg)  # calls, not ternaries: inlined through an overload
-    num_lo = _select(pos, n_pos_lo, n_neg_lo)
-    d = ratio_sq_dw(num, num_lo, e, e_lo)
-    return ldexp_signed(d, _select(pos, 0, k)) + T(0)
-
-
 # float32: the table-driven exp and corrected division of the float32 sigmoid
 # (_silu32.py); float64: the same scheme on a double-word exp (_logistic64.py).
 # Both within 1 ULP, at about half the time of the generic gated kernels.
@@ -426,105 +374,45 @@ register(
 # K = 0.044715 split hi + lo): in the negative tail exp(-|v|) multiplies v's
 # rounding error by |v| (up to 746), so v must be far more accurate than one
 # rounding.
-def _split(value: str, dtype):
-    from decimal import Decimal, localcontext
-
-    with localcontext() as ctx:
-        ctx.prec = 60
-        v = Decimal(value)
-        hi = dtype(float(v))
-        return hi, dtype(float(v - Decimal(float(hi))))
-
-
-_C_TEXT = "1.59576912160573071175383238201355011984883318345"  # 2 sqrt(2/pi)
-_K_TEXT = "0.044715"
-_GT_C = _per_dtype(_split(_C_TEXT, np.float32), _split(_C_TEXT, np.float64))
-_GT_K = _per_dtype(_split(_K_TEXT, np.float32), _split(_K_TEXT, np.float64))
-_GT_K3 = _per_dtype(_split("0.134145", np.float32), _split("0.134145", np.float64))
-# |x| clamp: below it gelu_tanh(x) rounds to x / 2 and its derivative to 1/2
-# (relative terms 0.8 |x|, 1.6 |x|) and the low parts of x^2 and its products stay
-# normal; above it |v| is beyond the exp limit (v(12) = 142 > 104, v(24) = 1025 >
-# 746): gelu_tanh(x) is x or 0, the derivative 1 or 0.
-_GT_LO = _per_dtype(2.0**-30, 2.0**-60)
-_GT_HI = _per_dtype(12.0, 24.0)
 _GELU_TANH_ROOT, _GELU_TANH_LEAD, _GELU_TANH_P = _root_fit(
     (-0.7524614334106445, 1.1339627903339533e-08),
     (-0.7524614220710163, 3.635560509207687e-17),
-    (0.43040009113088845, 0.38751844520453244, -0.01578290842788573, -0.11394435199068156,
-     -0.016614900514014437, 0.01967735195988403, 0.005146804668304992, -0.0023563950569459252),
-    (0.4304000910248585, 0.3875184461357889, -0.01578285352184802, -0.11394448308095705,
-     -0.016619328343054237, 0.019682309459496925, 0.005261059255017456, -0.0024227318202103536,
-     -0.0009274420229214844, 0.00026392663421499345, 0.0001242521005571359, -3.493501386086424e-05,
-     -1.5944735636626462e-05, 5.691315996340826e-06, 2.348706621304394e-06),
-    2.027626189210284e-17,
+    (0.43040009164428483, 0.38751844159942317, -0.015783570501262143, -0.1139430632651056,
+     -0.01649657322770619, 0.01956992435951383),
+    (0.4304000910248585, 0.38751844613578895, -0.015782853521848543, -0.11394448308095678,
+     -0.01661932834266663, 0.01968230945896817, 0.005261059149374725, -0.002422731701119556,
+     -0.000927428974674831, 0.0002639160411072073, 0.0001235083532527872, -3.4522899009894055e-05),
+    2.0394269481730017e-17,
 )  # fmt: skip
+#: half width of gelu_tanh's near-root window (float64): as silu's, 1/8 (the block
+#: kernels evaluate the polynomial in fewer blocks; the off-root formula stays within
+#: 2^-57 there)
+_GELU_TANH_HALF_WIDTH = 0.125
 
 
 @_jit
-def _dw_mul(a, a_lo, b, b_lo):
-    """(a + a_lo) * (b + b_lo) as a double word (the lo * lo term dropped)."""
-    h = a * b
-    return h, fma(a, b, -h) + (a * b_lo + a_lo * b)
+def _gelu_tanh_grad64(x):
+    y = gelu_tanh_grad64_off_root(x)
+    r, inside = _near_root(x, _GELU_TANH_ROOT(x), _GELU_TANH_LEAD(x), _GELU_TANH_P(x), _GELU_TANH_HALF_WIDTH)
+    return _select(inside, r, y)  # calls, not ternaries: inlined through an overload
 
 
-@_jit
-def _gelu_tanh_v(x):
-    """(|x| clamped, |v| as a double word with v = C x (1 + K x^2), and b = |x| v'
-    = C |x| (1 + 3 K x^2) as a double word)."""
-    T = type(x)
-    a = abs_clamped(x, _GT_LO(x), _GT_HI(x))
-    c_hi, c_lo = _GT_C(x)
-    k_hi, k_lo = _GT_K(x)
-    k3_hi, k3_lo = _GT_K3(x)
-    w = a * a
-    w_lo = fma(a, a, -w)
-    kw, kw_lo = _dw_mul(k_hi, k_lo, w, w_lo)
-    s, s_lo = two_sum(T(1), kw)
-    s_lo = s_lo + kw_lo
-    xs, xs_lo = _dw_mul(a, T(0), s, s_lo)
-    v, v_lo = _dw_mul(c_hi, c_lo, xs, xs_lo)
-    k3w, k3w_lo = _dw_mul(k3_hi, k3_lo, w, w_lo)
-    s3, s3_lo = two_sum(T(1), k3w)
-    s3_lo = s3_lo + k3w_lo
-    xs3, xs3_lo = _dw_mul(a, T(0), s3, s3_lo)
-    b, b_lo = _dw_mul(c_hi, c_lo, xs3, xs3_lo)
-    return a, v, v_lo, b, b_lo
-
-
-@_jit
-def _gelu_tanh_generic(x):
-    a, v, v_lo, _, _ = _gelu_tanh_v(x)
-    p, p_lo, k, e, e_lo = _exp_neg_dw(v, v_lo)
-    y = _gate_forward(np.copysign(a, x), sign_clear(x), p, p_lo, k, e, e_lo)
-    # (calls, not ternaries: inlined through an overload)
-    y = _select(float_bits(abs(x)) < float_bits(_GT_LO(x)), ldexp_signed(x, -1), y)
-    y = _select(quiet_greater(x, _GT_HI(x)), x, y)  # x itself there, inf included
-    return _select(x != x, x, y)
-
-
-# float32: gelu_tanh32 (_gelu_tanh32.py), silu's table exp and corrected division
-# on the double word v; float64: the generic double-word kernel above
-_gelu_tanh_by_dtype = by_dtype(gelu_tanh32, _gelu_tanh_generic)
+# float32: gelu_tanh32 and gelu_tanh_grad32 (_gelu_tanh32.py: silu's table exp and
+# corrected division on the double word v, in float32 arithmetic); float64:
+# gelu_tanh64 and its derivative (_gelu_tanh64.py: float64 silu's double-word exp
+# and corrected division on the double word v), with the fitted polynomial next
+# to the derivative's root
+_gelu_tanh_by_dtype = by_dtype(gelu_tanh32, gelu_tanh64)
+_gelu_tanh_grad_by_dtype = by_dtype(gelu_tanh_grad32, _gelu_tanh_grad64)
+_GELU_TANH_GRAD64_BLOCK, _GELU_TANH_BACKWARD64_BLOCK = near_root_grad64_blocks(
+    emit_gelu_tanh_grad64_off_root, _GELU_TANH64_FAST_BITS, _GELU_TANH_ROOT.float64, _GELU_TANH_LEAD.float64,
+    _GELU_TANH_P.float64, _GELU_TANH_HALF_WIDTH,
+)
 
 
 @_jit
 def _gelu_tanh(x):
     return _gelu_tanh_by_dtype(x)
-
-
-@_jit
-def _gelu_tanh_grad_generic(x):
-    a, v, v_lo, b, b_lo = _gelu_tanh_v(x)
-    p, p_lo, k, e, e_lo = _exp_neg_dw(v, v_lo)
-    y = _gate_grad(sign_clear(x), p, p_lo, k, e, e_lo, b, b_lo)
-    r, inside = _near_root(x, _GELU_TANH_ROOT(x), _GELU_TANH_LEAD(x), _GELU_TANH_P(x), _GELU_ROOT_HALF_WIDTH)
-    y = _select(inside, r, y)
-    return _select(x != x, x, y)  # calls, not ternaries: inlined through an overload
-
-
-# float32: gelu_tanh_grad32 (_gelu_tanh32.py), silu''s derivative on the double
-# word v; float64: the generic double-word kernel above
-_gelu_tanh_grad_by_dtype = by_dtype(gelu_tanh_grad32, _gelu_tanh_grad_generic)
 
 
 @_jit
@@ -538,11 +426,11 @@ def _gelu_tanh_backward(grad_out, x):
 
 
 def _mp_gelu_tanh_v(mp, x):
-    return 2 * mp.sqrt(2 / mp.pi) * (x + mp.mpf(_K_TEXT) * x**3)
+    return 2 * mp.sqrt(2 / mp.pi) * (x + mp.mpf(K_TEXT) * x**3)
 
 
 def _mp_gelu_tanh_dv(mp, x):
-    return 2 * mp.sqrt(2 / mp.pi) * (1 + 3 * mp.mpf(_K_TEXT) * x**2)
+    return 2 * mp.sqrt(2 / mp.pi) * (1 + 3 * mp.mpf(K_TEXT) * x**2)
 
 
 register(
@@ -582,5 +470,8 @@ register(
         forward_block_f32=gelu_tanh32_block16,
         grad_block_f32=gelu_tanh_grad32_block16,
         backward_block_f32=gelu_tanh_backward32_block16,
+        forward_block_f64=gelu_tanh64_block16,
+        grad_block_f64=_GELU_TANH_GRAD64_BLOCK,
+        backward_block_f64=_GELU_TANH_BACKWARD64_BLOCK,
     )
 )
