@@ -637,10 +637,12 @@ def assert_block_equals_scalar64(ufunc, loop) -> None:
 def scalar_loop(kernel):
     """A compiled loop applying the scalar kernel ``kernel`` to every element (from
     compiled code: a Python call would pass signalling NaNs through a Python float,
-    which quiets them)."""
+    which quiets them), with the ufunc loops' compile options: FMA contraction
+    allowed, so that the plain multiplies and adds of a kernel that does not write
+    every FMA out (the float64 sigmoid) fuse as they do in the ufunc."""
     from numba import njit
 
-    @njit
+    @njit(error_model="numpy", fastmath={"contract"})
     def loop(x):
         out = np.empty_like(x)
         for i in range(x.size):

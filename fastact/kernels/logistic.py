@@ -32,6 +32,7 @@ from .._logistic_grad32 import (
 )
 from .._registry import Activation, register
 from .._sigmoid32 import sigmoid32, sigmoid32_block16
+from .._sigmoid64 import sigmoid64_generic_block16
 from .._tanh32 import tanh32, tanh32_block16
 from ._common import _TINY, _jit
 
@@ -168,6 +169,7 @@ register(
         forward_block_f32=sigmoid32_block16,
         grad_block_f32=sigmoid_grad32_block16,
         backward_block_f32=sigmoid_backward32_block16,
+        forward_block_f64=sigmoid64_generic_block16,
     )
 )
 
