@@ -34,7 +34,7 @@ from numba.extending import intrinsic
 
 from ._avx512 import block_intrinsic
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
-from ._logistic64 import _quotient64, emit_exp_neg64, emit_quotient64, exp_neg64
+from ._logistic64 import emit_exp_neg64, emit_gate64, exp_neg64, gate64
 
 __all__ = ["gelu_tanh64", "gelu_tanh_grad64_off_root", "gelu_tanh64_block16", "emit_gelu_tanh_grad64_off_root",
            "FAST_BITS", "C_TEXT", "K_TEXT", "split"]
@@ -113,20 +113,8 @@ def _prologue(x, floor):
 @njit(**JIT_OPTIONS)
 def gelu_tanh64(x):
     """x sigmoid(v) of a float64 value (the scalar twin of :func:`gelu_tanh64_block16`)."""
-    one = 1.0
     b, ab, a, _, _, p, p_lo, k, sc = _prologue(x, _E_FLOOR)
-    neg = b < np.int64(0)
-    m_hi = _select(neg, p, one)
-    m_lo = _select(neg, p_lo, 0.0)
-    num = a * m_hi
-    q = _quotient64(num, fma(a, m_lo, fma(a, m_hi, -num)), p, p_lo, sc)
-    rb = float_bits(q) + (_select(neg, k, np.int64(0)) << np.int64(52))
-    rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb | (b & _SIGN))
-    half = _select(ab < np.int64(_HALF_NORMAL_BITS), b & _SIGN, b - np.int64(_ONE_EXPONENT))
-    rb = _select(ab < np.int64(_TINY_BITS), half, rb)
-    # x itself from 24 on for x > 0 (inf included), and NaN in, NaN out
-    keep = ((ab > np.int64(_HIGH_BITS)) & (b >= np.int64(0))) | (ab > np.int64(_INF_BITS))
-    return float_from_bits(_select(keep, b, rb), x)
+    return gate64(x, b, ab, a, p, p_lo, k, sc, _HIGH_BITS)  # x itself from 24 on
 
 
 @njit(**JIT_OPTIONS)
@@ -202,35 +190,13 @@ def _emit_prologue(v, b, general, floor):
     return ab, a, w, w_lo, p, p_lo, k, sc
 
 
+def _gelu_tanh_prologue(v, b, general):
+    _, a, _, _, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
+    return a, p, p_lo, k, sc
+
+
 def _emit_gelu_tanh64(v, b, store):
-    builder = v.builder
-    ab = builder.and_(b, v.splat_i(v.ABS))
-    sign = builder.and_(b, v.splat_i(_SIGN))
-
-    def evaluate(general):
-        _, a, _, _, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
-        neg = builder.icmp_signed("<", b, v.splat_i(0))
-        m_hi = builder.select(neg, p, v.splat_f(1.0))
-        m_lo = builder.select(neg, p_lo, v.splat_f(0.0))
-        num = builder.fmul(a, m_hi)
-        num_lo = v.fma(a, m_lo, v.fma(a, m_hi, builder.fneg(num)))
-        q = emit_quotient64(v, num, num_lo, p, p_lo, sc)
-        scale = builder.shl(builder.select(neg, k, v.splat_i(0)), v.splat_i(52))
-        rb = builder.add(builder.bitcast(q, v.I), scale)
-        if not general:
-            store(builder.or_(rb, sign))
-            return
-        rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0),
-                            builder.or_(rb, sign))
-        half = builder.select(builder.icmp_signed("<", ab, v.splat_i(_HALF_NORMAL_BITS)), sign,
-                              builder.sub(b, v.splat_i(_ONE_EXPONENT)))
-        rb = builder.select(builder.icmp_signed("<", ab, v.splat_i(_TINY_BITS)), half, rb)
-        above = builder.and_(builder.icmp_signed(">", ab, v.splat_i(_HIGH_BITS)),
-                             builder.icmp_signed(">=", b, v.splat_i(0)))
-        keep = builder.or_(above, builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)))
-        store(builder.select(keep, b, rb))
-
-    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
+    emit_gate64(v, b, store, _gelu_tanh_prologue, _FAST_BITS, _HIGH_BITS)
 
 
 @intrinsic

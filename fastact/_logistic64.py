@@ -36,7 +36,7 @@ from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _s
 __all__ = [
     "exp_neg64", "sigmoid64", "silu64", "silu_grad64_off_root", "sigmoid64_block16", "sigmoid_product64_block16",
     "sigmoid_of_negated64_block16", "sigmoid_of_negated_backward64_block16", "silu64_block16", "silu_grad64_blocks",
-    "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64",
+    "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64", "gate64", "emit_gate64",
 ]
 
 _ABS = np.int64(0x7FFFFFFFFFFFFFFF)
@@ -115,17 +115,16 @@ def sigmoid64(x):
 
 
 @njit(**JIT_OPTIONS)
-def silu64(x):
-    """x / (1 + exp(-x)) of a float64 value, within 1 ULP."""
-    one = 1.0
-    b = float_bits(x)
-    ab = b & _ABS
-    cb = min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS))
-    a = float_from_bits(cb, x)  # |x|, clamped to [2^-60, 745]
-    p, p_lo, k = exp_neg64(a, 0.0)
-    sc = float_from_bits((max(k, np.int64(_E_FLOOR)) + np.int64(1023)) << np.int64(52), x)
+def gate64(x, b, ab, a, p, p_lo, k, sc, keep_above_bits):
+    """x sigmoid(v) = |x| / (1 + e) (x >= 0) or -2^k |x| p / (1 + e) (x < 0) from
+    a = |x| (clamped), e = exp(-v) = 2^k (p + p_lo) and sc = 2^max(k, -60): one
+    corrected quotient with |x| p as a double word, 2^k applied last (flushed to
+    +0 below the smallest normal number).  Below |x| = 2^-60 the result is x / 2
+    (a signed zero where subnormal); x itself for x >= 0 above the float with bit
+    pattern ``keep_above_bits`` (inf included) and for NaN.  ``b``, ``ab``: the bit
+    patterns of x and |x|.  silu (v = |x|) and gelu_tanh (``_gelu_tanh64``) share it."""
     neg = b < np.int64(0)
-    m_hi = _select(neg, p, one)
+    m_hi = _select(neg, p, 1.0)
     m_lo = _select(neg, p_lo, 0.0)
     num = a * m_hi
     q = _quotient64(num, fma(a, m_lo, fma(a, m_hi, -num)), p, p_lo, sc)
@@ -133,9 +132,20 @@ def silu64(x):
     rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb | (b & _SIGN))
     half = _select(ab < np.int64(_HALF_NORMAL_BITS), b & _SIGN, b - np.int64(_ONE_EXPONENT))
     rb = _select(ab < np.int64(_TINY_BITS), half, rb)
-    # x itself above the clamp for x >= 0 (inf included), and NaN in, NaN out
-    keep = ((ab > np.int64(_LIMIT_BITS)) & (b >= np.int64(0))) | (ab > np.int64(_INF_BITS))
+    keep = ((ab > np.int64(keep_above_bits)) & (b >= np.int64(0))) | (ab > np.int64(_INF_BITS))
     return float_from_bits(_select(keep, b, rb), x)
+
+
+@njit(**JIT_OPTIONS)
+def silu64(x):
+    """x / (1 + exp(-x)) of a float64 value, within 1 ULP."""
+    b = float_bits(x)
+    ab = b & _ABS
+    cb = min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS))
+    a = float_from_bits(cb, x)  # |x|, clamped to [2^-60, 745]
+    p, p_lo, k = exp_neg64(a, 0.0)
+    sc = float_from_bits((max(k, np.int64(_E_FLOOR)) + np.int64(1023)) << np.int64(52), x)
+    return gate64(x, b, ab, a, p, p_lo, k, sc, _LIMIT_BITS)
 
 
 @njit(**JIT_OPTIONS)
@@ -290,13 +300,16 @@ def sigmoid_of_negated_backward64_block16(typingctx, grad, src, dst):
     return backward_block_intrinsic(grad, src, dst, _emit_sigmoid_of_negated64, "float64")
 
 
-def _emit_silu64(v, b, store):
+def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits):
+    """:func:`gate64` on 16 lanes, after ``prologue(lanes, bits, general)`` -> (a, p,
+    p_lo, k, sc); blocks with every |x| in [2^-60, the float with bit pattern
+    ``fast_bits``] take the short path (no flush, no tiny or kept lane)."""
     builder = v.builder
     ab = builder.and_(b, v.splat_i(v.ABS))
     sign = builder.and_(b, v.splat_i(_SIGN))
 
     def evaluate(general):
-        _, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
+        a, p, p_lo, k, sc = prologue(v, b, general)
         neg = builder.icmp_signed("<", b, v.splat_i(0))
         m_hi = builder.select(neg, p, v.splat_f(1.0))
         m_lo = builder.select(neg, p_lo, v.splat_f(0.0))
@@ -313,12 +326,21 @@ def _emit_silu64(v, b, store):
         half = builder.select(builder.icmp_signed("<", ab, v.splat_i(_HALF_NORMAL_BITS)), sign,
                               builder.sub(b, v.splat_i(_ONE_EXPONENT)))
         rb = builder.select(builder.icmp_signed("<", ab, v.splat_i(_TINY_BITS)), half, rb)
-        above = builder.and_(builder.icmp_signed(">", ab, v.splat_i(_LIMIT_BITS)),
+        above = builder.and_(builder.icmp_signed(">", ab, v.splat_i(keep_above_bits)),
                              builder.icmp_signed(">=", b, v.splat_i(0)))
         keep = builder.or_(above, builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)))
         store(builder.select(keep, b, rb))
 
-    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
+    v.short_or_general(ab, _TINY_BITS, fast_bits, evaluate)
+
+
+def _silu_prologue64(v, b, general):
+    _, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
+    return a, p, p_lo, k, sc
+
+
+def _emit_silu64(v, b, store):
+    emit_gate64(v, b, store, _silu_prologue64, _FAST_BITS, _LIMIT_BITS)
 
 
 @intrinsic
