@@ -462,7 +462,8 @@ register(
             "The derivative is the silu-like (1 + e (1 + x v')) / (1 + e)^2 or\n"
             "e (1 - |x| v' + e) / (1 + e)^2, and near its root x0 = -0.75246 a fitted\n"
             "polynomial in x - x0.  float32: the same on silu's table exp in float32\n"
-            "arithmetic.  gelu_tanh(-0.0) = -0.0; tiny inputs give x / 2.\n"
+            "arithmetic; float64: on float64 silu's double-word exp (v's low part in its\n"
+            "reduction) and corrected division.  gelu_tanh(-0.0) = -0.0; tiny inputs give x / 2.\n"
             "Not monotone (minimum -0.170 at x0)."
         ),
         transcendental=True,
