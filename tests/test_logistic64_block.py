@@ -1,7 +1,7 @@
 """The float64 block kernels of fastact/_logistic64.py (silu, silu', the accurate
 sigmoid behind softplus' and log_sigmoid', and their fused backward kernels), of
-fastact/_gelu_tanh64.py (gelu_tanh on the same exp) and of fastact/_sigmoid64.py
-(the float64 sigmoid itself): bit for bit their scalar
+fastact/_gelu_tanh64.py (gelu_tanh on the same exp), fastact/_sigmoid64.py (the
+float64 sigmoid itself) and fastact/_mish64.py: bit for bit their scalar
 twins in every loop layout, short and general paths in agreement; silu' and
 gelu_tanh' near their roots against mpmath.  The accuracy elsewhere is certified
 with the other kernels (test_accuracy, and ``fastact verify``)."""
@@ -25,7 +25,7 @@ from fastact.kernels.gated import (
     _silu_grad,
 )
 from fastact.kernels.logistic import _sigmoid
-from fastact.kernels.softplus import _log_sigmoid_grad, _softplus_grad
+from fastact.kernels.softplus import _log_sigmoid_grad, _mish, _softplus_grad
 
 
 @njit
@@ -36,6 +36,7 @@ def _softplus_grad_unit(x):
 # public name -> its scalar kernel (the block kernels serve the default parameters)
 _TWINS = {
     "sigmoid": _sigmoid,
+    "mish": _mish,
     "silu": _silu,
     "silu_grad": _silu_grad,
     "gelu_tanh": _gelu_tanh,
@@ -102,6 +103,7 @@ def test_every_layout_gives_the_same_bits(name):
 
 @pytest.mark.parametrize(("name", "outsider", "result"), [
     ("sigmoid", 800.0, 1.0), ("sigmoid", -800.0, 0.0), ("sigmoid", 1e-30, 0.5),
+    ("mish", 1e300, 1e300), ("mish", -800.0, 0.0), ("mish", -np.inf, 0.0),
     ("silu", 1000.0, 1000.0), ("silu", -1e-300, -5e-301), ("silu", -np.inf, 0.0),
     ("silu_grad", -1000.0, 0.0), ("silu_grad", np.inf, 1.0),
     ("gelu_tanh", 30.0, 30.0), ("gelu_tanh", -30.0, 0.0), ("gelu_tanh", 1e-300, 5e-301),
@@ -110,7 +112,7 @@ def test_every_layout_gives_the_same_bits(name):
     ("log_sigmoid_grad", 1e-30, 0.5), ("log_sigmoid_grad", 800.0, 0.0),
 ])
 def test_the_short_path_and_the_general_path_agree(name, outsider, result):
-    # the short path: every |x| in [2^-60, 40] (gelu_tanh: 20)
+    # the short path: every |x| in [2^-60, 40] (gelu_tanh: 20; mish: [2^-40, 40])
     bound = 20.0 if name.startswith("gelu_tanh") else 40.0
     support.assert_short_and_general_paths_agree(getattr(fastact, name), bound, outsider, result, np.float64)
 

@@ -41,6 +41,7 @@ from .._mish32 import (
     mish_grad32,
     mish_grad32_block16,
 )
+from .._mish64 import mish64_block16
 from .._registry import Activation, Param, register
 from .._sigmoid32 import (
     sigmoid32,
@@ -575,5 +576,6 @@ register(
         forward_block_f32=mish32_block16,
         grad_block_f32=mish_grad32_block16,
         backward_block_f32=mish_backward32_block16,
+        forward_block_f64=mish64_block16,
     )
 )

@@ -1,0 +1,167 @@
+"""The float64 mish as an AVX-512 block kernel: the arithmetic of
+``kernels.softplus._mish64`` (its scalar twin) on 16 lanes, operation for operation.
+
+The scalar kernel (tanh(softplus(x)) = N / D in double words, in e = exp(-|x|),
+then x times it, rounded once and scaled by 2^k) is written with plain multiplies
+and adds; the loops' ``contract`` flag lets LLVM fuse each product used once by an
+add, and the emitter writes exactly those FMAs, as read in the scalar kernel's
+assembly.  Two of them are choices: in ``a b_lo + a_lo b`` (``_mul_dd``) LLVM fuses
+the second product, fma(a_lo, b, a b_lo), and in e e_lo + e_lo e (the square of e)
+it finds one product twice and adds it to itself, unfused.  The tests compare bit
+patterns over random float64 bit patterns, so a different choice would show.
+
+Blocks whose 16 |x| all lie in [2^-40, 40] (e = exp(-|x|) >= 2^-58: normal, above
+the 2^-60 floor, the scalings of e's low part and of the result exact or flushed
+only where e's low part is tiny; x needs no clamp or 2^64 scaling; no NaN or
+infinity) skip the clamps, the scaled-tiny path and most of the two
+``ldexp_signed`` scalings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba.extending import intrinsic
+
+from ._avx512 import block_intrinsic
+from ._logistic64 import emit_exp_neg64
+
+__all__ = ["mish64_block16"]
+
+_SIGN = -(2**63)
+_ABS = 0x7FFFFFFFFFFFFFFF
+_INF_BITS = 0x7FF0000000000000
+_ONE_EXPONENT = 1 << 52
+
+
+def _bits(value: float) -> int:
+    return int(np.float64(value).view(np.int64))
+
+
+_A_MIN_BITS = _bits(2.0**-60)  # _softplus_bounds: |x| clamp below, and e0
+_EXP_LIMIT = 746.0  # _core.exp_limit
+_X_MAX = 2.0**500  # _softplus_bounds: from here on mish(x) = x
+_TINY_NORMAL_BITS = _bits(np.finfo(np.float64).tiny)
+_SMALL_BITS = _bits(2.0**-40)  # below: x scaled by 2^64 before the product
+_FAST_LO_BITS = _SMALL_BITS
+_FAST_HI_BITS = _bits(40.0)
+
+
+def _emit_ldexp_signed(v, p, k):
+    """``_core.ldexp_signed(p, k)`` on 16 lanes (its codegen, step for step)."""
+    builder = v.builder
+    i = v.splat_i
+    bits = builder.bitcast(p, v.I)
+    sign = builder.and_(bits, i(_SIGN))
+    mag = builder.and_(bits, i(_ABS))
+    shift = builder.shl(k, i(52))
+    up = builder.icmp_signed(">", k, i(0))
+    over = builder.icmp_signed(">", mag, builder.sub(i(_INF_BITS), builder.select(up, shift, i(0))))
+    under = builder.icmp_signed("<", mag, builder.sub(i(_ONE_EXPONENT), builder.select(up, i(0), shift)))
+    special = builder.icmp_signed(">=", mag, i(_INF_BITS))
+    new = builder.add(mag, shift)
+    new = builder.select(under, i(0), new)
+    new = builder.select(over, i(_INF_BITS), new)
+    new = builder.select(special, mag, new)
+    return builder.bitcast(builder.or_(new, sign), v.F)
+
+
+def _emit_ldexp_down_finite(v, p, k):
+    """``ldexp_signed(p, k)`` for finite p and k <= 0 (no overflow, nothing special):
+    the same bits with the overflow and special-value steps left out."""
+    builder = v.builder
+    i = v.splat_i
+    bits = builder.bitcast(p, v.I)
+    sign = builder.and_(bits, i(_SIGN))
+    mag = builder.and_(bits, i(_ABS))
+    shift = builder.shl(k, i(52))
+    under = builder.icmp_signed("<", mag, builder.sub(i(_ONE_EXPONENT), shift))
+    new = builder.select(under, i(0), builder.add(mag, shift))
+    return builder.bitcast(builder.or_(new, sign), v.F)
+
+
+def _emit_two_sum(v, a, b):
+    builder = v.builder
+    s = builder.fadd(a, b)
+    bb = builder.fsub(s, a)
+    return s, builder.fadd(builder.fsub(a, builder.fsub(s, bb)), builder.fsub(b, bb))
+
+
+def _emit_mul_dd(v, a, a_lo, b, b_lo):
+    """``_mul_dd``: p = a b, fma(a, b, -p) + fma(a_lo, b, a b_lo) (LLVM fuses the
+    second product of a b_lo + a_lo b)."""
+    builder = v.builder
+    p = builder.fmul(a, b)
+    return p, builder.fadd(v.fma(a, b, builder.fneg(p)), v.fma(a_lo, b, builder.fmul(a, b_lo)))
+
+
+def _emit_mish64(v, b, store):
+    builder = v.builder
+    f, i = v.splat_f, v.splat_i
+    fmul, fadd, sel = builder.fmul, builder.fadd, builder.select
+    ab = builder.and_(b, i(_ABS))
+
+    def evaluate(general):
+        x = builder.bitcast(b, v.F)
+        one, zero, two = f(1.0), f(0.0), f(2.0)
+        # _mish_parts
+        cb = v.smin(v.smax(ab, i(_A_MIN_BITS)), i(_bits(_EXP_LIMIT))) if general else ab
+        a = builder.bitcast(cb, v.F)
+        p, p_lo, k = emit_exp_neg64(v, a, f(-0.0))  # exp_dd(-a, +0.0): r_lo + 0.0
+        eb = builder.add(builder.bitcast(p, v.I), builder.shl(k, i(52)))
+        if general:
+            eb = sel(builder.icmp_signed(">=", eb, i(_ONE_EXPONENT)), eb, i(0))
+        e = builder.bitcast(eb, v.F)
+        if general:
+            use = builder.fcmp_ordered(">=", e, f(2.0**-60))
+            eh = sel(use, e, zero)
+            el = sel(use, _emit_ldexp_signed(v, p_lo, v.smax(k, i(-60))), zero)
+        else:
+            eh, el = e, _emit_ldexp_down_finite(v, p_lo, k)
+        neg = builder.icmp_signed("<", b, i(0))
+        ve = sel(neg, eh, fmul(two, eh))
+        ve_lo = sel(neg, el, fmul(two, el))
+        bsum, b_lo = _emit_two_sum(v, sel(neg, two, one), ve)
+        b_lo = fadd(b_lo, ve_lo)
+        n, n_lo = _emit_mul_dd(v, sel(neg, p, one), sel(neg, p_lo, zero), bsum, b_lo)
+        sq = fmul(eh, eh)
+        cross = fmul(eh, el)
+        sq_lo = fadd(v.fma(eh, eh, builder.fneg(sq)), fadd(cross, cross))
+        fb, fb_lo = _emit_mul_dd(v, sel(neg, eh, one), sel(neg, el, zero), bsum, b_lo)
+        g = sel(neg, two, fmul(two, sq))
+        g_lo = sel(neg, zero, fmul(two, sq_lo))
+        d, d_err = _emit_two_sum(v, fb, g)
+        d_lo = fadd(d_err, fadd(fb_lo, g_lo))
+        # _div_dd
+        q = builder.fdiv(n, d)
+        nq = builder.fneg(q)
+        res = v.fma(nq, d_lo, fadd(v.fma(nq, d, n), n_lo))
+        t_lo = builder.fdiv(res, d)
+        # x * t, rounded once, then 2^k (x < 0)
+        if general:
+            hi = sel(neg, f(_EXP_LIMIT), f(_X_MAX))
+            mag = v.smin(v.smax(ab, i(_TINY_NORMAL_BITS)), builder.bitcast(hi, v.I))
+            xc = builder.bitcast(builder.or_(mag, builder.and_(b, i(_SIGN))), v.F)
+            small = builder.icmp_signed("<", ab, i(_SMALL_BITS))
+            xs = fmul(xc, sel(small, f(2.0**64), one))
+        else:
+            xs = x  # x * 1.0
+        y = fmul(xs, q)
+        y = fadd(y, v.fma(xs, t_lo, v.fma(xs, q, builder.fneg(y))))
+        kn = sel(neg, k, i(0))
+        if not general:
+            # a normal result: the exponent raised on the signed pattern; y + 0 is y
+            store(builder.add(builder.bitcast(y, v.I), builder.shl(kn, i(52))))
+            return
+        shift = builder.sub(kn, sel(small, i(64), i(0)))
+        y = fadd(_emit_ldexp_signed(v, y, shift), zero)
+        keep = builder.or_(builder.fcmp_unordered("uno", x, x), builder.icmp_signed(">", b, i(_bits(_X_MAX))))
+        store(sel(keep, b, builder.bitcast(y, v.I)))
+
+    v.short_or_general(ab, _FAST_LO_BITS, _FAST_HI_BITS, evaluate)
+
+
+@intrinsic
+def mish64_block16(typingctx, src, dst):
+    """``dst[0:16] = mish(src[0:16])`` for float64, as AVX-512 vector code (raw
+    pointers, which may be equal)."""
+    return block_intrinsic(src, dst, _emit_mish64, "float64")
