@@ -25,7 +25,7 @@ from numba.extending import intrinsic
 from ._avx512 import block_intrinsic
 from ._logistic64 import emit_exp_neg64
 
-__all__ = ["mish64_block16"]
+__all__ = ["mish64_block16", "emit_ldexp_signed", "emit_ldexp_down_finite", "emit_two_sum"]
 
 _SIGN = -(2**63)
 _ABS = 0x7FFFFFFFFFFFFFFF
@@ -46,7 +46,7 @@ _FAST_LO_BITS = _SMALL_BITS
 _FAST_HI_BITS = _bits(40.0)
 
 
-def _emit_ldexp_signed(v, p, k):
+def emit_ldexp_signed(v, p, k):
     """``_core.ldexp_signed(p, k)`` on 16 lanes (its codegen, step for step)."""
     builder = v.builder
     i = v.splat_i
@@ -65,7 +65,7 @@ def _emit_ldexp_signed(v, p, k):
     return builder.bitcast(builder.or_(new, sign), v.F)
 
 
-def _emit_ldexp_down_finite(v, p, k):
+def emit_ldexp_down_finite(v, p, k):
     """``ldexp_signed(p, k)`` for finite p and k <= 0 (no overflow, nothing special):
     the same bits with the overflow and special-value steps left out."""
     builder = v.builder
@@ -79,7 +79,8 @@ def _emit_ldexp_down_finite(v, p, k):
     return builder.bitcast(builder.or_(new, sign), v.F)
 
 
-def _emit_two_sum(v, a, b):
+def emit_two_sum(v, a, b):
+    """``_core.two_sum(a, b)`` on 16 lanes: ``(s, e)``."""
     builder = v.builder
     s = builder.fadd(a, b)
     bb = builder.fsub(s, a)
@@ -114,13 +115,13 @@ def _emit_mish64(v, b, store):
         if general:
             use = builder.fcmp_ordered(">=", e, f(2.0**-60))
             eh = sel(use, e, zero)
-            el = sel(use, _emit_ldexp_signed(v, p_lo, v.smax(k, i(-60))), zero)
+            el = sel(use, emit_ldexp_signed(v, p_lo, v.smax(k, i(-60))), zero)
         else:
-            eh, el = e, _emit_ldexp_down_finite(v, p_lo, k)
+            eh, el = e, emit_ldexp_down_finite(v, p_lo, k)
         neg = builder.icmp_signed("<", b, i(0))
         ve = sel(neg, eh, fmul(two, eh))
         ve_lo = sel(neg, el, fmul(two, el))
-        bsum, b_lo = _emit_two_sum(v, sel(neg, two, one), ve)
+        bsum, b_lo = emit_two_sum(v, sel(neg, two, one), ve)
         b_lo = fadd(b_lo, ve_lo)
         n, n_lo = _emit_mul_dd(v, sel(neg, p, one), sel(neg, p_lo, zero), bsum, b_lo)
         sq = fmul(eh, eh)
@@ -129,7 +130,7 @@ def _emit_mish64(v, b, store):
         fb, fb_lo = _emit_mul_dd(v, sel(neg, eh, one), sel(neg, el, zero), bsum, b_lo)
         g = sel(neg, two, fmul(two, sq))
         g_lo = sel(neg, zero, fmul(two, sq_lo))
-        d, d_err = _emit_two_sum(v, fb, g)
+        d, d_err = emit_two_sum(v, fb, g)
         d_lo = fadd(d_err, fadd(fb_lo, g_lo))
         # _div_dd
         q = builder.fdiv(n, d)
@@ -153,7 +154,7 @@ def _emit_mish64(v, b, store):
             store(builder.add(builder.bitcast(y, v.I), builder.shl(kn, i(52))))
             return
         shift = builder.sub(kn, sel(small, i(64), i(0)))
-        y = fadd(_emit_ldexp_signed(v, y, shift), zero)
+        y = fadd(emit_ldexp_signed(v, y, shift), zero)
         keep = builder.or_(builder.fcmp_unordered("uno", x, x), builder.icmp_signed(">", b, i(_bits(_X_MAX))))
         store(sel(keep, b, builder.bitcast(y, v.I)))
 

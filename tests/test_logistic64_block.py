@@ -1,7 +1,8 @@
 """The float64 block kernels of fastact/_logistic64.py (silu, silu', the accurate
 sigmoid behind softplus' and log_sigmoid', and their fused backward kernels), of
 fastact/_gelu_tanh64.py (gelu_tanh on the same exp), fastact/_sigmoid64.py (the
-float64 sigmoid itself) and fastact/_mish64.py: bit for bit their scalar
+float64 sigmoid itself), fastact/_mish64.py and fastact/_softplus64.py (softplus
+and log_sigmoid): bit for bit their scalar
 twins in every loop layout, short and general paths in agreement; silu' and
 gelu_tanh' near their roots against mpmath.  The accuracy elsewhere is certified
 with the other kernels (test_accuracy, and ``fastact verify``)."""
@@ -25,7 +26,7 @@ from fastact.kernels.gated import (
     _silu_grad,
 )
 from fastact.kernels.logistic import _sigmoid
-from fastact.kernels.softplus import _log_sigmoid_grad, _mish, _softplus_grad
+from fastact.kernels.softplus import _log_sigmoid, _log_sigmoid_grad, _mish, _softplus, _softplus_grad
 
 
 @njit
@@ -33,10 +34,17 @@ def _softplus_grad_unit(x):
     return _softplus_grad(x, 1.0, 20.0)
 
 
+@njit
+def _softplus_unit(x):
+    return _softplus(x, 1.0, 20.0)
+
+
 # public name -> its scalar kernel (the block kernels serve the default parameters)
 _TWINS = {
     "sigmoid": _sigmoid,
     "mish": _mish,
+    "softplus": _softplus_unit,
+    "log_sigmoid": _log_sigmoid,
     "silu": _silu,
     "silu_grad": _silu_grad,
     "gelu_tanh": _gelu_tanh,
@@ -104,6 +112,7 @@ def test_every_layout_gives_the_same_bits(name):
 @pytest.mark.parametrize(("name", "outsider", "result"), [
     ("sigmoid", 800.0, 1.0), ("sigmoid", -800.0, 0.0), ("sigmoid", 1e-30, 0.5),
     ("mish", 1e300, 1e300), ("mish", -800.0, 0.0), ("mish", -np.inf, 0.0),
+    ("softplus", 1e300, 1e300), ("softplus", -800.0, 0.0), ("log_sigmoid", 800.0, 0.0), ("log_sigmoid", -1e300, -1e300),
     ("silu", 1000.0, 1000.0), ("silu", -1e-300, -5e-301), ("silu", -np.inf, 0.0),
     ("silu_grad", -1000.0, 0.0), ("silu_grad", np.inf, 1.0),
     ("gelu_tanh", 30.0, 30.0), ("gelu_tanh", -30.0, 0.0), ("gelu_tanh", 1e-300, 5e-301),
@@ -151,3 +160,11 @@ def test_within_one_ulp_around_the_root(name, exact, root, half_width):
             ulp = mp.mpf(2) ** (mp.floor(mp.log(abs(want), 2)) - 52)
             worst = max(worst, float(abs(mp.mpf(float(yi)) - want) / ulp))
     assert worst <= 1.0, worst
+
+
+def test_softplus_with_the_default_beta_passed_takes_the_same_bits():
+    # the block kernel serves the parameter loop where beta = 1 is passed too
+    x = support.float64_patterns(1_000_000)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(fastact.ufuncs.softplus(x, 1.0, 20.0).view(np.uint64),
+                                      fastact.softplus(x).view(np.uint64))

@@ -51,6 +51,7 @@ from .._sigmoid32 import (
     sigmoid_product32_block16,
 )
 from .._softplus32 import log_sigmoid32, log_sigmoid32_block16, softplus32, softplus32_block16
+from .._softplus64 import log_sigmoid64_block16, softplus64_block16
 from ._common import _jit
 from .logistic import by_dtype, float32_only, is_float32
 
@@ -251,6 +252,7 @@ register(
         forward_block_f32=softplus32_block16,  # beta = 1
         grad_block_f32=sigmoid32_block16,  # beta = 1: the sigmoid
         backward_block_f32=sigmoid_product32_block16,
+        forward_block_f64=softplus64_block16,  # beta = 1
         grad_block_f64=sigmoid64_block16,  # beta = 1: the accurate float64 sigmoid
         backward_block_f64=sigmoid_product64_block16,
     )
@@ -324,6 +326,7 @@ register(
         forward_block_f32=log_sigmoid32_block16,
         grad_block_f32=sigmoid_of_negated32_block16,
         backward_block_f32=sigmoid_of_negated_backward32_block16,
+        forward_block_f64=log_sigmoid64_block16,
         grad_block_f64=sigmoid_of_negated64_block16,
         backward_block_f64=sigmoid_of_negated_backward64_block16,
     )
