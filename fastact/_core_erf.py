@@ -1,13 +1,14 @@
-"""Vectorizable primitives of the gated family (silu, gelu, gelu_tanh): an exp
-that returns its mantissa as a double word, and quotients with double-word
-numerators.
+"""Vectorizable primitive of the normal tail (``_erf.normal_tail``, float64 gelu):
+an exp that returns its mantissa as a double word.
 
 Same conventions as ``_core`` (``T = type(x)``, typed literals, branch-free, no
 libm, no subnormal intermediates).  The double-word exp is what the tails of
-x * gate(x) need: silu(x) = x e / (1 + e) for x < 0 has the full relative error
-of e in it, and ``exp_reduce``'s mantissa alone (its last rounding, up to half an
-ULP, plus the reduction's) costs up to 1.7 ULP there in float32; carrying the
-rounding errors of the reduction and of the final sum brings it down to ~0.1 ULP.
+x * gate(x) need: gelu(x) = x Phi(x) for x < 0 has the full relative error of
+exp(-x^2/2) in it, and ``exp_reduce``'s mantissa alone (its last rounding, up to
+half an ULP, plus the reduction's) costs up to 1.7 ULP there in float32; carrying
+the rounding errors of the reduction and of the final sum brings it down to ~0.1
+ULP.  (silu, gelu_tanh and mish have their own lean double-word exps:
+``_logistic64.exp_neg64``, ``_core_log.exp_dd``.)
 """
 
 from __future__ import annotations
@@ -27,13 +28,11 @@ from ._core import (
     _SHIFT32,
     _SHIFT64,
     _jit,
-    _select,
     float_bits,
-    fma,
     two_sum,
 )
 
-__all__ = ["exp_dw", "ratio_dw", "ratio_sq_dw"]
+__all__ = ["exp_dw"]
 
 
 @_jit
@@ -94,36 +93,3 @@ def _exp_dw_overload(y, y_lo):
     if y == types.float64:
         return lambda y, y_lo: _exp_dw64(y, y_lo)
     return None
-
-
-@_jit
-def ratio_dw(num, num_lo, e, e_lo):
-    """``(num + num_lo) / (1 + e + e_lo)`` for ``0 <= e <= 1``: one division and one
-    FMA residual correction that folds in both low parts and the rounding of 1 + e.
-    For e < 2**-60 the low terms (which could underflow) are dropped."""
-    T = type(num)
-    one = T(1)
-    use = e >= T(2.0**-60)
-    d = one + e
-    d_lo = _select(use, ((one - d) + e) + e_lo, T(0))  # a call: inlined through overloads
-    inv = one / d
-    q = num * inv
-    res = (fma(-q, d, num) + num_lo) - q * d_lo
-    return fma(inv, res, q)
-
-
-@_jit
-def ratio_sq_dw(num, num_lo, e, e_lo):
-    """``(num + num_lo) / (1 + e + e_lo)**2`` for ``0 <= e <= 1``, the square carried
-    as a double word (FMA residual), one division and one correction step."""
-    T = type(num)
-    one = T(1)
-    use = e >= T(2.0**-60)
-    d = one + e
-    d_lo = _select(use, ((one - d) + e) + e_lo, T(0))  # a call: inlined through overloads
-    dd = d * d
-    dd_lo = _select(use, fma(d, d, -dd) + T(2) * d * d_lo, T(0))
-    inv = one / dd
-    q = num * inv
-    res = (fma(-q, dd, num) + num_lo) - q * dd_lo
-    return fma(inv, res, q)

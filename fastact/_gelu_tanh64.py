@@ -34,7 +34,16 @@ from numba.extending import intrinsic
 
 from ._avx512 import block_intrinsic
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
-from ._logistic64 import emit_exp_neg64, emit_gate64, exp_neg64, gate64
+from ._logistic64 import (
+    emit_exp_neg64,
+    emit_gate64,
+    emit_gate_grad64,
+    emit_reciprocal_one_plus64,
+    exp_neg64,
+    gate64,
+    gate_grad64,
+    reciprocal_one_plus64,
+)
 
 __all__ = ["gelu_tanh64", "gelu_tanh_grad64_off_root", "gelu_tanh64_block16", "emit_gelu_tanh_grad64_off_root",
            "FAST_BITS", "C_TEXT", "K_TEXT", "split"]
@@ -125,27 +134,15 @@ def gelu_tanh_grad64_off_root(x):
     one = 1.0
     b, ab, a, w, w_lo, p, p_lo, k, sc = _prologue(x, _E_FLOOR_GRAD)
     bv, bv_lo = _c_a_one_plus(a, w, w_lo, _K3_HI, _K3_LO)
-    d = fma(sc, p, one)
-    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
-    u = one / d
-    u_lo = u * fma(-u, d_lo, fma(-u, d, one))
-    # x >= 0: u + b e u^2
+    u, u_lo = reciprocal_one_plus64(sc, p, p_lo)
     se = sc * p
-    be = fma(bv, se, fma(bv, sc * p_lo, bv_lo * se))
-    uu = fma(u, u, (u + u) * u_lo)
-    pos = u + fma(be, uu, u_lo)
-    # x < 0: 2^k p u (1 - b u); 1 - b u is exact for b u in [0.5, 2] (Sterbenz) and
-    # beyond 2 (multiples of 1's ULP), a Fast2Sum below 1/2
+    be = fma(bv, se, fma(bv, sc * p_lo, bv_lo * se))  # b e
+    # 1 - b u is exact for b u in [0.5, 2] (Sterbenz) and beyond 2 (multiples of
+    # 1's ULP), a Fast2Sum below 1/2
     bu = bv * u
     c = one - bu
     c_lo = fma(-bv, u_lo, fma(-bv_lo, u, ((one - c) - bu) - fma(bv, u, -bu)))
-    pu = p * u
-    pu_lo = fma(p, u, -pu) + fma(p, u_lo, p_lo * u)
-    mb = float_bits(fma(pu, c, fma(pu, c_lo, pu_lo * c)))
-    rb = (mb & _ABS) + (k << np.int64(52))
-    rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb | (mb & _SIGN))
-    rb = _select(b < np.int64(0), rb, float_bits(pos))
-    return float_from_bits(_select(ab > np.int64(_INF_BITS), b, rb), x)  # NaN in, NaN out
+    return gate_grad64(x, b, ab, p, p_lo, k, u, u_lo, be, c, c_lo)
 
 
 # --------------------------------------------------------------------------------
@@ -210,36 +207,17 @@ def emit_gelu_tanh_grad64_off_root(v, b, general):
     """The bit pattern of :func:`gelu_tanh_grad64_off_root` on 16 lanes."""
     builder = v.builder
     fma_, f = v.fma, v.splat_f
-    fmul, fadd, fsub, fneg = builder.fmul, builder.fadd, builder.fsub, builder.fneg
+    fmul, fsub, fneg = builder.fmul, builder.fsub, builder.fneg
     one = f(1.0)
     ab, a, w, w_lo, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR_GRAD)
     bv, bv_lo = _emit_c_a_one_plus(v, a, w, w_lo, _K3_HI, _K3_LO)
-    d = fma_(sc, p, one)
-    d_lo = fma_(sc, p_lo, fma_(sc, p, fsub(one, d)))
-    u = builder.fdiv(one, d)
-    nu = fneg(u)
-    u_lo = fmul(u, fma_(nu, d_lo, fma_(nu, d, one)))
+    u, u_lo = emit_reciprocal_one_plus64(v, sc, p, p_lo)
     se = fmul(sc, p)
     be = fma_(bv, se, fma_(bv, fmul(sc, p_lo), fmul(bv_lo, se)))
-    uu = fma_(u, u, fmul(fadd(u, u), u_lo))
-    pos = fadd(u, fma_(be, uu, u_lo))
     bu = fmul(bv, u)
     c = fsub(one, bu)
     c_lo = fma_(fneg(bv), u_lo, fma_(fneg(bv_lo), u, fsub(fsub(fsub(one, c), bu), fma_(bv, u, fneg(bu)))))
-    pu = fmul(p, u)
-    pu_lo = fadd(fma_(p, u, fneg(pu)), fma_(p, u_lo, fmul(p_lo, u)))
-    mb = builder.bitcast(fma_(pu, c, fma_(pu, c_lo, fmul(pu_lo, c))), v.I)
-    scale = builder.shl(k, v.splat_i(52))
-    if general:
-        rb = builder.add(builder.and_(mb, v.splat_i(v.ABS)), scale)
-        rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0),
-                            builder.or_(rb, builder.and_(mb, v.splat_i(_SIGN))))
-    else:
-        rb = builder.add(mb, scale)  # normal off the root's window (the caller replaces it there)
-    rb = builder.select(builder.icmp_signed("<", b, v.splat_i(0)), rb, builder.bitcast(pos, v.I))
-    if general:
-        rb = builder.select(builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)), b, rb)
-    return rb
+    return emit_gate_grad64(v, b, ab, p, p_lo, k, u, u_lo, be, c, c_lo, general)
 
 
 #: the largest |x| bit pattern of the block kernels' short path (for the derivative's

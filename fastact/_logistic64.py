@@ -37,6 +37,8 @@ __all__ = [
     "exp_neg64", "sigmoid64", "silu64", "silu_grad64_off_root", "sigmoid64_block16", "sigmoid_product64_block16",
     "sigmoid_of_negated64_block16", "sigmoid_of_negated_backward64_block16", "silu64_block16", "silu_grad64_blocks",
     "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64", "gate64", "emit_gate64",
+    "reciprocal_one_plus64", "gate_grad64", "emit_reciprocal_one_plus64", "emit_gate_grad64", "emit_two_sum",
+    "emit_ldexp_signed64", "emit_ldexp_flush64",
 ]
 
 _ABS = np.int64(0x7FFFFFFFFFFFFFFF)
@@ -137,14 +139,21 @@ def gate64(x, b, ab, a, p, p_lo, k, sc, keep_above_bits):
 
 
 @njit(**JIT_OPTIONS)
-def silu64(x):
-    """x / (1 + exp(-x)) of a float64 value, within 1 ULP."""
+def _silu_prologue(x, floor):
+    """The bit patterns of x and |x|, a = |x| clamped to [2^-60, 745], exp(-a) = 2^k
+    (p + p_lo) and the scale 2^max(k, floor) for sums with 1 (silu and silu')."""
     b = float_bits(x)
     ab = b & _ABS
-    cb = min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS))
-    a = float_from_bits(cb, x)  # |x|, clamped to [2^-60, 745]
+    a = float_from_bits(min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS)), x)
     p, p_lo, k = exp_neg64(a, 0.0)
-    sc = float_from_bits((max(k, np.int64(_E_FLOOR)) + np.int64(1023)) << np.int64(52), x)
+    sc = float_from_bits((max(k, np.int64(floor)) + np.int64(1023)) << np.int64(52), x)
+    return b, ab, a, p, p_lo, k, sc
+
+
+@njit(**JIT_OPTIONS)
+def silu64(x):
+    """x / (1 + exp(-x)) of a float64 value, within 1 ULP."""
+    b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR)
     return gate64(x, b, ab, a, p, p_lo, k, sc, _LIMIT_BITS)
 
 
@@ -157,24 +166,36 @@ def silu_grad64_off_root(x):
     most 0.17 of the sum) and 2^k p u (1 - |x| u) for x < 0, each factor a double
     word, 2^k applied last."""
     one = 1.0
-    b = float_bits(x)
-    ab = b & _ABS
-    cb = min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS))
-    a = float_from_bits(cb, x)  # |x|, clamped to [2^-60, 745]
-    p, p_lo, k = exp_neg64(a, 0.0)
-    sc = float_from_bits((max(k, np.int64(_E_FLOOR_GRAD)) + np.int64(1023)) << np.int64(52), x)
-    d = fma(sc, p, one)
-    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
-    u = one / d
-    u_lo = u * fma(-u, d_lo, fma(-u, d, one))
-    # x >= 0: u + a e u^2
-    ae = fma(a, sc * p, a * (sc * p_lo))
-    uu = fma(u, u, (u + u) * u_lo)
-    pos = u + fma(ae, uu, u_lo)
-    # x < 0: 2^k p u (1 - a u)
+    b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR_GRAD)
+    u, u_lo = reciprocal_one_plus64(sc, p, p_lo)
+    ae = fma(a, sc * p, a * (sc * p_lo))  # |x| e
     au = a * u
     c = one - au  # exact: Sterbenz for au in [0.5, 2], and beyond as 1 - |x| is
     c_lo = fma(-a, u_lo, ((one - c) - au) - fma(a, u, -au))  # (one - c) - au: Fast2Sum below
+    return gate_grad64(x, b, ab, p, p_lo, k, u, u_lo, ae, c, c_lo)
+
+
+@njit(**JIT_OPTIONS)
+def reciprocal_one_plus64(sc, p, p_lo):
+    """u + u_lo = 1 / (1 + sc (p + p_lo)) as a double word: 1 + sc p rounded once
+    (fma) and its exact error, one division and its exact residual."""
+    one = 1.0
+    d = fma(sc, p, one)
+    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
+    u = one / d
+    return u, u * fma(-u, d_lo, fma(-u, d, one))
+
+
+@njit(**JIT_OPTIONS)
+def gate_grad64(x, b, ab, p, p_lo, k, u, u_lo, be, c, c_lo):
+    """The derivative of x sigmoid(v) (v >= 0 of the sign of x) off its root, from
+    e = exp(-v) = 2^k (p + p_lo), u + u_lo = 1 / (1 + e), be = b e and c + c_lo =
+    1 - b u (b = |x| v'): u + b e u^2 for x >= 0 and 2^k p u (1 - b u) for x < 0,
+    each factor a double word, 2^k applied last (flushed to +0 below the smallest
+    normal number); NaN in, NaN out.  ``b``, ``ab``: the bit patterns of x and |x|.
+    silu' (b = |x|) and gelu_tanh' (``_gelu_tanh64``) share it."""
+    uu = fma(u, u, (u + u) * u_lo)
+    pos = u + fma(be, uu, u_lo)
     pu = p * u
     pu_lo = fma(p, u, -pu) + fma(p, u_lo, p_lo * u)
     mb = float_bits(fma(pu, c, fma(pu, c_lo, pu_lo * c)))
@@ -221,6 +242,50 @@ def emit_exp_neg64(v, a, a_lo=None):
     one = f(1.0)
     p = fadd(one, s)
     return p, fadd(fadd(fsub(one, p), s), fma_(r_lo, p, s_lo)), k
+
+
+def emit_two_sum(v, a, b):
+    """``_core.two_sum(a, b)`` on 16 lanes: ``(s, e)``."""
+    builder = v.builder
+    s = builder.fadd(a, b)
+    bb = builder.fsub(s, a)
+    return s, builder.fadd(builder.fsub(a, builder.fsub(s, bb)), builder.fsub(b, bb))
+
+
+def emit_ldexp_flush64(v, p, k, flush=True):
+    """``_core.ldexp_flush(p, k)`` on 16 lanes: the bit pattern of p plus k in the
+    exponent field, +0 below the smallest normal number.  ``flush=False`` where the
+    result is known to be normal (a block kernel's short path): the sum alone."""
+    builder = v.builder
+    bits = builder.add(builder.bitcast(p, v.I), builder.shl(k, v.splat_i(52)))
+    if flush:
+        bits = builder.select(builder.icmp_signed(">=", bits, v.splat_i(_MIN_NORMAL_BITS)), bits, v.splat_i(0))
+    return builder.bitcast(bits, v.F)
+
+
+def emit_ldexp_signed64(v, p, k, down_finite=False):
+    """``_core.ldexp_signed(p, k)`` on 16 lanes (its codegen, step for step).
+    ``down_finite=True`` for finite p and k <= 0: the same bits, without the
+    overflow and special-value steps (only the flush to a signed zero remains)."""
+    builder = v.builder
+    i = v.splat_i
+    bits = builder.bitcast(p, v.I)
+    sign = builder.and_(bits, i(_SIGN))
+    mag = builder.and_(bits, i(_ABS))
+    shift = builder.shl(k, i(52))
+    new = builder.add(mag, shift)
+    if down_finite:
+        under = builder.icmp_signed("<", mag, builder.sub(i(_ONE_EXPONENT), shift))
+        new = builder.select(under, i(0), new)
+    else:
+        up = builder.icmp_signed(">", k, i(0))
+        over = builder.icmp_signed(">", mag, builder.sub(i(_INF_BITS), builder.select(up, shift, i(0))))
+        under = builder.icmp_signed("<", mag, builder.sub(i(_ONE_EXPONENT), builder.select(up, i(0), shift)))
+        special = builder.icmp_signed(">=", mag, i(_INF_BITS))
+        new = builder.select(under, i(0), new)
+        new = builder.select(over, i(_INF_BITS), new)
+        new = builder.select(special, mag, new)
+    return builder.bitcast(builder.or_(new, sign), v.F)
 
 
 def emit_quotient64(v, num, num_lo, p, p_lo, sc):
@@ -350,24 +415,26 @@ def silu64_block16(typingctx, src, dst):
     return block_intrinsic(src, dst, _emit_silu64, "float64")
 
 
-def _emit_silu_grad_off_root64(v, b, general):
-    """The bit pattern of :func:`silu_grad64_off_root` on 16 lanes."""
+def emit_reciprocal_one_plus64(v, sc, p, p_lo):
+    """:func:`reciprocal_one_plus64` on 16 lanes: ``(u, u_lo)``."""
     builder = v.builder
-    fma_, f = v.fma, v.splat_f
-    fmul, fadd, fsub, fneg = builder.fmul, builder.fadd, builder.fsub, builder.fneg
-    one = f(1.0)
-    ab, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR_GRAD)
+    fma_, one = v.fma, v.splat_f(1.0)
     d = fma_(sc, p, one)
-    d_lo = fma_(sc, p_lo, fma_(sc, p, fsub(one, d)))
+    d_lo = fma_(sc, p_lo, fma_(sc, p, builder.fsub(one, d)))
     u = builder.fdiv(one, d)
-    nu = fneg(u)
-    u_lo = fmul(u, fma_(nu, d_lo, fma_(nu, d, one)))
-    ae = fma_(a, fmul(sc, p), fmul(a, fmul(sc, p_lo)))
+    nu = builder.fneg(u)
+    return u, builder.fmul(u, fma_(nu, d_lo, fma_(nu, d, one)))
+
+
+def emit_gate_grad64(v, b, ab, p, p_lo, k, u, u_lo, be, c, c_lo, general):
+    """:func:`gate_grad64` on 16 lanes (its bit pattern); ``general=False``: every lane
+    off the root's window is normal, so the exponent is raised on the signed
+    pattern, and there is no NaN (lanes in the window are replaced by the caller)."""
+    builder = v.builder
+    fma_ = v.fma
+    fmul, fadd, fneg = builder.fmul, builder.fadd, builder.fneg
     uu = fma_(u, u, fmul(fadd(u, u), u_lo))
-    pos = fadd(u, fma_(ae, uu, u_lo))
-    au = fmul(a, u)
-    c = fsub(one, au)
-    c_lo = fma_(fneg(a), u_lo, fsub(fsub(fsub(one, c), au), fma_(a, u, fneg(au))))
+    pos = fadd(u, fma_(be, uu, u_lo))
     pu = fmul(p, u)
     pu_lo = fadd(fma_(p, u, fneg(pu)), fma_(p, u_lo, fmul(p_lo, u)))
     mb = builder.bitcast(fma_(pu, c, fma_(pu, c_lo, fmul(pu_lo, c))), v.I)
@@ -377,13 +444,26 @@ def _emit_silu_grad_off_root64(v, b, general):
         rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0),
                             builder.or_(rb, builder.and_(mb, v.splat_i(_SIGN))))
     else:
-        # every lane off the root's window is a normal number: the exponent is raised
-        # on the signed pattern (lanes in the window are replaced by the caller)
         rb = builder.add(mb, scale)
     rb = builder.select(builder.icmp_signed("<", b, v.splat_i(0)), rb, builder.bitcast(pos, v.I))
     if general:
         rb = builder.select(builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)), b, rb)
     return rb
+
+
+def _emit_silu_grad_off_root64(v, b, general):
+    """The bit pattern of :func:`silu_grad64_off_root` on 16 lanes."""
+    builder = v.builder
+    fma_ = v.fma
+    fmul, fsub, fneg = builder.fmul, builder.fsub, builder.fneg
+    one = v.splat_f(1.0)
+    ab, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR_GRAD)
+    u, u_lo = emit_reciprocal_one_plus64(v, sc, p, p_lo)
+    ae = fma_(a, fmul(sc, p), fmul(a, fmul(sc, p_lo)))
+    au = fmul(a, u)
+    c = fsub(one, au)
+    c_lo = fma_(fneg(a), u_lo, fsub(fsub(fsub(one, c), au), fma_(a, u, fneg(au))))
+    return emit_gate_grad64(v, b, ab, p, p_lo, k, u, u_lo, ae, c, c_lo, general)
 
 
 def near_root_grad64_blocks(off_root, fast_bits, root, lead, coef, half_width):

@@ -23,14 +23,12 @@ import numpy as np
 from numba.extending import intrinsic
 
 from ._avx512 import block_intrinsic
-from ._logistic64 import emit_exp_neg64
+from ._logistic64 import emit_exp_neg64, emit_ldexp_flush64, emit_ldexp_signed64, emit_two_sum
 
-__all__ = ["mish64_block16", "emit_ldexp_signed", "emit_ldexp_down_finite", "emit_two_sum"]
+__all__ = ["mish64_block16"]
 
 _SIGN = -(2**63)
 _ABS = 0x7FFFFFFFFFFFFFFF
-_INF_BITS = 0x7FF0000000000000
-_ONE_EXPONENT = 1 << 52
 
 
 def _bits(value: float) -> int:
@@ -44,47 +42,6 @@ _TINY_NORMAL_BITS = _bits(np.finfo(np.float64).tiny)
 _SMALL_BITS = _bits(2.0**-40)  # below: x scaled by 2^64 before the product
 _FAST_LO_BITS = _SMALL_BITS
 _FAST_HI_BITS = _bits(40.0)
-
-
-def emit_ldexp_signed(v, p, k):
-    """``_core.ldexp_signed(p, k)`` on 16 lanes (its codegen, step for step)."""
-    builder = v.builder
-    i = v.splat_i
-    bits = builder.bitcast(p, v.I)
-    sign = builder.and_(bits, i(_SIGN))
-    mag = builder.and_(bits, i(_ABS))
-    shift = builder.shl(k, i(52))
-    up = builder.icmp_signed(">", k, i(0))
-    over = builder.icmp_signed(">", mag, builder.sub(i(_INF_BITS), builder.select(up, shift, i(0))))
-    under = builder.icmp_signed("<", mag, builder.sub(i(_ONE_EXPONENT), builder.select(up, i(0), shift)))
-    special = builder.icmp_signed(">=", mag, i(_INF_BITS))
-    new = builder.add(mag, shift)
-    new = builder.select(under, i(0), new)
-    new = builder.select(over, i(_INF_BITS), new)
-    new = builder.select(special, mag, new)
-    return builder.bitcast(builder.or_(new, sign), v.F)
-
-
-def emit_ldexp_down_finite(v, p, k):
-    """``ldexp_signed(p, k)`` for finite p and k <= 0 (no overflow, nothing special):
-    the same bits with the overflow and special-value steps left out."""
-    builder = v.builder
-    i = v.splat_i
-    bits = builder.bitcast(p, v.I)
-    sign = builder.and_(bits, i(_SIGN))
-    mag = builder.and_(bits, i(_ABS))
-    shift = builder.shl(k, i(52))
-    under = builder.icmp_signed("<", mag, builder.sub(i(_ONE_EXPONENT), shift))
-    new = builder.select(under, i(0), builder.add(mag, shift))
-    return builder.bitcast(builder.or_(new, sign), v.F)
-
-
-def emit_two_sum(v, a, b):
-    """``_core.two_sum(a, b)`` on 16 lanes: ``(s, e)``."""
-    builder = v.builder
-    s = builder.fadd(a, b)
-    bb = builder.fsub(s, a)
-    return s, builder.fadd(builder.fsub(a, builder.fsub(s, bb)), builder.fsub(b, bb))
 
 
 def _emit_mul_dd(v, a, a_lo, b, b_lo):
@@ -108,16 +65,13 @@ def _emit_mish64(v, b, store):
         cb = v.smin(v.smax(ab, i(_A_MIN_BITS)), i(_bits(_EXP_LIMIT))) if general else ab
         a = builder.bitcast(cb, v.F)
         p, p_lo, k = emit_exp_neg64(v, a, f(-0.0))  # exp_dd(-a, +0.0): r_lo + 0.0
-        eb = builder.add(builder.bitcast(p, v.I), builder.shl(k, i(52)))
-        if general:
-            eb = sel(builder.icmp_signed(">=", eb, i(_ONE_EXPONENT)), eb, i(0))
-        e = builder.bitcast(eb, v.F)
+        e = emit_ldexp_flush64(v, p, k, general)
         if general:
             use = builder.fcmp_ordered(">=", e, f(2.0**-60))
             eh = sel(use, e, zero)
-            el = sel(use, emit_ldexp_signed(v, p_lo, v.smax(k, i(-60))), zero)
+            el = sel(use, emit_ldexp_signed64(v, p_lo, v.smax(k, i(-60))), zero)
         else:
-            eh, el = e, emit_ldexp_down_finite(v, p_lo, k)
+            eh, el = e, emit_ldexp_signed64(v, p_lo, k, down_finite=True)
         neg = builder.icmp_signed("<", b, i(0))
         ve = sel(neg, eh, fmul(two, eh))
         ve_lo = sel(neg, el, fmul(two, el))
@@ -154,7 +108,7 @@ def _emit_mish64(v, b, store):
             store(builder.add(builder.bitcast(y, v.I), builder.shl(kn, i(52))))
             return
         shift = builder.sub(kn, sel(small, i(64), i(0)))
-        y = fadd(emit_ldexp_signed(v, y, shift), zero)
+        y = fadd(emit_ldexp_signed64(v, y, shift), zero)
         keep = builder.or_(builder.fcmp_unordered("uno", x, x), builder.icmp_signed(">", b, i(_bits(_X_MAX))))
         store(sel(keep, b, builder.bitcast(y, v.I)))
 

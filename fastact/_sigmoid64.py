@@ -24,13 +24,13 @@ from numba.extending import intrinsic
 
 from ._avx512 import block_intrinsic
 from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64
+from ._logistic64 import emit_ldexp_flush64
 
 __all__ = ["sigmoid64_generic_block16"]
 
 _TINY_BITS = int(np.float64(2.0**-60).view(np.int64))
 _LIMIT_BITS = int(np.float64(746.0).view(np.int64))  # _core.exp_limit for float64
 _SHIFT_BITS = int(np.float64(_SHIFT64).view(np.int64))
-_MIN_NORMAL_BITS = 0x0010000000000000
 _INF_BITS = 0x7FF0000000000000
 _FAST_BITS = int(np.float64(40.0).view(np.int64))
 
@@ -64,11 +64,7 @@ def _emit_sigmoid(v, b, store):
     def evaluate(general):
         cb = v.smin(v.smax(ab, v.splat_i(_TINY_BITS)), v.splat_i(_LIMIT_BITS)) if general else ab
         p, k = _emit_exp_reduce64(v, builder.fneg(builder.bitcast(cb, v.F)))
-        eb = builder.add(builder.bitcast(p, v.I), builder.shl(k, v.splat_i(52)))
-        if general:
-            normal = builder.icmp_signed(">=", eb, v.splat_i(_MIN_NORMAL_BITS))
-            eb = builder.select(normal, eb, v.splat_i(0))
-        e = builder.bitcast(eb, v.F)
+        e = emit_ldexp_flush64(v, p, k, general)
         one = f(1.0)
         num = builder.select(builder.icmp_signed(">", b, v.splat_i(-1)), one, e)  # sign clear: x >= +0
         d = builder.fadd(one, e)

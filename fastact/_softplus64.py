@@ -23,14 +23,12 @@ from numba.extending import intrinsic
 
 from ._avx512 import block_intrinsic
 from ._core_log import _ATANH64, _LN2_DW64, _SQRT2_64
-from ._logistic64 import emit_exp_neg64
-from ._mish64 import emit_ldexp_down_finite, emit_ldexp_signed, emit_two_sum
+from ._logistic64 import emit_exp_neg64, emit_ldexp_flush64, emit_ldexp_signed64, emit_two_sum
 
 __all__ = ["softplus64_block16", "log_sigmoid64_block16"]
 
 _SIGN = -(2**63)
 _ABS = 0x7FFFFFFFFFFFFFFF
-_ONE_EXPONENT = 1 << 52
 
 
 def _bits(value: float) -> int:
@@ -108,24 +106,18 @@ def _emit_softplus_bits(v, b, general):
         xa = c = builder.bitcast(ab, v.F)
     p, p_lo, k = emit_exp_neg64(v, c)
     # _log1p_exp
-    pb = builder.bitcast(p, v.I)
-    eb = builder.add(pb, builder.shl(k, i(52)))
     if general:
         kk = v.smax(k, i(-60))
-        ebf = sel(builder.icmp_signed(">=", eb, i(_ONE_EXPONENT)), eb, i(0))
-        e = builder.bitcast(ebf, v.F)
-        ekb = builder.add(pb, builder.shl(kk, i(52)))
-        ek = builder.bitcast(sel(builder.icmp_signed(">=", ekb, i(_ONE_EXPONENT)), ekb, i(0)), v.F)
-        ek_lo = emit_ldexp_signed(v, p_lo, kk)
+        e = emit_ldexp_flush64(v, p, k)
+        ek = emit_ldexp_flush64(v, p, kk)
+        ek_lo = emit_ldexp_signed64(v, p_lo, kk)
     else:
-        e = ek = builder.bitcast(eb, v.F)
-        ek_lo = emit_ldexp_down_finite(v, p_lo, k)
+        e = ek = emit_ldexp_flush64(v, p, k, flush=False)
+        ek_lo = emit_ldexp_signed64(v, p_lo, k, down_finite=True)
     hi, lo = _emit_log1p_dd(v, ek, ek_lo, general)
     if general:
         lin = builder.fcmp_ordered("<", e, f(_E0))
-        lb = builder.add(builder.bitcast(fadd(p, p_lo), v.I), builder.shl(k, i(52)))
-        lb = sel(builder.icmp_signed(">=", lb, i(_ONE_EXPONENT)), lb, i(0))
-        hi = sel(lin, builder.bitcast(lb, v.F), hi)
+        hi = sel(lin, emit_ldexp_flush64(v, fadd(p, p_lo), k), hi)
         lo = sel(lin, f(0.0), lo)
     # x > 0: x + log1p(e), one rounding of the exact sum
     s, s_err = emit_two_sum(v, xa, hi)
