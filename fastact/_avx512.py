@@ -173,7 +173,7 @@ def block_intrinsic(src, dst, emit, dtype: str = "float32"):
     def codegen(context, builder, sig, args):
         x = builder.load(builder.bitcast(args[0], fvec.as_pointer()), align=align)
 
-        def store(bits):
+        def store(bits, nonzero=False):  # nonzero: see backward_block_intrinsic
             builder.store(builder.bitcast(bits, fvec), builder.bitcast(args[1], fvec.as_pointer()), align=align)
 
         emit(Lanes(builder, dtype), builder.bitcast(x, ivec), store)
@@ -187,7 +187,9 @@ def backward_block_intrinsic(grad, src, dst, emit, dtype: str = "float32"):
     ``dst[0:16] = backward_product(grad[0:16], f'(src[0:16]))`` for ``dtype``, with
     ``emit`` building f' as for :func:`block_intrinsic`.  The product is
     ``_core.backward_product`` operation for operation: a zero derivative blocks
-    an infinite grad_out (the result is 0), otherwise one IEEE multiply."""
+    an infinite grad_out (the result is 0), otherwise one IEEE multiply.  An
+    emitter that knows f' is nonzero on a path calls ``store(bits, nonzero=True)``
+    there: the plain multiply, the same bits, 4-5 vector operations fewer."""
     if grad != types.voidptr or src != types.voidptr or dst != types.voidptr:
         return None
     fvec, ivec, align = _GEOMETRY[dtype][0], _GEOMETRY[dtype][1], _GEOMETRY[dtype][6]
@@ -197,7 +199,11 @@ def backward_block_intrinsic(grad, src, dst, emit, dtype: str = "float32"):
         x = builder.load(builder.bitcast(args[1], fvec.as_pointer()), align=align)
         v = Lanes(builder, dtype)
 
-        def store(bits):
+        def store(bits, nonzero=False):
+            if nonzero:  # the emitter knows f' != 0 on this path: nothing to block
+                builder.store(builder.fmul(g, builder.bitcast(bits, fvec)), builder.bitcast(args[2], fvec.as_pointer()),
+                              align=align)
+                return
             magnitude = v.splat_i(v.ABS)
             zero_derivative = builder.icmp_signed("==", builder.and_(bits, magnitude), v.splat_i(0))
             infinite_grad = builder.icmp_signed(

@@ -83,7 +83,9 @@ def _emit_scaled_exp(v, b, store, c_hi, c_lo, pos_value):
         rb = builder.select(positive, splat_i(int(_F(pos_value).view(np.int32))), rb)
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
-        store(rb)
+        # the short path's |x| <= 27 keeps c exp(x) >= 1.8e-12 c normal: nonzero unless
+        # a constant is (the backward's infinite grad_out needs no blocking then)
+        store(rb, nonzero=not general and abs(c_hi) >= 2.0**-60 and pos_value != 0)
 
     v.short_or_general(ab, _TINY_BITS, _FAST_HI_BITS, evaluate)
 

@@ -328,7 +328,7 @@ def _emit_sigmoid64(v, b, store):
         if general:
             rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0), rb)
             rb = builder.select(builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)), b, rb)
-        store(rb)
+        store(rb, nonzero=not general)  # short path: sigmoid(x) >= sigmoid(-40) > 0
 
     v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
 
@@ -500,7 +500,10 @@ def near_root_grad64_blocks(off_root, fast_bits, root, lead, coef, half_width):
                 near = fma_(dc, f(c0), fma_(t, fma_(t, acc, f(c0_lo)), f(-(lo * c0))))
                 return builder.bitcast(near, v.I)
 
-            store(v.select_where_any(inside, rb, near_root))
+            # nonzero on the short path: the results there are normal (nothing is
+            # flushed) and the derivative vanishes only at the irrational x0; at the
+            # float64 nearest it, x0's low part alone keeps t P(t) away from 0
+            store(v.select_where_any(inside, rb, near_root), nonzero=not general)
 
         v.short_or_general(ab, _TINY_BITS, fast_bits, evaluate)
 

@@ -6,15 +6,27 @@ Both are the logistic derivative e / (1 + e)^2 of a scaled argument:
     sigmoid'(x) = e / (1 + e)^2,        e = exp(-|x|)
     tanh'(x)    = 4 e / (1 + e)^2,      e = exp(-2|x|)
 
-With e = 2^k E (``_sigmoid32.exp_neg_table32``, E a double word that is never
-rounded) and u = 1 / (1 + e) as a double word (one division and its exact
-residual), each is 2^(k+c) E u^2 (c = 0 or 2): u^2 is formed as a double word
-and multiplied by E with one final rounding; 2^(k+c) is applied last on the bit
-pattern (exact), and results below the smallest normal number flush to +0 like
-every fastact kernel.  No cancellation anywhere: neither s (1 - s) nor 1 - tanh^2
-is formed.  For tanh, 2|x| is built on the bit pattern (exponent + 1, exact).
-The argument of exp is clamped to [2^-30, 104]: below, the derivative rounds to
-its value at 0; above, it is below half the smallest subnormal.
+With e = 2^k E (``_sigmoid32.exp_neg_parts32``, E a double word that is never
+rounded) and 1 + e = d + d_lo (``_sigmoid32.one_plus32``: d rounded once, d_lo
+its error), each is 2^(k+c) E / D (c = 0 or 2), D = (d + d_lo)^2 formed as a
+double word (its FMA residual and 2 d d_lo) and the ratio rounded once (one
+division and one correction, ``_sigmoid32.ratio_dw32``); 2^(k+c) is applied last
+on the bit pattern (exact), and results below the smallest normal number flush to
++0 like every fastact kernel.  No cancellation anywhere: neither s (1 - s) nor
+1 - tanh^2 is formed.  For tanh, 2|x| is built on the bit pattern (exponent + 1,
+exact).  The argument of exp is clamped to [2^-30, 104]: below, the derivative
+rounds to its value at 0; above, it is below half the smallest subnormal.
+
+Exhaustive float32 error 0.568 ULP for either (1147396 and 1150160 results above
+0.5 ULP).  The earlier form, 2^(k+c) E u^2 with u = 1 / (1 + e) and u^2 as double
+words, had the same error at 2 vector operations more per 16 values (1.05-1.08x
+the time of this one).  E itself must stay a renormalized double word: E = t_hi + p
+as it comes, in the correction, was 2 operations cheaper still, but its error
+there (about 2^-28 of the result) let sigmoid' rise between neighbouring float32
+inputs (``tests/test_sigmoid32.py`` scans them all).
+On the short path the derivative is never 0, so the fused backward kernels
+multiply by grad_out without blocking an infinite one there
+(``store(bits, nonzero=True)``): 0.84-0.87x the backward's time.
 
 The generic kernels (``kernels.logistic._sigmoid_grad_generic`` and
 ``_tanh_grad_generic``, still used for float64) rounds e to one float and divides
@@ -30,9 +42,19 @@ import numpy as np
 from numba import njit
 from numba.extending import intrinsic
 
-from ._avx512 import I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
+from ._avx512 import I16, backward_block_intrinsic, block_intrinsic, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
-from ._sigmoid32 import _LIMIT_BITS, _MIN_NORMAL_BITS, _TINY_BITS, emit_exp_neg_table32, exp_neg_table32
+from ._sigmoid32 import (
+    _LIMIT_BITS,
+    _MIN_NORMAL_BITS,
+    _TINY_BITS,
+    emit_exp_neg_parts32,
+    emit_one_plus32,
+    emit_ratio_dw32,
+    exp_neg_parts32,
+    one_plus32,
+    ratio_dw32,
+)
 
 __all__ = [
     "sigmoid_grad32", "sigmoid_grad32_block16", "sigmoid_backward32_block16",
@@ -68,19 +90,19 @@ _TANH_LO, _TANH_HI = _TANH.lo, _TANH.hi
 
 @njit(**JIT_OPTIONS)
 def _logistic_grad32(x, lo, hi, shift, k_offset):
-    """2^(k + k_offset) E u^2 for the exp argument built from |x| (see _Scaling)."""
-    one = _F(1)
+    """2^(k + k_offset) E / (1 + e)^2 for the exp argument built from |x| (see _Scaling)."""
     b = float_bits(x)
     ab = b & np.int32(_ABS)
     cb = min(max(ab, lo), hi) + shift
-    e_hi, e_lo, k, s = exp_neg_table32(cb, x)
-    d = fma(s, e_hi, one)
-    d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
-    u = one / d
-    u_lo = u * fma(-u, d_lo, fma(-u, d, one))
-    w = u * u  # u^2 as a double word
-    w_lo = fma(u + u, u_lo, fma(u, u, -w))
-    m = fma(e_hi, w, fma(e_hi, w_lo, e_lo * w))
+    t_hi, p, k, s = exp_neg_parts32(cb, x)
+    d, d_lo = one_plus32(t_hi, p, s)
+    # E / (1 + e)^2 as E / (D + D_lo): the square of d + d_lo as a double word, one
+    # division and one correction (ratio_dw32), E = e_hi + e_lo renormalized
+    e_hi = t_hi + p
+    e_lo = (t_hi - e_hi) + p
+    dd = d * d
+    dd_lo = fma(d + d, d_lo, fma(d, d, -dd))
+    m = ratio_dw32(e_hi, e_lo, dd, dd_lo)
     rb = float_bits(m) + ((k + k_offset) << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb)
     return float_from_bits(_select(ab > np.int32(_INF_BITS), b, rb), x)  # NaN in, NaN out
@@ -104,7 +126,6 @@ def _emitter(scaling: _Scaling):
     def emit(v, b, store):
         builder = v.builder
         fma = v.fma
-        one = splat_f(1.0)
         ab = builder.and_(b, splat_i(_ABS))
 
         def evaluate(general):
@@ -113,21 +134,19 @@ def _emitter(scaling: _Scaling):
             cb = v.smin(v.smax(ab, splat_i(scaling.lo)), splat_i(scaling.hi)) if general else ab
             if scaling.shift:
                 cb = builder.add(cb, splat_i(scaling.shift))
-            e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
-            d = fma(s, e_hi, one)
-            d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
-            u = builder.fdiv(one, d)
-            nu = builder.fneg(u)
-            u_lo = builder.fmul(u, fma(nu, d_lo, fma(nu, d, one)))
-            w = builder.fmul(u, u)
-            w_lo = fma(builder.fadd(u, u), u_lo, fma(u, u, builder.fneg(w)))
-            m = fma(e_hi, w, fma(e_hi, w_lo, builder.fmul(e_lo, w)))
+            t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
+            d, d_lo = emit_one_plus32(v, t_hi, p, s)
+            e_hi = builder.fadd(t_hi, p)
+            e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
+            dd = builder.fmul(d, d)
+            dd_lo = fma(builder.fadd(d, d), d_lo, fma(d, d, builder.fneg(dd)))
+            m = emit_ratio_dw32(v, e_hi, e_lo, dd, dd_lo)
             scale = builder.shl(builder.add(k, splat_i(scaling.k_offset)), splat_i(23))
             rb = builder.add(builder.bitcast(m, I16), scale)
             if general:
                 rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
                 rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
-            store(rb)
+            store(rb, nonzero=not general)  # 2^(k+c) m, m >= 1/4, k >= -39: never 0 here
 
         v.short_or_general(ab, scaling.lo, scaling.fast_hi, evaluate)
 

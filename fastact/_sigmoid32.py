@@ -53,7 +53,9 @@ from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 __all__ = [
     "sigmoid32", "sigmoid32_block16", "sigmoid_of_negated32_block16", "sigmoid_of_negated_backward32_block16",
     "sigmoid_product32_block16",
-    "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32", "quotient32", "emit_quotient32",
+    "exp_table_parts32", "emit_exp_table_parts32", "exp_neg_parts32", "emit_exp_neg_parts32", "one_plus32",
+    "emit_one_plus32", "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32", "quotient32",
+    "emit_quotient32",
     "ratio_dw32", "emit_ratio_dw32", "keeps_x_above_limit", "emit_keep_x_above_limit",
     "scaled_flushed32", "emit_scaled_flushed32", "root_offset32", "emit_root_offset32",
     "HAVE_BLOCK_KERNEL",
@@ -89,11 +91,11 @@ _MIN_NORMAL_BITS = 0x00800000
 
 
 @njit(**JIT_OPTIONS)
-def exp_table32(y, y_lo):
-    """exp(y + y_lo) for y in [-104, -2^-61] and |y_lo| <= 2^-20 |y| (a double-word
-    exponent; -0.0 when there is none, which LLVM folds away), as ``2^k (e_hi + e_lo)``
-    with ``e_hi + e_lo`` in [0.97, 1.96] a renormalized double word.  The scalar half
-    of :func:`emit_exp_table32`, operation for operation."""
+def exp_table_parts32(y, y_lo):
+    """exp(y + y_lo) = 2^k (t_hi + p) for y in [-104, -2^-61] and |y_lo| <= 2^-20 |y|
+    (a double-word exponent; -0.0 when there is none, which LLVM folds away):
+    t_hi = 2^(j/16) rounded (in [1, 2)) and |p| < 0.045 t_hi, not renormalized.  The
+    scalar half of :func:`emit_exp_table_parts32`, operation for operation."""
     t = fma(y, _INV_LN2_16, _SHIFT)
     kf = t - _SHIFT
     n = float_bits(t) - np.int32(_SHIFT_BITS)
@@ -105,9 +107,29 @@ def exp_table32(y, y_lo):
     r2 = r * r
     q = fma(r2, fma(_C3, r, _C2), r)
     p = fma(t_hi, q, _T_LO[j])  # exp(y) / 2^k = t_hi + p, |p| < 0.045 t_hi
+    return t_hi, p, k
+
+
+@njit(**JIT_OPTIONS)
+def exp_table32(y, y_lo):
+    """exp(y + y_lo) for y in [-104, -2^-61] and |y_lo| <= 2^-20 |y| (a double-word
+    exponent; -0.0 when there is none, which LLVM folds away), as ``2^k (e_hi + e_lo)``
+    with ``e_hi + e_lo`` in [0.97, 1.96] a renormalized double word.  The scalar half
+    of :func:`emit_exp_table32`, operation for operation."""
+    t_hi, p, k = exp_table_parts32(y, y_lo)
     e_hi = t_hi + p  # renormalized (Fast2Sum): e_lo is below half an ULP of e_hi
     e_lo = (t_hi - e_hi) + p
     return e_hi, e_lo, k
+
+
+@njit(**JIT_OPTIONS)
+def exp_neg_parts32(cb, x):
+    """exp(-|x|) = 2^k (t_hi + p) (:func:`exp_table_parts32`) for the clamped bit
+    pattern ``cb`` of |x| (in [2^-30, 104]), and ``s = 2^max(k, -40)``, the scale for
+    sums with 1.  The scalar half of :func:`emit_exp_neg_parts32`."""
+    t_hi, p, k = exp_table_parts32(-float_from_bits(cb, x), _F(-0.0))
+    s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
+    return t_hi, p, k, s
 
 
 @njit(**JIT_OPTIONS)
@@ -116,9 +138,23 @@ def exp_neg_table32(cb, x):
     ``2^k (e_hi + e_lo)`` with ``e_hi + e_lo`` in [0.97, 1.96] (a renormalized double
     word), and ``s = 2^max(k, -40)``, the scale for sums with 1.  The scalar half of
     :func:`emit_exp_neg_table32`, operation for operation."""
-    e_hi, e_lo, k = exp_table32(-float_from_bits(cb, x), _F(-0.0))
-    s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
+    t_hi, p, k, s = exp_neg_parts32(cb, x)
+    e_hi = t_hi + p  # renormalized (Fast2Sum): e_lo is below half an ULP of e_hi
+    e_lo = (t_hi - e_hi) + p
     return e_hi, e_lo, k, s
+
+
+@njit(**JIT_OPTIONS)
+def one_plus32(t_hi, p, s):
+    """1 + s (t_hi + p) as a double word ``(d, d_lo)``: d = fma(s, t_hi + p, 1), the
+    sum rounded once as in :func:`quotient32`, and d_lo its error rounded once.  The
+    inner fma(s, t_hi, 1 - d) is exact (1 - d is, and its sum with s t_hi is a
+    multiple of s 2^-23 below 2^24 of them), so d_lo is the one rounding of
+    1 + s (t_hi + p) - d: the same bits as from the renormalized e_hi + e_lo, two
+    operations fewer.  The scalar half of :func:`emit_one_plus32`."""
+    one = _F(1)
+    d = fma(s, t_hi + p, one)
+    return d, fma(s, p, fma(s, t_hi, one - d))
 
 
 @njit(**JIT_OPTIONS)
@@ -190,8 +226,8 @@ def root_offset32(x, b, ab, root_hi, window_bits):
     return _select(inside, dx, _F(0)), inside
 
 
-def emit_exp_table32(v, y, y_lo=None):
-    """:func:`exp_table32` on 16 lanes: ``(e_hi, e_lo, k)``; ``y_lo=None``: no low part."""
+def emit_exp_table_parts32(v, y, y_lo=None):
+    """:func:`exp_table_parts32` on 16 lanes: ``(t_hi, p, k)``; ``y_lo=None``: no low part."""
     builder = v.builder
     fma = v.fma
     t = fma(y, splat_f(_INV_LN2_16), splat_f(_SHIFT))
@@ -207,19 +243,44 @@ def emit_exp_table32(v, y, y_lo=None):
     r2 = builder.fmul(r, r)
     q = fma(r2, fma(splat_f(_C3), r, splat_f(_C2)), r)
     p = fma(t_hi, q, v.table(_T_LO, n))
+    return t_hi, p, k
+
+
+def emit_exp_table32(v, y, y_lo=None):
+    """:func:`exp_table32` on 16 lanes: ``(e_hi, e_lo, k)``; ``y_lo=None``: no low part."""
+    builder = v.builder
+    t_hi, p, k = emit_exp_table_parts32(v, y, y_lo)
     e_hi = builder.fadd(t_hi, p)
     e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
     return e_hi, e_lo, k
+
+
+def emit_exp_neg_parts32(v, cb, general):
+    """:func:`exp_neg_parts32` on 16 lanes: ``(t_hi, p, k, s)``; ``general=False``
+    leaves out the floor on k (every |x| <= 27: k >= -39 anyway)."""
+    builder = v.builder
+    t_hi, p, k = emit_exp_table_parts32(v, builder.fneg(builder.bitcast(cb, F16)))
+    ks = v.smax(k, splat_i(_E_FLOOR)) if general else k
+    s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+    return t_hi, p, k, s
 
 
 def emit_exp_neg_table32(v, cb, general):
     """:func:`exp_neg_table32` on 16 lanes: ``(e_hi, e_lo, k, s)``; ``general=False``
     leaves out the floor on k (every |x| <= 27: k >= -39 anyway)."""
     builder = v.builder
-    e_hi, e_lo, k = emit_exp_table32(v, builder.fneg(builder.bitcast(cb, F16)))
-    ks = v.smax(k, splat_i(_E_FLOOR)) if general else k
-    s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+    t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
+    e_hi = builder.fadd(t_hi, p)
+    e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
     return e_hi, e_lo, k, s
+
+
+def emit_one_plus32(v, t_hi, p, s):
+    """:func:`one_plus32` on 16 lanes."""
+    builder = v.builder
+    one = splat_f(1.0)
+    d = v.fma(s, builder.fadd(t_hi, p), one)
+    return d, v.fma(s, p, v.fma(s, t_hi, builder.fsub(one, d)))
 
 
 def emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s):
@@ -295,7 +356,7 @@ def _emit_sigmoid(v, b, store):
         if general:
             rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, rb)
-        store(rb)
+        store(rb, nonzero=not general)  # short path: sigmoid(x) >= sigmoid(-27) > 0
 
     ab = builder.and_(b, splat_i(0x7FFFFFFF))
     # Typical blocks (every |x| <= 27) skip 6 of the 44 vector instructions.

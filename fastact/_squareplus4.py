@@ -234,7 +234,7 @@ def _emit_squareplus_grad(v, b, store):
             flushed = builder.and_(neg, builder.icmp_signed(">", ab, splat_i(_TOP_BITS)))
             rb = builder.select(flushed, splat_i(0), rb)
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
-        store(rb)
+        store(rb, nonzero=not general)  # short path: squareplus'(x) >= about 1 / x^2 >= 2^-126
 
     v.short_or_general(ab, _SQUARE_LO_BITS, _TOP_BITS, evaluate)
 

@@ -405,7 +405,7 @@ def _emit_tanhshrink_grad(v, b, store):
         rb = builder.select(builder.icmp_signed(">", ab, splat_i(_GRAD_END_BITS)), splat_i(_ONE_BITS), rb)
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
-        store(rb)
+        store(rb, nonzero=not general)  # short path: tanh(x)^2 >= tanh(2^-20)^2, normal
 
     ab = builder.and_(b, splat_i(int(_ABS)))
     v.short_or_general(ab, _TINY_BITS, _INF_BITS - 1, evaluate)
