@@ -196,11 +196,13 @@ def sigmoid32(x):
     b = float_bits(x)
     ab = b & np.int32(0x7FFFFFFF)
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
-    e_hi, e_lo, k, s = exp_neg_table32(cb, x)
+    t_hi, p, k, s = exp_neg_parts32(cb, x)
+    d, d_lo = one_plus32(t_hi, p, s)
     neg = b < np.int32(0)
-    num_hi = _select(neg, e_hi, one)
-    num_lo = _select(neg, e_lo, _F(0))
-    q = quotient32(num_hi, num_lo, e_hi, e_lo, s)
+    # x < 0: the numerator E = e_hi + e_lo, renormalized; d_lo does not need e_lo,
+    # so its add takes the select as a zero-masked operation on AVX-512
+    e_hi = t_hi + p
+    q = ratio_dw32(_select(neg, e_hi, one), _select(neg, (t_hi - e_hi) + p, _F(0)), d, d_lo)
     rb = float_bits(q) + (_select(neg, k, np.int32(0)) << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb)
     return _select(ab > np.int32(0x7F800000), x, float_from_bits(rb, x))  # NaN in, NaN out
@@ -346,11 +348,12 @@ def _emit_sigmoid(v, b, store):
         cb = v.smax(ab, splat_i(_TINY_BITS))
         if general:
             cb = v.smin(cb, splat_i(_LIMIT_BITS))
-        e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
+        t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
+        d, d_lo = emit_one_plus32(v, t_hi, p, s)
         neg = builder.icmp_signed("<", b, splat_i(0))
-        num_hi = builder.select(neg, e_hi, one)
-        num_lo = builder.select(neg, e_lo, splat_f(0.0))
-        q = emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s)
+        e_hi = builder.fadd(t_hi, p)
+        e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
+        q = emit_ratio_dw32(v, builder.select(neg, e_hi, one), builder.select(neg, e_lo, splat_f(0.0)), d, d_lo)
         scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(q, I16), scale)
         if general:
