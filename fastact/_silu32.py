@@ -17,8 +17,11 @@ the flushed +0 (x < 0).
 
 :func:`silu_grad32` (below) is the derivative on the same exp, one division for
 u = 1 / (1 + e) as a double word, and a quartic next to the derivative's root
-(exhaustive float32 error 0.948 ULP, none above 1; the generic double-word
-kernel it replaces reached 1.441 at 2.3x the time).  Its block kernels serve
+(exhaustive float32 error 0.658 ULP, none above 1; the generic double-word
+kernel it replaces reached 1.441 at 2.3x the time).  Both signs go through one
+formula, P (1 + x Q) on selected double words (``gate_grad32``): evaluating
+x >= 0 apart as u + x e u^2 cost 5% more time and reached 0.948 ULP (4811039
+results above 0.5 ULP, 1403716 now); the x < 0 results are the same bits.  Its block kernels serve
 ``silu_grad`` and, multiplied by grad_out in the same registers,
 ``silu_backward``.
 
@@ -157,15 +160,15 @@ def silu32_block16(typingctx, src, dst):
 # With e = exp(-|x|) = 2^k E (the table exp above) and u = 1 / (1 + e) = sigmoid(|x|)
 # as a double word (u + u_lo, one division and its exact residual):
 #
-#     x >= 0:  silu'(x) = u + |x| e u^2         (the second term is at most 0.17 of the sum)
-#     x <  0:  silu'(x) = 2^k E u (1 - |x| u)   (E u as a double word, 2^k applied last)
+#     x >= 0:  silu'(x) = u (1 + x e u)         (x e u is at most 0.28)
+#     x <  0:  silu'(x) = 2^k E u (1 + x u)     (E u as a double word, 2^k applied last)
 #
-# 1 - |x| u is an FMA on the double word u; it cancels only next to the root
+# one formula P (1 + x Q) on selected double words (gate_grad32), rounded once.
+# 1 + x u is an FMA on the double word u; it cancels only next to the root
 # x0 = -1.27846 of silu', where E's own error (about 2^-34) would dominate.  Within
-# 2^-8 of x0 a cubic t P(t) in t = x - x0 takes over (P(0) as a double word; the
-# coefficients are the float64 fit of tools/fit_roots.py, whose low terms are the
-# Taylor coefficients to far below float32 precision; the dropped t^4 term is
-# below 2^-37 relative).
+# 2^-4 of x0 a polynomial t P(t) in t = x - x0 takes over (P quartic, P(0) as a
+# double word; the coefficients are the float64 fit of tools/fit_roots.py, whose
+# low terms are the Taylor coefficients to far below float32 precision).
 _ROOT_HI = _F(-1.2784645557403564)  # x0 = _ROOT_HI + _ROOT_LO; x - _ROOT_HI is exact near x0
 _ROOT_LO = _F(1.2979282537628478e-08)
 _D0 = 0.2178117057198001
@@ -180,36 +183,42 @@ _ROOT_WINDOW_BITS = int(_F(2.0**-4).view(np.int32))
 
 
 @njit(**JIT_OPTIONS)
-def gate_grad32(e_hi, e_lo, s, bv, bv_lo):
+def gate_grad32(e_hi, e_lo, s, neg, bs, bs_lo):
     """The derivative of x sigmoid(v) (v >= 0 of the sign of x) from e = exp(-v) =
-    2^k (e_hi + e_lo) (s = 2^max(k, -40)) and b = |x| v'(x) = bv + bv_lo: the bit
-    pattern of E u (1 - b u) (x < 0, to be scaled by 2^k) and u + b e u^2 (x >= 0),
-    u = 1 / (1 + e) as a double word (one division and its exact residual).  silu'
-    (b = |x|) and gelu_tanh' (``_gelu_tanh32``) share it; 1 - b u cancels next to
-    the derivative's root, where each caller takes its polynomial."""
+    2^k (e_hi + e_lo) (s = 2^max(k, -40)) and b = |x| v'(x), given with the sign of
+    x as ``bs + bs_lo`` (``neg``: x < 0): the bit pattern of P (1 + bs Q), rounded
+    once, with u = 1 / (1 + e) as a double word (one division and its exact
+    residual) and
+
+        x >= 0:  P = u,    Q = e u     (u + b e u^2)
+        x <  0:  P = E u,  Q = u       (E u (1 - b u), to be scaled by 2^k)
+
+    P, Q and 1 + bs Q double words.  silu' (b = |x|) and gelu_tanh'
+    (``_gelu_tanh32``) share it; 1 - b u cancels next to the derivative's root,
+    where each caller takes its polynomial."""
     one = _F(1)
     # u + u_lo = 1 / (d + d_lo), d + d_lo = 1 + e (the denominator of quotient32)
     d = fma(s, e_hi, one)
     d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
     u = one / d
     u_lo = u * fma(-u, d_lo, fma(-u, d, one))
-    # x >= 0: u + b e u^2 (e from the floored scale s: below 2^-39 the term is far
-    # below half an ULP of u = 1)
-    be = fma(bv, s * e_hi, fma(bv, s * e_lo, bv_lo * (s * e_hi)))
-    uu = fma(u, u, (u + u) * u_lo)
-    pos = u + fma(be, uu, u_lo)
-    # x < 0: E u (1 - b u), each factor a double word
-    bu = bv * u
-    c = one - bu  # exact: Sterbenz for bu in [0.5, 2], and beyond 2 (< 2^24) as 1 - bu is
-    c_lo = fma(-bv, u_lo, fma(-bv_lo, u, ((one - c) - bu) - fma(bv, u, -bu)))  # Fast2Sum below 1/2
-    p = e_hi * u
+    p = e_hi * u  # E u
     p_lo = fma(e_hi, u, -p) + fma(e_hi, u_lo, e_lo * u)
-    return float_bits(fma(p, c, fma(p, c_lo, p_lo * c))), pos
+    # x >= 0: e = s E (from the floored scale s: below 2^-39 the term is far below
+    # half an ULP of u = 1)
+    q = _select(neg, u, s * p)
+    q_lo = _select(neg, u_lo, s * p_lo)
+    bq = bs * q
+    c = one + bq  # exact for x < 0 (Sterbenz for bq in [-2, -0.5], and beyond -2 (> -2^24) as 1 - |bq| is)
+    c_lo = fma(bs, q_lo, fma(bs_lo, q, ((one - c) + bq) + fma(bs, q, -bq)))  # Fast2Sum for |bq| <= 1/2
+    m = _select(neg, p, u)
+    m_lo = _select(neg, p_lo, u_lo)
+    return float_bits(fma(m, c, fma(m, c_lo, m_lo * c)))
 
 
-def emit_gate_grad32(v, e_hi, e_lo, s, bv, bv_lo=None):
-    """:func:`gate_grad32` on 16 lanes (``bv_lo=None``: b is exact, its terms left
-    out): ``(bits of E u (1 - b u), u + b e u^2)``."""
+def emit_gate_grad32(v, e_hi, e_lo, s, neg, bs, bs_lo=None):
+    """:func:`gate_grad32` on 16 lanes (``bs_lo=None``: b is exact, its term left
+    out): the bit pattern of P (1 + bs Q)."""
     builder = v.builder
     fma = v.fma
     fneg = builder.fneg
@@ -219,22 +228,19 @@ def emit_gate_grad32(v, e_hi, e_lo, s, bv, bv_lo=None):
     u = builder.fdiv(one, d)
     nu = fneg(u)
     u_lo = builder.fmul(u, fma(nu, d_lo, fma(nu, d, one)))
-    se = builder.fmul(s, e_hi)
-    bse_lo = builder.fmul(bv, builder.fmul(s, e_lo))
-    if bv_lo is not None:
-        bse_lo = fma(bv, builder.fmul(s, e_lo), builder.fmul(bv_lo, se))
-    be = fma(bv, se, bse_lo)
-    uu = fma(u, u, builder.fmul(builder.fadd(u, u), u_lo))
-    pos = builder.fadd(u, fma(be, uu, u_lo))
-    bu = builder.fmul(bv, u)
-    c = builder.fsub(one, bu)
-    rest = builder.fsub(builder.fsub(builder.fsub(one, c), bu), fma(bv, u, fneg(bu)))
-    if bv_lo is not None:
-        rest = fma(fneg(bv_lo), u, rest)
-    c_lo = fma(fneg(bv), u_lo, rest)
     p = builder.fmul(e_hi, u)
     p_lo = builder.fadd(fma(e_hi, u, fneg(p)), fma(e_hi, u_lo, builder.fmul(e_lo, u)))
-    return builder.bitcast(fma(p, c, fma(p, c_lo, builder.fmul(p_lo, c))), I16), pos
+    q = builder.select(neg, u, builder.fmul(s, p))
+    q_lo = builder.select(neg, u_lo, builder.fmul(s, p_lo))
+    bq = builder.fmul(bs, q)
+    c = builder.fadd(one, bq)
+    rest = builder.fadd(builder.fadd(builder.fsub(one, c), bq), fma(bs, q, fneg(bq)))
+    if bs_lo is not None:
+        rest = fma(bs_lo, q, rest)
+    c_lo = fma(bs, q_lo, rest)
+    m = builder.select(neg, p, u)
+    m_lo = builder.select(neg, p_lo, u_lo)
+    return builder.bitcast(fma(m, c, fma(m, c_lo, builder.fmul(m_lo, c))), I16)
 
 
 @njit(**JIT_OPTIONS)
@@ -245,16 +251,16 @@ def silu_grad32(x):
     b = float_bits(x)
     ab = b & _ABS
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
-    a = float_from_bits(cb, x)  # |x|, clamped to [2^-30, 104]
     e_hi, e_lo, k, s = exp_neg_table32(cb, x)
-    mb, pos = gate_grad32(e_hi, e_lo, s, a, _F(0))
-    rb = scaled_flushed32(mb, k)
+    neg = b < np.int32(0)
+    bs = float_from_bits(cb | (b & _SIGN), x)  # b = |x|: bs is x, |x| clamped to [2^-30, 104]
+    mb = gate_grad32(e_hi, e_lo, s, neg, bs, _F(0))
+    rb = scaled_flushed32(mb, _select(neg, k, np.int32(0)))
     # within 2^-4 of the root: t P(t)
     dx, inside = root_offset32(x, b, ab, _ROOT_HI, np.int32(_ROOT_WINDOW_BITS))
     t = dx - _ROOT_LO  # rounded: only the small terms use it
     near = fma(dx, _D0_HI, fma(t, fma(t, fma(t, fma(t, fma(t, _D4, _D3), _D2), _D1), _D0_LO), _LO_D0))
     rb = _select(inside, float_bits(near), rb)
-    rb = _select(b < np.int32(0), rb, float_bits(pos))
     return float_from_bits(_select(ab > np.int32(_INF_BITS), b, rb), x)  # NaN in, NaN out
 
 
@@ -263,18 +269,18 @@ def _emit_silu_grad(v, b, store):
     fma = v.fma
     ab = builder.and_(b, splat_i(int(_ABS)))
     neg = builder.icmp_signed("<", b, splat_i(0))
+    a_signed = builder.bitcast(b, F16)  # x itself: bs on the short path
 
     def evaluate(general):
         """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
         when every |x| is in [2^-30, 27] (no clamp, no floor on k, nothing to flush,
         no NaN, and t P(t) cannot overflow)."""
         cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
-        a = builder.bitcast(cb, F16)
         e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
-        mb, pos = emit_gate_grad32(v, e_hi, e_lo, s, a)
-        rb = emit_scaled_flushed32(v, mb, k, general)
+        bs = builder.bitcast(builder.or_(cb, builder.and_(b, splat_i(int(_SIGN)))), F16) if general else a_signed
+        mb = emit_gate_grad32(v, e_hi, e_lo, s, neg, bs)
+        rb = emit_scaled_flushed32(v, mb, builder.select(neg, k, splat_i(0)), general)
         dx, inside = emit_root_offset32(v, b, ab, _ROOT_HI, _ROOT_WINDOW_BITS, general)
-        rb = builder.select(neg, rb, builder.bitcast(pos, I16))
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
         # The polynomial only where a lane is near the root: 1 block in 6 for

@@ -201,8 +201,9 @@ register(
             "-0.0; tiny inputs give x / 2.  Not monotone: silu dips to -0.2785 at x0.\n"
             "float32 shares the float32 sigmoid's table-driven exp (one vpermps per lookup\n"
             "on AVX-512) and its corrected division, with |x| e as a double word; its\n"
-            "derivative is u + |x| e u^2 (x >= 0) and e u (1 - |x| u) (x < 0) on the double\n"
-            "word u = 1 / (1 + e), with a quartic in x - x0 within 2^-4 of the root."
+            "derivative is u (1 + x e u) (x >= 0) and e u (1 + x u) (x < 0), one formula on\n"
+            "the double words u = 1 / (1 + e) and e u, with a quartic in x - x0 within 2^-4\n"
+            "of the root."
         ),
         aliases=("swish",),
         transcendental=True,
