@@ -43,14 +43,15 @@ from ._sigmoid32 import (
     _MIN_NORMAL_BITS,
     _TINY_BITS,
     emit_exp_table32,
-    emit_quotient32,
+    emit_exp_table_parts32,
     emit_root_offset32,
     emit_scaled_flushed32,
     exp_table32,
+    exp_table_parts32,
     root_offset32,
     scaled_flushed32,
 )
-from ._silu32 import emit_gate_grad32, gate32, gate_grad32
+from ._silu32 import emit_gate_grad32, emit_gate_quotient32, gate32, gate_grad32
 
 __all__ = [
     "gelu_tanh32", "gelu_tanh32_block16", "gelu_tanh_grad32", "gelu_tanh_grad32_block16",
@@ -99,9 +100,9 @@ def gelu_tanh32(x):
     cb = min(max(float_bits(x) & _ABS, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
     a = float_from_bits(cb, x)
     v, v_lo = _v32(a)
-    e_hi, e_lo, k = exp_table32(-v, -v_lo)
+    t_hi, p, k = exp_table_parts32(-v, -v_lo)
     s = float_from_bits((max(k, np.int32(_E_FLOOR)) + np.int32(127)) << np.int32(23), x)
-    return gate32(x, a, e_hi, e_lo, k, s, np.int32(_LIMIT_BITS))  # silu's arithmetic
+    return gate32(x, a, t_hi, p, k, s, np.int32(_LIMIT_BITS))  # silu's arithmetic
 
 
 def _emit_a_times_c_plus(v, a, w, w_lo, d_hi, d_lo):
@@ -129,8 +130,6 @@ def _emit_v(v, a):
 
 def _emit_gelu_tanh(v, b, store):
     builder = v.builder
-    fma = v.fma
-    one = splat_f(1.0)
     sign = builder.and_(b, splat_i(int(_SIGN)))
     ab = builder.and_(b, splat_i(int(_ABS)))
     neg = builder.icmp_signed("<", b, splat_i(0))
@@ -141,14 +140,10 @@ def _emit_gelu_tanh(v, b, store):
         cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)) if general else ab, splat_i(_LIMIT_BITS))
         a = builder.bitcast(cb, F16)
         vv, v_lo = _emit_v(v, a)
-        e_hi, e_lo, k = emit_exp_table32(v, builder.fneg(vv), builder.fneg(v_lo))
+        t_hi, p, k = emit_exp_table_parts32(v, builder.fneg(vv), builder.fneg(v_lo))
         ks = v.smax(k, splat_i(_E_FLOOR))
         s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
-        m_hi = builder.select(neg, e_hi, one)
-        m_lo = builder.select(neg, e_lo, splat_f(0.0))
-        num_hi = builder.fmul(a, m_hi)
-        num_lo = builder.fadd(fma(a, m_hi, builder.fneg(num_hi)), builder.fmul(a, m_lo))
-        q = emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s)
+        q = emit_gate_quotient32(v, neg, a, t_hi, p, s)
         scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(q, I16), scale)
         flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))

@@ -44,19 +44,23 @@ from ._sigmoid32 import (
     _LIMIT_BITS,
     _MIN_NORMAL_BITS,
     _TINY_BITS,
+    emit_exp_neg_parts32,
     emit_exp_neg_table32,
-    emit_quotient32,
+    emit_one_plus32,
+    emit_ratio_dw32,
     emit_root_offset32,
     emit_scaled_flushed32,
+    exp_neg_parts32,
     exp_neg_table32,
-    quotient32,
+    one_plus32,
+    ratio_dw32,
     root_offset32,
     scaled_flushed32,
 )
 
 __all__ = [
-    "gate32", "gate_grad32", "emit_gate_grad32", "silu32", "silu32_block16", "silu_grad32", "silu_grad32_block16",
-    "silu_backward32_block16",
+    "gate32", "gate_quotient32", "emit_gate_quotient32", "gate_grad32", "emit_gate_grad32", "silu32",
+    "silu32_block16", "silu_grad32", "silu_grad32_block16", "silu_backward32_block16",
 ]
 
 _F = np.float32
@@ -78,25 +82,50 @@ def silu32(x):
     :func:`silu32_block16`)."""
     ab = float_bits(x) & _ABS
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
-    e_hi, e_lo, k, s = exp_neg_table32(cb, x)
-    return gate32(x, float_from_bits(cb, x), e_hi, e_lo, k, s, np.int32(_LIMIT_BITS))
+    t_hi, p, k, s = exp_neg_parts32(cb, x)
+    return gate32(x, float_from_bits(cb, x), t_hi, p, k, s, np.int32(_LIMIT_BITS))
 
 
 @njit(**JIT_OPTIONS)
-def gate32(x, a, e_hi, e_lo, k, s, limit_bits):
-    """x sigmoid(v) for v >= 0 of the sign of x, from e = exp(-|v|) = 2^k (e_hi + e_lo)
-    (s = 2^max(k, -40)) and a = |x| clamped to [2^-30, limit] (``limit_bits``: its
-    bit pattern; above it the result is x for x >= 0 and the flushed +0 for x < 0):
-    silu's arithmetic, shared with gelu_tanh (``_gelu_tanh32``)."""
+def gate_quotient32(neg, a, t_hi, p, s):
+    """a / (1 + e) (x >= 0) or a E / (1 + e) (x < 0, to be scaled by 2^k), e = 2^k E,
+    E = t_hi + p: a times E renormalized (e_hi + e_lo) as a double word, divided by
+    1 + e from :func:`_sigmoid32.one_plus32` and rounded once (the same bits as with
+    1 + e from e_hi + e_lo: e_lo then serves only the numerator, and on AVX-512 its
+    add takes the sign select as zero-masking).  The scalar half of
+    :func:`emit_gate_quotient32`."""
     one = _F(1)
+    d, d_lo = one_plus32(t_hi, p, s)
+    e_hi = t_hi + p
+    m_hi = _select(neg, e_hi, one)
+    m_lo = _select(neg, (t_hi - e_hi) + p, _F(0))
+    num_hi = a * m_hi
+    return ratio_dw32(num_hi, fma(a, m_hi, -num_hi) + a * m_lo, d, d_lo)
+
+
+def emit_gate_quotient32(v, neg, a, t_hi, p, s):
+    """:func:`gate_quotient32` on 16 lanes."""
+    builder = v.builder
+    d, d_lo = emit_one_plus32(v, t_hi, p, s)
+    e_hi = builder.fadd(t_hi, p)
+    m_hi = builder.select(neg, e_hi, splat_f(1.0))
+    m_lo = builder.select(neg, builder.fadd(builder.fsub(t_hi, e_hi), p), splat_f(0.0))
+    num_hi = builder.fmul(a, m_hi)
+    num_lo = builder.fadd(v.fma(a, m_hi, builder.fneg(num_hi)), builder.fmul(a, m_lo))
+    return emit_ratio_dw32(v, num_hi, num_lo, d, d_lo)
+
+
+@njit(**JIT_OPTIONS)
+def gate32(x, a, t_hi, p, k, s, limit_bits):
+    """x sigmoid(v) for v >= 0 of the sign of x, from e = exp(-|v|) = 2^k (t_hi + p)
+    (``_sigmoid32.exp_table_parts32``; s = 2^max(k, -40)) and a = |x| clamped to
+    [2^-30, limit] (``limit_bits``: its bit pattern; above it the result is x for
+    x >= 0 and the flushed +0 for x < 0): silu's arithmetic, shared with gelu_tanh
+    (``_gelu_tanh32``)."""
     b = float_bits(x)
     ab = b & _ABS
     neg = b < np.int32(0)
-    m_hi = _select(neg, e_hi, one)
-    m_lo = _select(neg, e_lo, _F(0))
-    num_hi = a * m_hi
-    num_lo = fma(a, m_hi, -num_hi) + a * m_lo
-    q = quotient32(num_hi, num_lo, e_hi, e_lo, s)
+    q = gate_quotient32(neg, a, t_hi, p, s)
     rb = float_bits(q) + (_select(neg, k, np.int32(0)) << np.int32(23))
     rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (b & _SIGN))
     half = _select(ab < np.int32(_HALF_NORMAL_BITS), b & _SIGN, b - np.int32(_ONE_EXPONENT))
@@ -108,9 +137,6 @@ def gate32(x, a, e_hi, e_lo, k, s, limit_bits):
 
 def _emit_silu(v, b, store):
     builder = v.builder
-    fma = v.fma
-    one = splat_f(1.0)
-    zero = splat_f(0.0)
     sign = builder.and_(b, splat_i(int(_SIGN)))
     ab = builder.and_(b, splat_i(int(_ABS)))
     neg = builder.icmp_signed("<", b, splat_i(0))
@@ -120,12 +146,8 @@ def _emit_silu(v, b, store):
         when every |x| is in [2^-30, 27]."""
         cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
         a = builder.bitcast(cb, F16)
-        e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
-        m_hi = builder.select(neg, e_hi, one)
-        m_lo = builder.select(neg, e_lo, zero)
-        num_hi = builder.fmul(a, m_hi)
-        num_lo = builder.fadd(fma(a, m_hi, builder.fneg(num_hi)), builder.fmul(a, m_lo))
-        q = emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s)
+        t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
+        q = emit_gate_quotient32(v, neg, a, t_hi, p, s)
         scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(q, I16), scale)
         if general:
