@@ -14,7 +14,7 @@ v is formed as a double word (a^2 exact, D a^2 with its residual, C + D a^2 by a
 TwoSum, the product by a with its residual) and enters ``_sigmoid32``'s table exp
 as one (``exp_table32(-v, -v_lo)``): in the negative tail exp(-v) turns v's
 absolute error into the result's relative error, and v reaches 99.  a E is a
-double word and the quotient, ``quotient32``, is rounded once; 2^k goes on last
+double word and the quotient (``gate_quotient32``) is rounded once; 2^k goes on last
 on the bit pattern, so the tail keeps its relative accuracy down to the smallest
 normal number (gelu_tanh(-9) = -1.3e-28), flushed to +0 below it.
 

@@ -16,7 +16,7 @@ Both are one shape, |x| N / D with D = G + F H:
 B, N, H and D are double words whose low parts are exact FMA residuals (each
 high part is a sum of two floats, F H being a power of two times a float, so its
 rounding error is a float); |x| N is one more, and the quotient is
-``_sigmoid32.quotient32``'s corrected division, rounded once.  No term cancels:
+``_sigmoid32.ratio_dw32``'s corrected division, rounded once.  No term cancels:
 every sum adds positive values.  2^k (x < 0) is applied last on the bit pattern,
 so the left tail x e^x keeps its relative accuracy down to the smallest normal
 number and flushes to +0 below it.  Where k < -40 the floored s stands in for

@@ -54,8 +54,7 @@ __all__ = [
     "sigmoid32", "sigmoid32_block16", "sigmoid_of_negated32_block16", "sigmoid_of_negated_backward32_block16",
     "sigmoid_product32_block16",
     "exp_table_parts32", "emit_exp_table_parts32", "exp_neg_parts32", "emit_exp_neg_parts32", "one_plus32",
-    "emit_one_plus32", "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32", "quotient32",
-    "emit_quotient32",
+    "emit_one_plus32", "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32",
     "ratio_dw32", "emit_ratio_dw32", "keeps_x_above_limit", "emit_keep_x_above_limit",
     "scaled_flushed32", "emit_scaled_flushed32", "root_offset32", "emit_root_offset32",
     "HAVE_BLOCK_KERNEL",
@@ -146,28 +145,16 @@ def exp_neg_table32(cb, x):
 
 @njit(**JIT_OPTIONS)
 def one_plus32(t_hi, p, s):
-    """1 + s (t_hi + p) as a double word ``(d, d_lo)``: d = fma(s, t_hi + p, 1), the
-    sum rounded once as in :func:`quotient32`, and d_lo its error rounded once.  The
-    inner fma(s, t_hi, 1 - d) is exact (1 - d is, and its sum with s t_hi is a
-    multiple of s 2^-23 below 2^24 of them), so d_lo is the one rounding of
-    1 + s (t_hi + p) - d: the same bits as from the renormalized e_hi + e_lo, two
-    operations fewer.  The scalar half of :func:`emit_one_plus32`."""
+    """1 + s (t_hi + p) as a double word ``(d, d_lo)``: d = fma(s, e_hi, 1) with
+    e_hi = t_hi + p (the sum 1 + s e_hi rounded once), and d_lo its error rounded
+    once.  The inner fma(s, t_hi, 1 - d) is exact (1 - d is, and its sum with s t_hi
+    is a multiple of s 2^-23 below 2^24 of them), so d_lo is the one rounding of
+    1 + s (t_hi + p) - d: the same bits as fma(s, e_lo, fma(s, e_hi, 1 - d)) from
+    the renormalized e_hi + e_lo, two operations fewer.  The scalar half of
+    :func:`emit_one_plus32`."""
     one = _F(1)
     d = fma(s, t_hi + p, one)
     return d, fma(s, p, fma(s, t_hi, one - d))
-
-
-@njit(**JIT_OPTIONS)
-def quotient32(num_hi, num_lo, e_hi, e_lo, s):
-    """(num_hi + num_lo) / (1 + s e_hi + s e_lo), rounded once: as _core.ratio_dd but
-    arranged for a shorter dependency chain (the loops are latency-bound): s * e_hi
-    is exact, so d = fma(s, e_hi, 1) is 1 + s e_hi rounded once and fma(s, e_hi,
-    1 - d) its exact rounding error; the two residual terms are formed side by
-    side.  The scalar half of :func:`emit_quotient32`."""
-    one = _F(1)
-    d = fma(s, e_hi, one)
-    d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
-    return ratio_dw32(num_hi, num_lo, d, d_lo)
 
 
 @njit(**JIT_OPTIONS)
@@ -283,16 +270,6 @@ def emit_one_plus32(v, t_hi, p, s):
     one = splat_f(1.0)
     d = v.fma(s, builder.fadd(t_hi, p), one)
     return d, v.fma(s, p, v.fma(s, t_hi, builder.fsub(one, d)))
-
-
-def emit_quotient32(v, num_hi, num_lo, e_hi, e_lo, s):
-    """:func:`quotient32` on 16 lanes."""
-    builder = v.builder
-    fma = v.fma
-    one = splat_f(1.0)
-    d = fma(s, e_hi, one)
-    d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
-    return emit_ratio_dw32(v, num_hi, num_lo, d, d_lo)
 
 
 def emit_ratio_dw32(v, n, n_lo, d, d_lo):

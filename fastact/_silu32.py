@@ -219,7 +219,7 @@ def gate_grad32(e_hi, e_lo, s, neg, bs, bs_lo):
     (``_gelu_tanh32``) share it; 1 - b u cancels next to the derivative's root,
     where each caller takes its polynomial."""
     one = _F(1)
-    # u + u_lo = 1 / (d + d_lo), d + d_lo = 1 + e (the denominator of quotient32)
+    # u + u_lo = 1 / (d + d_lo), d + d_lo = 1 + e (the value of _sigmoid32.one_plus32)
     d = fma(s, e_hi, one)
     d_lo = fma(s, e_lo, fma(s, e_hi, one - d))
     u = one / d
