@@ -118,6 +118,22 @@ class Lanes:
         low, high = ir.Constant(F16, padded[:BLOCK]), ir.Constant(F16, padded[BLOCK:])
         return self.builder.call(self._perm2, [low, index, high])
 
+    def scalef(self, a, b, where=None):
+        """a 2^floor(b) per lane, one ``vscalefps`` (float32 only): exact wherever the
+        result is a normal number, which is where the short paths use it, to apply
+        an exponent without the bit pattern's shift, mask and add.  Lanes outside
+        ``where`` (a vector compare; all lanes when None) keep a."""
+        if self.dtype != "float32":
+            raise NotImplementedError("scalef: float32 lanes only")
+        builder = self.builder
+        mask_type = ir.IntType(BLOCK)
+        name = "llvm.x86.avx512.mask.scalef.ps.512"
+        scalef = builder.module.globals.get(name) or ir.Function(
+            builder.module, ir.FunctionType(F16, [F16, F16, F16, mask_type, ir.IntType(32)]), name
+        )
+        mask = ir.Constant(mask_type, 2**BLOCK - 1) if where is None else builder.bitcast(where, mask_type)
+        return builder.call(scalef, [a, b, a, mask, ir.Constant(ir.IntType(32), 4)])  # 4: the current rounding
+
     def any_lane(self, mask):
         """True (an i1) when any of the 16 lanes of the vector compare ``mask`` is set:
         one ``kortestw``."""

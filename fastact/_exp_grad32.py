@@ -76,9 +76,11 @@ def _emit_scaled_exp(v, b, store, c_hi, c_lo, pos_value):
         e_hi, e_lo, k, _ = emit_exp_neg_table32(v, cb, general)
         ch, cl = splat_f(c_hi), splat_f(c_lo)
         m = fma(ch, e_hi, fma(ch, e_lo, builder.fmul(cl, e_hi)))
-        rb = builder.add(builder.bitcast(m, I16), builder.shl(k, splat_i(23)))
         if general:
+            rb = builder.add(builder.bitcast(m, I16), builder.shl(k.integer, splat_i(23)))
             rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
+        else:  # 2^k m is normal here; 2^k by vscalefps (Exponent)
+            rb = builder.bitcast(v.scalef(m, k.real), I16)
         positive = builder.icmp_signed(">", b, splat_i(0))
         rb = builder.select(positive, splat_i(int(_F(pos_value).view(np.int32))), rb)
         if general:

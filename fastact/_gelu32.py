@@ -49,7 +49,7 @@ from numba.extending import intrinsic
 
 from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
-from ._sigmoid32 import _MIN_NORMAL_BITS, _SHIFT, _SHIFT_BITS, _TINY_BITS, emit_exp_table32, exp_table32
+from ._sigmoid32 import _MIN_NORMAL_BITS, _TINY_BITS, emit_exp_table32, emit_pow2, exp_table32
 
 __all__ = [
     "gelu32", "gelu32_block16", "gelu_grad32", "gelu_grad32_block16", "gelu_backward32_block16",
@@ -61,6 +61,9 @@ _SIGN = np.int32(-(2**31))
 _ABS = np.int32(0x7FFFFFFF)
 _INF_BITS = 0x7F800000
 _ONE_EXPONENT = 1 << 23
+# Rounding 2a to an integer j by adding 1.5 * 2^23 (j then sits in the low mantissa bits)
+_ROUND_SHIFT = _F(12582912.0)
+_ROUND_SHIFT_BITS = int(_ROUND_SHIFT.view(np.int32))
 # |x| is clamped to [2^-30, 14]: below, gelu(x) rounds to x/2 (x^2/sqrt(2 pi) is
 # below 2^-30 of it); above, to x (x >= 0) or 0 (Phi(-14) 14 = 1e-43), and inf or
 # NaN get a finite stand-in there.
@@ -199,9 +202,9 @@ _F_C6 = _table(
 def mills_scaled32(a):
     """F(a) = Phi(-a) exp(a^2/2) for a in [0, 14.25] as a renormalized double word
     ``(f_hi, f_lo)``.  The scalar half of :func:`emit_mills_scaled32`."""
-    w = fma(a, _F(2), _SHIFT)  # round(2a) in the low mantissa bits
-    j = float_bits(w) - np.int32(_SHIFT_BITS)
-    t = fma(w - _SHIFT, _F(-0.5), a)  # a - j/2, exact
+    w = fma(a, _F(2), _ROUND_SHIFT)  # round(2a) in the low mantissa bits
+    j = float_bits(w) - np.int32(_ROUND_SHIFT_BITS)
+    t = fma(w - _ROUND_SHIFT, _F(-0.5), a)  # a - j/2, exact
     poly = fma(t, _F_C6[j], _F_C5[j])
     poly = fma(t, poly, _F_C4[j])
     poly = fma(t, poly, _F_C3[j])
@@ -262,9 +265,9 @@ def emit_mills_scaled32(v, a):
     on the low 5 bits of round(2a) + 1.5 * 2^23, which are j)."""
     builder = v.builder
     fma = v.fma
-    w = fma(a, splat_f(2.0), splat_f(_SHIFT))
+    w = fma(a, splat_f(2.0), splat_f(_ROUND_SHIFT))
     j = builder.bitcast(w, I16)
-    t = fma(builder.fsub(w, splat_f(_SHIFT)), splat_f(-0.5), a)
+    t = fma(builder.fsub(w, splat_f(_ROUND_SHIFT)), splat_f(-0.5), a)
     poly = fma(t, v.table32(_F_C6, j), v.table32(_F_C5, j))
     for c in (_F_C4, _F_C3, _F_C2):
         poly = fma(t, poly, v.table32(c, j))
@@ -307,14 +310,16 @@ def _emit_gelu(v, b, store):
         cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
         a = builder.bitcast(cb, F16)
         p, p_lo, k = emit_normal_tail32(v, a)
-        mb = builder.bitcast(fma(a, p, builder.fmul(a, p_lo)), I16)
-        rb = builder.add(mb, builder.shl(k, splat_i(23)))
-        neg = builder.or_(rb, splat_i(int(_SIGN)))
+        m = fma(a, p, builder.fmul(a, p_lo))
         if general:
+            rb = builder.add(builder.bitcast(m, I16), builder.shl(k.integer, splat_i(23)))
             flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
-            neg = builder.select(flushed, splat_i(0), neg)
-        ks = v.smax(k, splat_i(_K_FLOOR)) if general else k
-        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+            neg = builder.select(flushed, splat_i(0), builder.or_(rb, splat_i(int(_SIGN))))
+            ks = v.smax(k.integer, splat_i(_K_FLOOR))
+            s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        else:  # 2^k m is normal here; 2^k by vscalefps (Exponent)
+            neg = builder.or_(builder.bitcast(v.scalef(m, k.real), I16), splat_i(int(_SIGN)))
+            s = emit_pow2(v, k)
         ps = builder.fmul(s, p)
         d = builder.fsub(one, ps)
         d_lo = fma(builder.fneg(s), p_lo, builder.fsub(builder.fsub(one, d), ps))
@@ -419,16 +424,17 @@ def _emit_gelu_grad(v, b, store):
         )
         p = builder.fmul(e_hi, g)
         p_lo = fma(e_hi, g_lo, fma(e_lo, g, fma(e_hi, g, builder.fneg(p))))
-        mb = builder.bitcast(builder.fadd(p, p_lo), I16)
-        scale = builder.shl(k, splat_i(23))
+        m = builder.fadd(p, p_lo)
         if general:
-            rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), scale)
+            mb = builder.bitcast(m, I16)
+            rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), builder.shl(k.integer, splat_i(23)))
             flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
             neg = builder.select(flushed, splat_i(0), builder.or_(rb, builder.and_(mb, splat_i(int(_SIGN)))))
-        else:
-            neg = builder.add(mb, scale)  # normal, so the sign bit is untouched
-        ks = v.smax(k, splat_i(_K_FLOOR)) if general else k
-        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+            ks = v.smax(k.integer, splat_i(_K_FLOOR))
+            s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        else:  # 2^k m is normal here; 2^k by vscalefps (Exponent)
+            neg = builder.bitcast(v.scalef(m, k.real), I16)
+            s = emit_pow2(v, k)
         ps = builder.fmul(s, p)
         d = builder.fsub(one, ps)
         d_lo = fma(builder.fneg(s), p_lo, builder.fsub(builder.fsub(one, d), ps))

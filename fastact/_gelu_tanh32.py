@@ -44,6 +44,7 @@ from ._sigmoid32 import (
     _TINY_BITS,
     emit_exp_table32,
     emit_exp_table_parts32,
+    emit_pow2,
     emit_root_offset32,
     emit_scaled_flushed32,
     exp_table32,
@@ -141,10 +142,8 @@ def _emit_gelu_tanh(v, b, store):
         a = builder.bitcast(cb, F16)
         vv, v_lo = _emit_v(v, a)
         t_hi, p, k = emit_exp_table_parts32(v, builder.fneg(vv), builder.fneg(v_lo))
-        ks = v.smax(k, splat_i(_E_FLOOR))
-        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
-        q = emit_gate_quotient32(v, neg, a, t_hi, p, s)
-        scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
+        q = emit_gate_quotient32(v, neg, a, t_hi, p, emit_pow2(v, k, _E_FLOOR))
+        scale = builder.shl(builder.select(neg, k.integer, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(q, I16), scale)
         flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
         rb = builder.select(flushed, splat_i(0), builder.or_(rb, sign))
@@ -251,14 +250,13 @@ def _emit_gelu_tanh_grad(v, b, store):
         vv, v_lo = _emit_a_times_c_plus(v, a, w, w_lo, _D_HI, _D_LO)
         bb, bb_lo = _emit_a_times_c_plus(v, a, w, w_lo, _B3_HI, _B3_LO)
         e_hi, e_lo, k = emit_exp_table32(v, fneg(vv), fneg(v_lo))
-        ks = v.smax(k, splat_i(_E_FLOOR))
-        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
+        s = emit_pow2(v, k, _E_FLOOR)
         sign = builder.and_(b, splat_i(int(_SIGN)))
         bs = builder.bitcast(builder.xor(builder.bitcast(bb, I16), sign), F16)
         bs_lo = builder.bitcast(builder.xor(builder.bitcast(bb_lo, I16), sign), F16)
         mb = emit_gate_grad32(v, e_hi, e_lo, s, neg, bs, bs_lo)
         # the short path can flush too
-        rb = emit_scaled_flushed32(v, mb, builder.select(neg, k, splat_i(0)), general=True)
+        rb = emit_scaled_flushed32(v, mb, builder.select(neg, k.integer, splat_i(0)), general=True)
         dx, inside = emit_root_offset32(v, b, ab, _ROOT_HI, _ROOT_WINDOW_BITS, general)
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)

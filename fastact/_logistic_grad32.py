@@ -42,7 +42,7 @@ import numpy as np
 from numba import njit
 from numba.extending import intrinsic
 
-from ._avx512 import I16, backward_block_intrinsic, block_intrinsic, splat_i
+from ._avx512 import I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 from ._sigmoid32 import (
     _LIMIT_BITS,
@@ -74,6 +74,8 @@ class _Scaling:
     no floor on k, nothing to flush, no NaN or inf) take the short path."""
 
     def __init__(self, shift: int, k_offset: int, fast_hi: float):
+        # the block kernel folds 2^k_offset into (1 + e)^2 and the doubling into the exp
+        assert k_offset % 2 == 0 and shift in (0, _ONE_EXPONENT)
         self.lo = _TINY_BITS - shift
         self.hi = _LIMIT_BITS - shift
         self.shift = shift
@@ -132,21 +134,27 @@ def _emitter(scaling: _Scaling):
             """The kernel on 16 lanes; ``general=False`` leaves out what is an
             identity when every |x| is in [lo, fast_hi]."""
             cb = v.smin(v.smax(ab, splat_i(scaling.lo)), splat_i(scaling.hi)) if general else ab
-            if scaling.shift:
-                cb = builder.add(cb, splat_i(scaling.shift))
-            t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
-            d, d_lo = emit_one_plus32(v, t_hi, p, s)
+            # tanh: exp(-2|x|), the doubling (the scalar twin's add on the exponent) in the constants
+            t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general, doubled=scaling.shift == _ONE_EXPONENT)
+            if general:
+                d, d_lo = emit_one_plus32(v, t_hi, p, s)
+            else:
+                # 2^c E / (1 + e)^2 = E / ((1 + e) / 2^(c/2))^2: the short path divides
+                # by the exactly scaled square and so needs no 2^c at the end (c even)
+                unit = 2.0 ** -(scaling.k_offset // 2)
+                d, d_lo = emit_one_plus32(v, t_hi, p, v.scalef(splat_f(unit), k.real), unit)
             e_hi = builder.fadd(t_hi, p)
             e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
             dd = builder.fmul(d, d)
             dd_lo = fma(builder.fadd(d, d), d_lo, fma(d, d, builder.fneg(dd)))
             m = emit_ratio_dw32(v, e_hi, e_lo, dd, dd_lo)
-            scale = builder.shl(builder.add(k, splat_i(scaling.k_offset)), splat_i(23))
+            if not general:  # 2^k m (m here 2^c times the general path's), k >= -39: normal, never 0
+                store(builder.bitcast(v.scalef(m, k.real), I16), nonzero=True)
+                return
+            scale = builder.shl(builder.add(k.integer, splat_i(scaling.k_offset)), splat_i(23))
             rb = builder.add(builder.bitcast(m, I16), scale)
-            if general:
-                rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
-                rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
-            store(rb, nonzero=not general)  # 2^(k+c) m, m >= 1/4, k >= -39: never 0 here
+            rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
+            store(builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb))
 
         v.short_or_general(ab, scaling.lo, scaling.fast_hi, evaluate)
 

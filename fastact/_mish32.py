@@ -211,17 +211,14 @@ def _emit_mish(v, b, store):
             cb = ar = ab
         e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
         q = _emit_mish_quotient(v, builder.bitcast(ar, F16), neg, e_hi, e_lo, s)
-        shift = builder.select(neg, k, splat_i(0))
-        if general:
-            shift = builder.sub(shift, scale)
+        if not general:  # the magnitude 2^k q is normal here; 2^k by vscalefps (Exponent)
+            store(builder.or_(builder.bitcast(v.scalef(q, k.real, where=neg), I16), sign))
+            return
+        shift = builder.sub(builder.select(neg, k.integer, splat_i(0)), scale)
         rb = builder.add(builder.bitcast(q, I16), builder.shl(shift, splat_i(23)))
-        if general:
-            flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
-            rb = builder.select(flushed, splat_i(0), builder.or_(rb, sign))
-            rb = emit_keep_x_above_limit(v, b, ab, rb)
-        else:
-            rb = builder.or_(rb, sign)
-        store(rb)
+        flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
+        rb = builder.select(flushed, splat_i(0), builder.or_(rb, sign))
+        store(emit_keep_x_above_limit(v, b, ab, rb))
 
     # Typical blocks (every |x| in [2^-40, 27]) take the short path.
     v.short_or_general(ab, _SMALL_BITS, _FAST_HI_BITS, evaluate)
@@ -339,7 +336,10 @@ def _emit_mish_grad(v, b, store):
         mz = builder.fmul(m_hi, z)
         mz_lo = fma(m_hi, z_lo, fma(m_lo, z, fma(m_hi, z, fneg(mz))))
         q = emit_ratio_dw32(v, mz, mz_lo, dd, dd_lo)
-        rb = emit_scaled_flushed32(v, builder.bitcast(q, I16), sel(neg, k, splat_i(0)), general)
+        if general:
+            rb = emit_scaled_flushed32(v, builder.bitcast(q, I16), sel(neg, k.integer, splat_i(0)), general)
+        else:  # normal here; 2^k by vscalefps (Exponent)
+            rb = builder.bitcast(v.scalef(q, k.real, where=neg), I16)
         dx, inside = emit_root_offset32(v, b, ab, _X0_HI, _ROOT_WINDOW_BITS, general)
         if general:
             above = builder.and_(

@@ -12,8 +12,8 @@ sigmoid(x) = e/(1+e) inherits e's relative error in full.  Here e is never round
 with T_hi + T_lo = 2^(j/16) to about 2^-48 (two 16-entry float32 tables, one
 ``vpermps`` each on AVX-512) and q = r + r^2 (c2 + c3 r) (relative minimax error
 1.6e-9 on the reduced range, ``tools/fit_poly.py``).  The reduction is exact up to
-the last FMA: ln2/16 is split so that kf * LN2_16_HI is exact, and -|x| - kf *
-LN2_16_HI is then exact too (a multiple of 2^-28 below 2^-5).  |r| <= 0.0217 keeps
+the last FMA: with kf = n/16 = k + j/16, ln2 is split so that kf * LN2_HI is
+exact, and -|x| - kf * LN2_HI is then exact too (a multiple of 2^-28 below 2^-5).  |r| <= 0.0217 keeps
 every rounding inside E_lo below 2^-29 relative, so E = T_hi + E_lo carries e to
 about 0.05 ULP; it is renormalized (Fast2Sum) into E_hi + E_lo' with E_lo' below
 half an ULP of E_hi, the form the corrected division needs.
@@ -30,10 +30,12 @@ normal, like every other fastact kernel.  In the denominator e is built from
 result moves by less than 2^-15 ULP), and the floor keeps every product with e's
 low part (which can be as small as 2^-71 E) out of the subnormal range.
 
-The block kernel branches once per 16 values: when every |x| <= 27 (k >= -39: no
-NaN or infinity, nothing to flush, e above its floor) it leaves out the clamp at
-104, the floor on k and the two final selects, 6 of 44 vector instructions and
-17% of the time; other blocks take the general path.  Both give the same bits.
+The block kernel branches once per 16 values: when every |x| is in [2^-30, 27]
+(k >= -39: no NaN or infinity, nothing to flush, e above its floor) it leaves out
+both clamps, the floor on k, the flush and the NaN select, and applies 2^k with
+``vscalefps`` (exact on normal numbers; one instruction where the bit pattern
+takes a shift, a mask and an add); other blocks take the general path.  Both give
+the same bits.
 
 Exhaustive float32 error: 0.568 ULP, none above 1 (``fastact verify --exhaustive
 --functions sigmoid``, ``reports/verify-exhaustive.json``).  :func:`sigmoid32_block16` is the same
@@ -43,7 +45,10 @@ bitwise the same results.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+from llvmlite import ir
 from numba import njit
 from numba.extending import intrinsic
 
@@ -56,7 +61,7 @@ __all__ = [
     "exp_table_parts32", "emit_exp_table_parts32", "exp_neg_parts32", "emit_exp_neg_parts32", "one_plus32",
     "emit_one_plus32", "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32",
     "ratio_dw32", "emit_ratio_dw32", "keeps_x_above_limit", "emit_keep_x_above_limit",
-    "scaled_flushed32", "emit_scaled_flushed32", "root_offset32", "emit_root_offset32",
+    "scaled_flushed32", "emit_scaled_flushed32", "Exponent", "emit_pow2", "root_offset32", "emit_root_offset32",
     "HAVE_BLOCK_KERNEL",
 ]
 
@@ -65,16 +70,17 @@ _F = np.float32
 # underflow; above, the result is 0 or 1 (and inf/NaN get a finite stand-in).
 _TINY_BITS = int(_F(2.0**-30).view(np.int32))
 _LIMIT_BITS = int(_F(104.0).view(np.int32))
-# Rounding -|x| * 16/ln2 to an integer n by adding 1.5 * 2^23 (n then sits in the
-# low mantissa bits of the sum); n = 16 k + j.
-_SHIFT = _F(12582912.0)
+# Rounding -|x| / ln2 to a multiple kf = n/16 of 1/16 by adding 1.5 * 2^19 (n then
+# sits in the low mantissa bits of the sum); n = 16 k + j, and floor(kf) = k, the
+# form ``vscalefps`` takes.  (The same rounding as -|x| * 16/ln2 + 1.5 * 2^23, all
+# scaled by 2^-4: the float32 constant 1/ln2 is that of 16/ln2 over 16.)
+_SHIFT = _F(786432.0)
 _SHIFT_BITS = int(_SHIFT.view(np.int32))
-_INV_LN2_16 = _F(16.0 / np.log(2.0))
-# ln2/16 = _LN2_16_HI + _LN2_16_LO; the high part has 12 significant bits, so
-# kf * _LN2_16_HI is exact for |kf| <= 2401 (|x| <= 104).
-_LN2_16 = np.log(2.0) / 16
-_LN2_16_HI = _F(np.round(_LN2_16 * 2.0**16) / 2.0**16)
-_LN2_16_LO = _F(_LN2_16 - float(_LN2_16_HI))
+_INV_LN2 = _F(_F(16.0 / np.log(2.0)) / _F(16))
+# ln2 = _LN2_HI + _LN2_LO; the high part has 12 significant bits, so kf * _LN2_HI
+# is exact for every multiple kf of 1/16 with |kf| <= 150 (|x| <= 104).
+_LN2_HI = _F(np.round(np.log(2.0) * 2.0**12) / 2.0**12)
+_LN2_LO = _F(np.log(2.0) - float(_LN2_HI))
 # expm1(r) ~ r + r^2 (c2 + c3 r) on |r| <= 1.0002 ln2/32 (tools/fit_poly.py)
 _C2 = _F(0.5000161638581165)
 _C3 = _F(0.16666718480749948)
@@ -95,11 +101,11 @@ def exp_table_parts32(y, y_lo):
     (a double-word exponent; -0.0 when there is none, which LLVM folds away):
     t_hi = 2^(j/16) rounded (in [1, 2)) and |p| < 0.045 t_hi, not renormalized.  The
     scalar half of :func:`emit_exp_table_parts32`, operation for operation."""
-    t = fma(y, _INV_LN2_16, _SHIFT)
-    kf = t - _SHIFT
+    t = fma(y, _INV_LN2, _SHIFT)
+    kf = t - _SHIFT  # n/16
     n = float_bits(t) - np.int32(_SHIFT_BITS)
-    r = fma(-kf, _LN2_16_HI, y)  # exact
-    r = fma(-kf, _LN2_16_LO, r) + y_lo  # y_lo's rounding here: below 2^-30
+    r = fma(-kf, _LN2_HI, y)  # exact
+    r = fma(-kf, _LN2_LO, r) + y_lo  # y_lo's rounding here: below 2^-30
     j = n & np.int32(15)
     k = n >> np.int32(4)
     t_hi = _T_HI[j]
@@ -215,23 +221,49 @@ def root_offset32(x, b, ab, root_hi, window_bits):
     return _select(inside, dx, _F(0)), inside
 
 
-def emit_exp_table_parts32(v, y, y_lo=None):
-    """:func:`exp_table_parts32` on 16 lanes: ``(t_hi, p, k)``; ``y_lo=None``: no low part."""
+class Exponent(NamedTuple):
+    """An exponent k on 16 lanes in the two forms the emitters use: ``integer``
+    (<16 x i32>, for bit-pattern arithmetic) and ``real``, a float32 vector whose
+    floor is k (the exp's kf = n/16, free), for ``Lanes.scalef``: one operation
+    where applying 2^k on the bit pattern takes a shift, a mask and an add.  LLVM
+    drops whichever form a kernel does not use."""
+
+    integer: ir.Value
+    real: ir.Value
+
+
+def emit_pow2(v, k, floor=None):
+    """2^k (an :class:`Exponent`) as float32, or 2^max(k, floor) (an integer floor):
+    one ``vscalefps`` (and a ``vmaxps``); the result must be normal."""
+    exponent = k.real
+    if floor is not None:
+        low = splat_f(float(floor))
+        exponent = v.builder.select(v.builder.fcmp_ordered(">", exponent, low), exponent, low)
+    return v.scalef(splat_f(1.0), exponent)
+
+
+def emit_exp_table_parts32(v, y, y_lo=None, doubled=False):
+    """:func:`exp_table_parts32` on 16 lanes: ``(t_hi, p, k)``, k an :class:`Exponent`;
+    ``y_lo=None``: no low part.  ``doubled``: the parts of exp(2y) (no ``y_lo``),
+    the same bits as from the argument 2y, with the doubling folded into the
+    constants (every scaling by 2 exact): r and q come out halved, and p takes
+    2 t_hi (an add, off the critical path) instead of an integer add on the input."""
     builder = v.builder
     fma = v.fma
-    t = fma(y, splat_f(_INV_LN2_16), splat_f(_SHIFT))
+    c = 2.0 if doubled else 1.0
+    t = fma(y, splat_f(_INV_LN2 * c), splat_f(_SHIFT))
     kf = builder.fsub(t, splat_f(_SHIFT))
     n = builder.sub(builder.bitcast(t, I16), splat_i(_SHIFT_BITS))
     nkf = builder.fneg(kf)
-    r = fma(nkf, splat_f(_LN2_16_HI), y)
-    r = fma(nkf, splat_f(_LN2_16_LO), r)
+    r = fma(nkf, splat_f(_LN2_HI / c), y)
+    r = fma(nkf, splat_f(_LN2_LO / c), r)
     if y_lo is not None:
         r = builder.fadd(r, y_lo)
-    k = builder.ashr(n, splat_i(4))
+    k = Exponent(builder.ashr(n, splat_i(4)), kf)
     t_hi = v.table(_T_HI, n)  # vpermps reads the low 4 bits of n: j
     r2 = builder.fmul(r, r)
-    q = fma(r2, fma(splat_f(_C3), r, splat_f(_C2)), r)
-    p = fma(t_hi, q, v.table(_T_LO, n))
+    q = fma(r2, fma(splat_f(_C3 * c * c), r, splat_f(_C2 * c)), r)
+    p = fma(builder.fadd(t_hi, t_hi) if doubled else t_hi, q, v.table(_T_LO, n))
     return t_hi, p, k
 
 
@@ -244,14 +276,13 @@ def emit_exp_table32(v, y, y_lo=None):
     return e_hi, e_lo, k
 
 
-def emit_exp_neg_parts32(v, cb, general):
-    """:func:`exp_neg_parts32` on 16 lanes: ``(t_hi, p, k, s)``; ``general=False``
-    leaves out the floor on k (every |x| <= 27: k >= -39 anyway)."""
+def emit_exp_neg_parts32(v, cb, general, doubled=False):
+    """:func:`exp_neg_parts32` on 16 lanes: ``(t_hi, p, k, s)``, k an :class:`Exponent`;
+    ``general=False`` leaves out the floor on k (every |x| <= 27: k >= -39 anyway);
+    ``doubled``: the parts of exp(-2|x|) (:func:`emit_exp_table_parts32`)."""
     builder = v.builder
-    t_hi, p, k = emit_exp_table_parts32(v, builder.fneg(builder.bitcast(cb, F16)))
-    ks = v.smax(k, splat_i(_E_FLOOR)) if general else k
-    s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
-    return t_hi, p, k, s
+    t_hi, p, k = emit_exp_table_parts32(v, builder.fneg(builder.bitcast(cb, F16)), doubled=doubled)
+    return t_hi, p, k, emit_pow2(v, k, _E_FLOOR if general else None)
 
 
 def emit_exp_neg_table32(v, cb, general):
@@ -264,10 +295,11 @@ def emit_exp_neg_table32(v, cb, general):
     return e_hi, e_lo, k, s
 
 
-def emit_one_plus32(v, t_hi, p, s):
-    """:func:`one_plus32` on 16 lanes."""
+def emit_one_plus32(v, t_hi, p, s, unit=1.0):
+    """:func:`one_plus32` on 16 lanes; ``unit`` (a power of 2) in place of 1 gives
+    unit (1 + (s / unit) e), the same double word scaled by unit, exactly."""
     builder = v.builder
-    one = splat_f(1.0)
+    one = splat_f(unit)
     d = v.fma(s, builder.fadd(t_hi, p), one)
     return d, v.fma(s, p, v.fma(s, t_hi, builder.fsub(one, d)))
 
@@ -322,25 +354,24 @@ def _emit_sigmoid(v, b, store):
         """The kernel on 16 lanes; ``general=False`` leaves out the clamp and the
         selects that are identities when every |x| <= 27 (no NaN or inf, no result
         to flush, k above the floor)."""
-        cb = v.smax(ab, splat_i(_TINY_BITS))
-        if general:
-            cb = v.smin(cb, splat_i(_LIMIT_BITS))
+        cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
         t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
         d, d_lo = emit_one_plus32(v, t_hi, p, s)
         neg = builder.icmp_signed("<", b, splat_i(0))
         e_hi = builder.fadd(t_hi, p)
         e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
         q = emit_ratio_dw32(v, builder.select(neg, e_hi, one), builder.select(neg, e_lo, splat_f(0.0)), d, d_lo)
-        scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
+        if not general:  # sigmoid(x) >= sigmoid(-27): normal and nonzero
+            store(builder.bitcast(v.scalef(q, k.real, where=neg), I16), nonzero=True)
+            return
+        scale = builder.shl(builder.select(neg, k.integer, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(q, I16), scale)
-        if general:
-            rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
-            rb = builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, rb)
-        store(rb, nonzero=not general)  # short path: sigmoid(x) >= sigmoid(-27) > 0
+        rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
+        store(builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, rb))
 
     ab = builder.and_(b, splat_i(0x7FFFFFFF))
-    # Typical blocks (every |x| <= 27) skip 6 of the 44 vector instructions.
-    v.short_or_general(ab, 0, _FAST_BITS, lambda general: evaluate(ab, general))
+    # Typical blocks (every |x| in [2^-30, 27]) skip 7 of the 44 vector instructions.
+    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, lambda general: evaluate(ab, general))
 
 
 @intrinsic

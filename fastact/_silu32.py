@@ -148,7 +148,10 @@ def _emit_silu(v, b, store):
         a = builder.bitcast(cb, F16)
         t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
         q = emit_gate_quotient32(v, neg, a, t_hi, p, s)
-        scale = builder.shl(builder.select(neg, k, splat_i(0)), splat_i(23))
+        if not general:  # the magnitude 2^k q is normal here; 2^k by vscalefps (Exponent)
+            store(builder.or_(builder.bitcast(v.scalef(q, k.real, where=neg), I16), sign))
+            return
+        scale = builder.shl(builder.select(neg, k.integer, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(q, I16), scale)
         if general:
             flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
@@ -161,8 +164,6 @@ def _emit_silu(v, b, store):
             )
             keep = builder.or_(above, builder.icmp_signed(">", ab, splat_i(_INF_BITS)))
             rb = builder.select(keep, b, rb)
-        else:
-            rb = builder.or_(rb, sign)
         store(rb)
 
     # Typical blocks (every |x| in [2^-30, 27]) take the short path.
@@ -301,7 +302,10 @@ def _emit_silu_grad(v, b, store):
         e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
         bs = builder.bitcast(builder.or_(cb, builder.and_(b, splat_i(int(_SIGN)))), F16) if general else a_signed
         mb = emit_gate_grad32(v, e_hi, e_lo, s, neg, bs)
-        rb = emit_scaled_flushed32(v, mb, builder.select(neg, k, splat_i(0)), general)
+        if general:
+            rb = emit_scaled_flushed32(v, mb, builder.select(neg, k.integer, splat_i(0)), general)
+        else:  # normal here; 2^k by vscalefps (Exponent)
+            rb = builder.bitcast(v.scalef(builder.bitcast(mb, F16), k.real, where=neg), I16)
         dx, inside = emit_root_offset32(v, b, ab, _ROOT_HI, _ROOT_WINDOW_BITS, general)
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)

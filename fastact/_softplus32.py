@@ -177,10 +177,12 @@ def _emit_softplus(v, b, store):
         cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
         e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
         y, y_lo, first, tau = _emit_log1p_exp(v, e_hi, e_lo, s)
-        shift = builder.shl(builder.select(first, k, splat_i(0)), splat_i(23))
-        nb = builder.add(builder.bitcast(builder.fadd(y, y_lo), I16), shift)
         if general:
+            shift = builder.shl(builder.select(first, k.integer, splat_i(0)), splat_i(23))
+            nb = builder.add(builder.bitcast(builder.fadd(y, y_lo), I16), shift)
             nb = builder.select(builder.icmp_signed("<", nb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), nb)
+        else:  # normal here; 2^k by vscalefps (Exponent)
+            nb = builder.bitcast(v.scalef(builder.fadd(y, y_lo), k.real, where=first), I16)
         a = builder.bitcast(cb, F16)
         yv = builder.fmul(tau, y)
         z = builder.fadd(a, yv)
