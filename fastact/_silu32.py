@@ -47,13 +47,11 @@ from ._sigmoid32 import (
     emit_exp_neg_parts32,
     emit_exp_neg_table32,
     emit_one_plus32,
-    emit_ratio_dw32,
     emit_root_offset32,
     emit_scaled_flushed32,
     exp_neg_parts32,
     exp_neg_table32,
     one_plus32,
-    ratio_dw32,
     root_offset32,
     scaled_flushed32,
 )
@@ -89,18 +87,22 @@ def silu32(x):
 @njit(**JIT_OPTIONS)
 def gate_quotient32(neg, a, t_hi, p, s):
     """a / (1 + e) (x >= 0) or a E / (1 + e) (x < 0, to be scaled by 2^k), e = 2^k E,
-    E = t_hi + p: a times E renormalized (e_hi + e_lo) as a double word, divided by
-    1 + e from :func:`_sigmoid32.one_plus32` and rounded once (the same bits as with
-    1 + e from e_hi + e_lo: e_lo then serves only the numerator, and on AVX-512 its
-    add takes the sign select as zero-masking).  The scalar half of
-    :func:`emit_gate_quotient32`."""
+    E = t_hi + p, rounded once: the quotient m / (1 + e) of M = E renormalized
+    (m + m_lo) or 1 as a double word q0 + res/d (one division; res its residual,
+    with 1 + e = d + d_lo from :func:`_sigmoid32.one_plus32`), then a q0 + res (a/d)
+    in one FMA.  The multiplication by a comes last and off the division's chain,
+    and e_lo serves only the numerator (on AVX-512 its add takes the sign select
+    as zero-masking).  a may carry x's sign: the result then does too.  The scalar
+    half of :func:`emit_gate_quotient32`."""
     one = _F(1)
     d, d_lo = one_plus32(t_hi, p, s)
     e_hi = t_hi + p
     m_hi = _select(neg, e_hi, one)
     m_lo = _select(neg, (t_hi - e_hi) + p, _F(0))
-    num_hi = a * m_hi
-    return ratio_dw32(num_hi, fma(a, m_hi, -num_hi) + a * m_lo, d, d_lo)
+    inv = one / d
+    q0 = m_hi * inv
+    res = fma(-q0, d, m_hi) + fma(-q0, d_lo, m_lo)
+    return fma(a, q0, res * (a * inv))
 
 
 def emit_gate_quotient32(v, neg, a, t_hi, p, s):
@@ -110,9 +112,11 @@ def emit_gate_quotient32(v, neg, a, t_hi, p, s):
     e_hi = builder.fadd(t_hi, p)
     m_hi = builder.select(neg, e_hi, splat_f(1.0))
     m_lo = builder.select(neg, builder.fadd(builder.fsub(t_hi, e_hi), p), splat_f(0.0))
-    num_hi = builder.fmul(a, m_hi)
-    num_lo = builder.fadd(v.fma(a, m_hi, builder.fneg(num_hi)), builder.fmul(a, m_lo))
-    return emit_ratio_dw32(v, num_hi, num_lo, d, d_lo)
+    inv = builder.fdiv(splat_f(1.0), d)
+    q0 = builder.fmul(m_hi, inv)
+    nq0 = builder.fneg(q0)
+    res = builder.fadd(v.fma(nq0, d, m_hi), v.fma(nq0, d_lo, m_lo))
+    return v.fma(a, q0, builder.fmul(res, builder.fmul(a, inv)))
 
 
 @njit(**JIT_OPTIONS)
@@ -145,12 +149,14 @@ def _emit_silu(v, b, store):
         """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
         when every |x| is in [2^-30, 27]."""
         cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
-        a = builder.bitcast(cb, F16)
         t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
-        q = emit_gate_quotient32(v, neg, a, t_hi, p, s)
-        if not general:  # the magnitude 2^k q is normal here; 2^k by vscalefps (Exponent)
-            store(builder.or_(builder.bitcast(v.scalef(q, k.real, where=neg), I16), sign))
+        if not general:
+            # x itself for a (the same bits as |x| with the sign put back), and 2^k
+            # by vscalefps (Exponent): the result is normal here
+            q = emit_gate_quotient32(v, neg, builder.bitcast(b, F16), t_hi, p, s)
+            store(builder.bitcast(v.scalef(q, k.real, where=neg), I16))
             return
+        q = emit_gate_quotient32(v, neg, builder.bitcast(cb, F16), t_hi, p, s)
         scale = builder.shl(builder.select(neg, k.integer, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(q, I16), scale)
         if general:
