@@ -59,7 +59,8 @@ __all__ = [
     "sigmoid32", "sigmoid32_block16", "sigmoid_of_negated32_block16", "sigmoid_of_negated_backward32_block16",
     "sigmoid_product32_block16",
     "exp_table_parts32", "emit_exp_table_parts32", "exp_neg_parts32", "emit_exp_neg_parts32", "one_plus32",
-    "emit_one_plus32", "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32",
+    "emit_one_plus32", "emit_exp_neg_scaled32", "emit_one_plus_scaled32",
+    "exp_table32", "emit_exp_table32", "exp_neg_table32", "emit_exp_neg_table32",
     "ratio_dw32", "emit_ratio_dw32", "keeps_x_above_limit", "emit_keep_x_above_limit",
     "scaled_flushed32", "emit_scaled_flushed32", "Exponent", "emit_pow2", "root_offset32", "emit_root_offset32",
     "HAVE_BLOCK_KERNEL",
@@ -285,6 +286,33 @@ def emit_exp_neg_parts32(v, cb, general, doubled=False):
     return t_hi, p, k, emit_pow2(v, k, _E_FLOOR if general else None)
 
 
+def emit_exp_neg_scaled32(v, ab, doubled=False, k_offset=0):
+    """For blocks whose every |x| (bit patterns ``ab``) keeps k >= -39: the parts
+    (2^(k + k_offset) t_hi, 2^(k + k_offset) p) of 2^k_offset exp(-|x|) (of exp(-2|x|)
+    if ``doubled``), each scaled by one ``vscalefps``: exact for t_hi, and for p
+    unless it falls below the normal range, where its rounding (below 2^-149) cannot
+    move any sum it enters (:func:`emit_one_plus_scaled32`, a numerator's renormalization).
+    With the scale inside the parts, 1 + e takes adds instead of FMAs and a
+    quotient with e in its numerator needs no 2^k after (the FMA pipes are what
+    bounds these kernels)."""
+    builder = v.builder
+    t_hi, p, k = emit_exp_table_parts32(v, builder.fneg(builder.bitcast(ab, F16)), doubled=doubled)
+    exponent = builder.fadd(k.real, splat_f(k_offset)) if k_offset else k.real
+    return v.scalef(t_hi, exponent), v.scalef(p, exponent)
+
+
+def emit_one_plus_scaled32(v, ts, ps, unit=1.0):
+    """unit + ts + ps as a double word ``(d, d_lo)`` from the scaled parts of
+    :func:`emit_exp_neg_scaled32` (unit a power of 2 with ts <= 2 unit): the bits of
+    :func:`one_plus32` (times unit) with every FMA an add, since s t_hi and s p are
+    already formed: d = unit + (ts + ps) rounded once, d_lo = (ts + (unit - d)) + ps
+    (the inner sum exact, as in :func:`one_plus32`)."""
+    builder = v.builder
+    one = splat_f(unit)
+    d = builder.fadd(one, builder.fadd(ts, ps))
+    return d, builder.fadd(builder.fadd(ts, builder.fsub(one, d)), ps)
+
+
 def emit_exp_neg_table32(v, cb, general):
     """:func:`exp_neg_table32` on 16 lanes: ``(e_hi, e_lo, k, s)``; ``general=False``
     leaves out the floor on k (every |x| <= 27: k >= -39 anyway)."""
@@ -354,15 +382,22 @@ def _emit_sigmoid(v, b, store):
         """The kernel on 16 lanes; ``general=False`` leaves out the clamp and the
         selects that are identities when every |x| <= 27 (no NaN or inf, no result
         to flush, k above the floor)."""
-        cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
-        t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
-        d, d_lo = emit_one_plus32(v, t_hi, p, s)
         neg = builder.icmp_signed("<", b, splat_i(0))
+        if not general:
+            # e's parts carry 2^k (k >= -39 here): 1 + e in adds, and the x < 0
+            # quotient 2^k E / (1 + e) comes out scaled.  The same bits as the
+            # general path (and sigmoid32), whose results are normal here too.
+            t_hi, p = emit_exp_neg_scaled32(v, ab)
+            d, d_lo = emit_one_plus_scaled32(v, t_hi, p)
+        else:
+            cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS))
+            t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
+            d, d_lo = emit_one_plus32(v, t_hi, p, s)
         e_hi = builder.fadd(t_hi, p)
         e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
         q = emit_ratio_dw32(v, builder.select(neg, e_hi, one), builder.select(neg, e_lo, splat_f(0.0)), d, d_lo)
         if not general:  # sigmoid(x) >= sigmoid(-27): normal and nonzero
-            store(builder.bitcast(v.scalef(q, k.real, where=neg), I16), nonzero=True)
+            store(builder.bitcast(q, I16), nonzero=True)
             return
         scale = builder.shl(builder.select(neg, k.integer, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(q, I16), scale)

@@ -45,8 +45,10 @@ from ._sigmoid32 import (
     _MIN_NORMAL_BITS,
     _TINY_BITS,
     emit_exp_neg_parts32,
+    emit_exp_neg_scaled32,
     emit_exp_neg_table32,
     emit_one_plus32,
+    emit_one_plus_scaled32,
     emit_root_offset32,
     emit_scaled_flushed32,
     exp_neg_parts32,
@@ -106,9 +108,10 @@ def gate_quotient32(neg, a, t_hi, p, s):
 
 
 def emit_gate_quotient32(v, neg, a, t_hi, p, s):
-    """:func:`gate_quotient32` on 16 lanes."""
+    """:func:`gate_quotient32` on 16 lanes; ``s=None``: t_hi and p already carry
+    2^k (``_sigmoid32.emit_exp_neg_scaled32``), and so does the x < 0 quotient."""
     builder = v.builder
-    d, d_lo = emit_one_plus32(v, t_hi, p, s)
+    d, d_lo = emit_one_plus32(v, t_hi, p, s) if s is not None else emit_one_plus_scaled32(v, t_hi, p)
     e_hi = builder.fadd(t_hi, p)
     m_hi = builder.select(neg, e_hi, splat_f(1.0))
     m_lo = builder.select(neg, builder.fadd(builder.fsub(t_hi, e_hi), p), splat_f(0.0))
@@ -148,14 +151,15 @@ def _emit_silu(v, b, store):
     def evaluate(general):
         """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
         when every |x| is in [2^-30, 27]."""
-        cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
-        t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
         if not general:
-            # x itself for a (the same bits as |x| with the sign put back), and 2^k
-            # by vscalefps (Exponent): the result is normal here
-            q = emit_gate_quotient32(v, neg, builder.bitcast(b, F16), t_hi, p, s)
-            store(builder.bitcast(v.scalef(q, k.real, where=neg), I16))
+            # e's parts carry 2^k (k >= -39 here), so 1 + e is adds and the x < 0
+            # quotient comes out scaled; x itself for a (the same bits as |x| with
+            # the sign put back); the result is normal
+            t_hi, p = emit_exp_neg_scaled32(v, ab)
+            store(builder.bitcast(emit_gate_quotient32(v, neg, builder.bitcast(b, F16), t_hi, p, None), I16))
             return
+        cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS))
+        t_hi, p, k, s = emit_exp_neg_parts32(v, cb, general)
         q = emit_gate_quotient32(v, neg, builder.bitcast(cb, F16), t_hi, p, s)
         scale = builder.shl(builder.select(neg, k.integer, splat_i(0)), splat_i(23))
         rb = builder.add(builder.bitcast(q, I16), scale)
