@@ -251,20 +251,27 @@ def gate_grad32(e_hi, e_lo, s, neg, bs, bs_lo):
 
 def emit_gate_grad32(v, e_hi, e_lo, s, neg, bs, bs_lo=None):
     """:func:`gate_grad32` on 16 lanes (``bs_lo=None``: b is exact, its term left
-    out): the bit pattern of P (1 + bs Q)."""
+    out): the bit pattern of P (1 + bs Q).  ``s=None``: e_hi + e_lo is e itself
+    (the parts scaled by 2^k, ``_sigmoid32.emit_exp_neg_scaled32``; k >= -39), so
+    1 + e is adds, Q = e u needs no scaling, and neither does the result for x < 0
+    (P = e u): the same bits, five FMAs fewer."""
     builder = v.builder
     fma = v.fma
     fneg = builder.fneg
     one = splat_f(1.0)
-    d = fma(s, e_hi, one)
-    d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
+    if s is None:
+        d = builder.fadd(one, e_hi)
+        d_lo = builder.fadd(builder.fadd(e_hi, builder.fsub(one, d)), e_lo)  # the inner sum exact
+    else:
+        d = fma(s, e_hi, one)
+        d_lo = fma(s, e_lo, fma(s, e_hi, builder.fsub(one, d)))
     u = builder.fdiv(one, d)
     nu = fneg(u)
     u_lo = builder.fmul(u, fma(nu, d_lo, fma(nu, d, one)))
     p = builder.fmul(e_hi, u)
     p_lo = builder.fadd(fma(e_hi, u, fneg(p)), fma(e_hi, u_lo, builder.fmul(e_lo, u)))
-    q = builder.select(neg, u, builder.fmul(s, p))
-    q_lo = builder.select(neg, u_lo, builder.fmul(s, p_lo))
+    q = builder.select(neg, u, p if s is None else builder.fmul(s, p))
+    q_lo = builder.select(neg, u_lo, p_lo if s is None else builder.fmul(s, p_lo))
     bq = builder.fmul(bs, q)
     c = builder.fadd(one, bq)
     rest = builder.fadd(builder.fadd(builder.fsub(one, c), bq), fma(bs, q, fneg(bq)))
@@ -308,14 +315,18 @@ def _emit_silu_grad(v, b, store):
         """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
         when every |x| is in [2^-30, 27] (no clamp, no floor on k, nothing to flush,
         no NaN, and t P(t) cannot overflow)."""
-        cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
-        e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
-        bs = builder.bitcast(builder.or_(cb, builder.and_(b, splat_i(int(_SIGN)))), F16) if general else a_signed
-        mb = emit_gate_grad32(v, e_hi, e_lo, s, neg, bs)
         if general:
+            cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS))
+            e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
+            bs = builder.bitcast(builder.or_(cb, builder.and_(b, splat_i(int(_SIGN)))), F16)
+            mb = emit_gate_grad32(v, e_hi, e_lo, s, neg, bs)
             rb = emit_scaled_flushed32(v, mb, builder.select(neg, k.integer, splat_i(0)), general)
-        else:  # normal here; 2^k by vscalefps (Exponent)
-            rb = builder.bitcast(v.scalef(builder.bitcast(mb, F16), k.real, where=neg), I16)
+        else:
+            # e's parts carry 2^k (k >= -39 here; the result is normal): the same
+            # bits with 1 + e in adds and nothing to scale after
+            t_hi, p = emit_exp_neg_scaled32(v, ab)
+            e_hi = builder.fadd(t_hi, p)
+            rb = emit_gate_grad32(v, e_hi, builder.fadd(builder.fsub(t_hi, e_hi), p), None, neg, a_signed)
         dx, inside = emit_root_offset32(v, b, ab, _ROOT_HI, _ROOT_WINDOW_BITS, general)
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
