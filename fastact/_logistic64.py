@@ -36,7 +36,7 @@ from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _s
 __all__ = [
     "exp_neg64", "sigmoid64", "silu64", "silu_grad64_off_root", "sigmoid64_block16", "sigmoid_product64_block16",
     "sigmoid_of_negated64_block16", "sigmoid_of_negated_backward64_block16", "silu64_block16", "silu_grad64_blocks",
-    "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64", "gate64", "emit_gate64",
+    "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64", "emit_gate_quotient64", "gate64", "emit_gate64",
     "reciprocal_one_plus64", "gate_grad64", "emit_reciprocal_one_plus64", "emit_gate_grad64", "emit_two_sum",
     "emit_ldexp_signed64", "emit_ldexp_flush64",
 ]
@@ -97,6 +97,21 @@ def _quotient64(num, num_lo, p, p_lo, sc):
 
 
 @njit(**JIT_OPTIONS)
+def _gate_quotient64(m, m_lo, a, p, p_lo, sc):
+    """a (m + m_lo) / (1 + sc (p + p_lo)), rounded once: the quotient of m + m_lo
+    as a double word q0 + res / d (one division, res its residual), then times a
+    in one FMA, a q0 + res (a / d): a comes last and off the division's chain (one
+    multiply-add fewer than forming a (m + m_lo) first).  a may carry x's sign."""
+    one = 1.0
+    d = fma(sc, p, one)
+    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
+    inv = one / d
+    q0 = m * inv
+    res = fma(-q0, d, m) + fma(-q0, d_lo, m_lo)
+    return fma(a, q0, res * (a * inv))
+
+
+@njit(**JIT_OPTIONS)
 def sigmoid64(x):
     """1 / (1 + exp(-x)) of a float64 value within 1 ULP: 1 / (1 + e) for x >= 0 and
     2^k (p + p_lo) / (1 + e) for x < 0, rounded once, 2^k applied last (flushed to
@@ -120,7 +135,7 @@ def sigmoid64(x):
 def gate64(x, b, ab, a, p, p_lo, k, sc, keep_above_bits):
     """x sigmoid(v) = |x| / (1 + e) (x >= 0) or -2^k |x| p / (1 + e) (x < 0) from
     a = |x| (clamped), e = exp(-v) = 2^k (p + p_lo) and sc = 2^max(k, -60): one
-    corrected quotient with |x| p as a double word, 2^k applied last (flushed to
+    corrected quotient times |x| (:func:`_gate_quotient64`), 2^k applied last (flushed to
     +0 below the smallest normal number).  Below |x| = 2^-60 the result is x / 2
     (a signed zero where subnormal); x itself for x >= 0 above the float with bit
     pattern ``keep_above_bits`` (inf included) and for NaN.  ``b``, ``ab``: the bit
@@ -128,8 +143,7 @@ def gate64(x, b, ab, a, p, p_lo, k, sc, keep_above_bits):
     neg = b < np.int64(0)
     m_hi = _select(neg, p, 1.0)
     m_lo = _select(neg, p_lo, 0.0)
-    num = a * m_hi
-    q = _quotient64(num, fma(a, m_lo, fma(a, m_hi, -num)), p, p_lo, sc)
+    q = _gate_quotient64(m_hi, m_lo, a, p, p_lo, sc)
     rb = float_bits(q) + (_select(neg, k, np.int64(0)) << np.int64(52))
     rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb | (b & _SIGN))
     half = _select(ab < np.int64(_HALF_NORMAL_BITS), b & _SIGN, b - np.int64(_ONE_EXPONENT))
@@ -300,6 +314,19 @@ def emit_quotient64(v, num, num_lo, p, p_lo, sc):
     return fma_(inv, builder.fadd(fma_(nq0, d, num), fma_(nq0, d_lo, num_lo)), q0)
 
 
+def emit_gate_quotient64(v, m, m_lo, a, p, p_lo, sc):
+    """:func:`_gate_quotient64` on 16 lanes."""
+    builder = v.builder
+    fma_, one = v.fma, v.splat_f(1.0)
+    d = fma_(sc, p, one)
+    d_lo = fma_(sc, p_lo, fma_(sc, p, builder.fsub(one, d)))
+    inv = builder.fdiv(one, d)
+    q0 = builder.fmul(m, inv)
+    nq0 = builder.fneg(q0)
+    res = builder.fadd(fma_(nq0, d, m), fma_(nq0, d_lo, m_lo))
+    return fma_(a, q0, builder.fmul(res, builder.fmul(a, inv)))
+
+
 def _emit_prologue(v, b, general, floor):
     """|x| (clamped in the general path), exp(-|x|) = 2^k (p + p_lo) and the scale
     sc = 2^max(k, floor) (the floor only in the general path)."""
@@ -378,13 +405,14 @@ def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits):
         neg = builder.icmp_signed("<", b, v.splat_i(0))
         m_hi = builder.select(neg, p, v.splat_f(1.0))
         m_lo = builder.select(neg, p_lo, v.splat_f(0.0))
-        num = builder.fmul(a, m_hi)
-        num_lo = v.fma(a, m_lo, v.fma(a, m_hi, builder.fneg(num)))
-        q = emit_quotient64(v, num, num_lo, p, p_lo, sc)
+        # the short path takes x itself for a = |x| (unclamped there): the same
+        # bits with the sign from the FMA, and 2^k added to the signed pattern
+        # (normal results)
+        q = emit_gate_quotient64(v, m_hi, m_lo, a if general else builder.bitcast(b, v.F), p, p_lo, sc)
         scale = builder.shl(builder.select(neg, k, v.splat_i(0)), v.splat_i(52))
         rb = builder.add(builder.bitcast(q, v.I), scale)
         if not general:
-            store(builder.or_(rb, sign))
+            store(rb)
             return
         rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0),
                             builder.or_(rb, sign))
