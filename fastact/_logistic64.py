@@ -176,17 +176,31 @@ def silu_grad64_off_root(x):
     """silu'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))) of a float64 value, within 1 ULP
     away from the root x0 = -1.2785 of silu' (the caller replaces it within 1/8 of
     x0, where 1 - |x| u cancels).  With u = 1 / (1 + e) as a double word (one
-    division and its exact residual): u + |x| e u^2 for x >= 0 (the second term at
-    most 0.17 of the sum) and 2^k p u (1 - |x| u) for x < 0, each factor a double
-    word, 2^k applied last."""
+    division and its exact residual), one formula P (1 + x Q) for both signs:
+    u (1 + x e u) for x >= 0 (x e u at most 0.28) and 2^k p u (1 + x u) for x < 0,
+    each factor a double word, 2^k applied last (the float32 kernel's
+    ``_silu32.gate_grad32``)."""
     one = 1.0
     b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR_GRAD)
     u, u_lo = reciprocal_one_plus64(sc, p, p_lo)
-    ae = fma(a, sc * p, a * (sc * p_lo))  # |x| e
-    au = a * u
-    c = one - au  # exact: Sterbenz for au in [0.5, 2], and beyond as 1 - |x| is
-    c_lo = fma(-a, u_lo, ((one - c) - au) - fma(a, u, -au))  # (one - c) - au: Fast2Sum below
-    return gate_grad64(x, b, ab, p, p_lo, k, u, u_lo, ae, c, c_lo)
+    # one formula for both signs, P (1 + x Q) on selected double words (as the
+    # float32 gate_grad32): x >= 0: P = u, Q = e u = sc p u; x < 0: P = p u (2^k
+    # after), Q = u.  xs: x with |x| clamped (the sign of x on a)
+    xs = float_from_bits(float_bits(a) | (b & _SIGN), x)
+    neg = b < np.int64(0)
+    pu = p * u
+    pu_lo = fma(p, u, -pu) + fma(p, u_lo, p_lo * u)
+    q = _select(neg, u, sc * pu)
+    q_lo = _select(neg, u_lo, sc * pu_lo)
+    bq = xs * q
+    c = one + bq  # exact for x < 0 (Sterbenz for bq in [-2, -0.5], and beyond as 1 - |bq| is)
+    c_lo = fma(xs, q_lo, ((one - c) + bq) + fma(xs, q, -bq))  # Fast2Sum for |bq| <= 1/2
+    m = _select(neg, pu, u)
+    m_lo = _select(neg, pu_lo, u_lo)
+    mb = float_bits(fma(m, c, fma(m, c_lo, m_lo * c)))
+    rb = (mb & _ABS) + (_select(neg, k, np.int64(0)) << np.int64(52))
+    rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb | (mb & _SIGN))
+    return float_from_bits(_select(ab > np.int64(_INF_BITS), b, rb), x)  # NaN in, NaN out
 
 
 @njit(**JIT_OPTIONS)
@@ -484,14 +498,31 @@ def _emit_silu_grad_off_root64(v, b, general):
     builder = v.builder
     fma_ = v.fma
     fmul, fsub, fneg = builder.fmul, builder.fsub, builder.fneg
+    fadd, select = builder.fadd, builder.select
     one = v.splat_f(1.0)
     ab, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR_GRAD)
     u, u_lo = emit_reciprocal_one_plus64(v, sc, p, p_lo)
-    ae = fma_(a, fmul(sc, p), fmul(a, fmul(sc, p_lo)))
-    au = fmul(a, u)
-    c = fsub(one, au)
-    c_lo = fma_(fneg(a), u_lo, fsub(fsub(fsub(one, c), au), fma_(a, u, fneg(au))))
-    return emit_gate_grad64(v, b, ab, p, p_lo, k, u, u_lo, ae, c, c_lo, general)
+    # x itself on the short path (|x| unclamped there)
+    xs = builder.bitcast(builder.or_(builder.bitcast(a, v.I), builder.and_(b, v.splat_i(_SIGN))), v.F) \
+        if general else builder.bitcast(b, v.F)
+    neg = builder.icmp_signed("<", b, v.splat_i(0))
+    pu = fmul(p, u)
+    pu_lo = fadd(fma_(p, u, fneg(pu)), fma_(p, u_lo, fmul(p_lo, u)))
+    q = select(neg, u, fmul(sc, pu))
+    q_lo = select(neg, u_lo, fmul(sc, pu_lo))
+    bq = fmul(xs, q)
+    c = fadd(one, bq)
+    c_lo = fma_(xs, q_lo, fadd(fadd(fsub(one, c), bq), fma_(xs, q, fneg(bq))))
+    m = select(neg, pu, u)
+    m_lo = select(neg, pu_lo, u_lo)
+    mb = builder.bitcast(fma_(m, c, fma_(m, c_lo, fmul(m_lo, c))), v.I)
+    scale = builder.shl(select(neg, k, v.splat_i(0)), v.splat_i(52))
+    if not general:  # normal results, no NaN: the exponent raised on the signed pattern
+        return builder.add(mb, scale)
+    rb = builder.add(builder.and_(mb, v.splat_i(v.ABS)), scale)
+    rb = select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0),
+                builder.or_(rb, builder.and_(mb, v.splat_i(_SIGN))))
+    return select(builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)), b, rb)
 
 
 def near_root_grad64_blocks(off_root, fast_bits, root, lead, coef, half_width):
