@@ -316,8 +316,10 @@ def emit_ldexp_signed64(v, p, k, down_finite=False):
     return builder.bitcast(builder.or_(new, sign), v.F)
 
 
-def emit_quotient64(v, num, num_lo, p, p_lo, sc):
-    """:func:`_quotient64` on 16 lanes."""
+def _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc):
+    """The shared first steps of :func:`_quotient64` and :func:`_gate_quotient64` on
+    16 lanes: ``(inv, q0, res)``, 1 / d, (num / d) rounded and its residual, with
+    d + d_lo = 1 + sc (p + p_lo)."""
     builder = v.builder
     fma_, one = v.fma, v.splat_f(1.0)
     d = fma_(sc, p, one)
@@ -325,20 +327,19 @@ def emit_quotient64(v, num, num_lo, p, p_lo, sc):
     inv = builder.fdiv(one, d)
     q0 = builder.fmul(num, inv)
     nq0 = builder.fneg(q0)
-    return fma_(inv, builder.fadd(fma_(nq0, d, num), fma_(nq0, d_lo, num_lo)), q0)
+    return inv, q0, builder.fadd(fma_(nq0, d, num), fma_(nq0, d_lo, num_lo))
+
+
+def emit_quotient64(v, num, num_lo, p, p_lo, sc):
+    """:func:`_quotient64` on 16 lanes."""
+    inv, q0, res = _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc)
+    return v.fma(inv, res, q0)
 
 
 def emit_gate_quotient64(v, m, m_lo, a, p, p_lo, sc):
     """:func:`_gate_quotient64` on 16 lanes."""
-    builder = v.builder
-    fma_, one = v.fma, v.splat_f(1.0)
-    d = fma_(sc, p, one)
-    d_lo = fma_(sc, p_lo, fma_(sc, p, builder.fsub(one, d)))
-    inv = builder.fdiv(one, d)
-    q0 = builder.fmul(m, inv)
-    nq0 = builder.fneg(q0)
-    res = builder.fadd(fma_(nq0, d, m), fma_(nq0, d_lo, m_lo))
-    return fma_(a, q0, builder.fmul(res, builder.fmul(a, inv)))
+    inv, q0, res = _emit_quotient_parts64(v, m, m_lo, p, p_lo, sc)
+    return v.fma(a, q0, v.builder.fmul(res, v.builder.fmul(a, inv)))
 
 
 def _emit_prologue(v, b, general, floor):
