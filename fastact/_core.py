@@ -35,6 +35,7 @@ from numba.extending import intrinsic, overload
 
 __all__ = [
     "JIT_OPTIONS",
+    "expm1_dd64",
     "abs_clamped",
     "is_positive",
     "quiet_greater",
@@ -427,6 +428,48 @@ def _expm1_64(y):
     # float64 keeps to the <= 2 ULP contract without the low part, which would cost
     # ~25% of tanh's time: lo = -0.0, which callers' "x + lo" folds away exactly.
     return s * (r + (r2 * 0.5 + r2 * r * q)) + (s - 1.0), -0.0
+
+
+@_jit
+def expm1_dd64(y):
+    """expm1(y) as a double word ``(hi, lo)`` within 2**-57.5 relative, for float64
+    ``y`` in [-80, -2**-40]: the :func:`expm1_clamped` core with every rounding
+    that reaches 2**-56 kept (its float64 ``lo`` is -0.0: within ~1 ULP), for
+    callers that cancel or square it (tanhshrink' = tanh(x)**2).
+
+    y = k ln2 + r + r_lo (Cody-Waite, r_lo the rounding of r); expm1(r + r_lo) =
+    r + r**2/2 + r**3 Q(r) + r_lo (1 + r), summed by two Fast2Sums: the exact half
+    of a double-word square plus the small rest (r**3 Q < 0.008 |r|: its
+    roundings, up to 2**-58 of the result near |r| = ln2/2, are the error left),
+    then r plus that; then 2**k expm1(r) + (2**k - 1) as in the float32
+    core (:func:`_expm1_combine`).
+    """
+    t = fma(y, _LOG2E, _SHIFT64)
+    kf = t - _SHIFT64
+    k = float_bits(t) - float_bits(_SHIFT64)
+    r_hi = fma(-kf, _LN2_HI64, y)  # exact
+    c = kf * _LN2_LO64
+    r = r_hi - c
+    r_lo = (r_hi - r) - c
+    r2 = r * r
+    r2_lo = fma(r, r, -r2)
+    r4 = r2 * r2
+    m = _M64
+    q = ((m[0] + r * m[1]) + r2 * (m[2] + r * m[3])) + r4 * (
+        ((m[4] + r * m[5]) + r2 * (m[6] + r * m[7])) + r4 * (m[8] + r * m[9])
+    )
+    h = 0.5 * r2  # exact
+    small = fma(r2 * r, q, fma(0.5, r2_lo, fma(r_lo, r, r_lo)))
+    hs = h + small  # a Fast2Sum (|small| < |h| / 2), then another (|hs| < |r|)
+    p = r + hs
+    p_lo = ((r - p) + hs) + ((h - hs) + small)
+    s = float_from_bits((k + 1023) << 52, y)
+    one = 1.0
+    sm1 = s - one
+    sm1_lo = (-one - sm1) + s
+    sp = s * p
+    hi = sm1 + sp
+    return hi, ((sm1 - hi) + sp) + fma(s, p_lo, sm1_lo)
 
 
 def expm1_clamped(y):

@@ -11,16 +11,17 @@ from .._core import (
     _select,
     abs_clamped,
     backward_product,
+    expm1_dd64,
     float_bits,
+    float_from_bits,
     fma,
     is_positive,
-    ldexp_flush,
     ldexp_signed,
     quiet_greater,
     sign_clear,
     two_sum,
 )
-from .._core_log import exp_dd
+from .._logistic64 import exp_neg64
 from .._registry import Activation, Param, register
 from .._squareplus4 import (
     squareplus32,
@@ -50,25 +51,32 @@ from .logistic import by_dtype
 # tanhshrink
 # ================================================================================
 # float32: tanhshrink32 and tanhshrink_grad32 (_tanhshrink32.py: piecewise
-# polynomials in float32 arithmetic, AVX-512 block kernels).  float64, below:
-# (x - tanh x) / x**3 = 1/3 + u Q(u), u = x**2, |x| < 1: a relative minimax fit of Q
-# (tools/fit_tanhshrink.py; relative error of 1/3 + u Q(u): 1.5e-17)
+# polynomials in float32 arithmetic, AVX-512 block kernels).  float64, below, two
+# branches, both evaluated in every lane (branch-free, so LLVM vectorizes them):
+#  - |x| < 0.8: (x - tanh x) / x**3 = 1/3 + u Q(u), u = x**2: a relative minimax fit
+#    of Q (tools/fit_tanhshrink.py; relative error of 1/3 + u Q(u): 5.2e-19);
+#  - |x| >= 0.8: with e = exp(-2|x|), tanh|x| = 1 - q, q = 2e / (1 + e), so
+#    |x| - tanh|x| = (|x| - 1) + q, with |x| - 1 a double word (exact below 2**53;
+#    beyond, its rounding error decides the ties that the tiny q breaks).  q is a
+#    double word (the exp's parts, one division and its residual; relative error
+#    about 2**-55.5, the exp's); the sum cancels at most 1.3 bits and is >= 1/8, so q's error
+#    stays below 0.3 ULP (from 1/2 on it would reach 1.7 ULP, measured 1.52, where
+#    the result drops below 1/16).
 _TANHSHRINK_Q64 = (
-    -0.13333333333333172,
-    0.05396825396808636,
-    -0.021869488530031757,
-    0.00886323541609035,
-    -0.003592126771809329,
-    0.001455825190888733,
-    -0.000589981177755181,
-    0.00023896214996241174,
-    -9.647279422891887e-05,
-    3.840391444108828e-05,
-    -1.4620828427594995e-05,
-    4.998336833064769e-06,
-    -1.3842409285321275e-06,
-    2.647524383451145e-07,
-    -2.534132554511868e-08,
+    -0.13333333333333325,
+    0.05396825396824285,
+    -0.021869488535599745,
+    0.008863235515837701,
+    -0.0035921278247601,
+    0.001455832314471887,
+    -0.0005900135381945025,
+    0.00023906301398408074,
+    -9.668819888370962e-05,
+    3.87086368425722e-05,
+    -1.4876145901523439e-05,
+    5.06886872004315e-06,
+    -1.3036860619895465e-06,
+    1.797207941226104e-07,
 )
 _THIRD64 = (1 / 3, 1.850371707708594e-17)
 # |x| below _TS_TINY (2**-300) is scaled by 2**_TS_SHIFT before it is cubed or
@@ -86,6 +94,11 @@ _TS_HIGH = 2.0**500
 _TS_TINY = 2.0**-300
 _TS_SHIFT = 300
 _TS_SCALE = 2.0**300
+# the series below, the exp branch from here on
+_TS_SPLIT = 0.8
+# the exp branch takes |x| clamped to 40: q = 2e/(1+e) < 2**-114 there, far below
+# an ULP of |x| - 1 >= 39 (and e stays normal)
+_TS_EXP_MAX = 40.0
 
 
 @_jit
@@ -97,80 +110,94 @@ def _q64(u):
     p0 = (c[0] + u * c[1]) + u2 * (c[2] + u * c[3])
     p1 = (c[4] + u * c[5]) + u2 * (c[6] + u * c[7])
     p2 = (c[8] + u * c[9]) + u2 * (c[10] + u * c[11])
-    p3 = (c[12] + u * c[13]) + u2 * c[14]
+    p3 = c[12] + u * c[13]
     return (p0 + u4 * p1) + (u4 * u4) * (p2 + u4 * p3)
 
 
 @_jit
-def _tanhshrink_parts64(x):
-    """For a = |x| (float64): the small-|x| series w = a**3 P(a**2) as a double word
-    scaled by 2**(3s) where a is tiny, and tanh(a) as a double word from exp(-2a)
-    for a >= 1."""
-    s = _TS_SHIFT
+def _third_plus64(u):
+    """1/3 + u Q(u) = (x - tanh x) / x**3 at u = x**2 (u in [2**-100, 0.64]) as a
+    double word (p, p_lo)."""
+    q = _q64(u)
+    uq = u * q
+    uq_lo = fma(u, q, -uq)
+    p = _THIRD64[0] + uq
+    return p, ((_THIRD64[0] - p) + uq) + (uq_lo + _THIRD64[1])
+
+
+@_jit
+def _one_minus_tanh64(a):
+    """q = 1 - tanh(a) = 2e / (1 + e), e = exp(-2a), as a double word (q, q_lo) for
+    a >= 0.8 (a taken clamped to [0.8, 40]): e = 2**k (ph + pl), one division and
+    its residual."""
+    ph, pl, k = exp_neg64(2.0 * min(max(a, _TS_SPLIT), _TS_EXP_MAX), 0.0)
+    sc = float_from_bits((k + np.int64(1023)) << np.int64(52), a)
+    d = fma(sc, ph, 1.0)
+    d_lo = fma(sc, pl, fma(sc, ph, 1.0 - d))  # the rounding error of d, plus e's low part
+    inv = 1.0 / d
+    num = 2.0 * sc * ph  # exact
+    q = num * inv
+    return q, (fma(-q, d, num) + fma(-q, d_lo, 2.0 * sc * pl)) * inv
+
+
+@_jit
+def _tanhshrink64(x):
     a = abs_clamped(x, _TS_LOW, _TS_HIGH)
     tiny = float_bits(a) < float_bits(_TS_TINY)
-    # --- |x| < 1: w = a**3 (1/3 + u Q(u)), every product a double word (on a
-    # clamped to 1: the lanes beyond take the other branch, and must not overflow)
-    a1 = min(a, 1.0)
+    # --- |x| < 0.8: a**3 (1/3 + u Q(u)), every product a double word, on a clamped
+    # to 0.8 (the lanes beyond take the other branch) and scaled by 2**s where tiny
+    s = _TS_SHIFT
+    a1 = min(a, _TS_SPLIT)
     sa = a1 * _select(tiny, _TS_SCALE, 1.0)
     u2 = sa * sa
     u2_lo = fma(sa, sa, -u2)
     c3 = sa * u2
     c3_lo = fma(sa, u2, -c3) + sa * u2_lo
-    # u for Q only: below the tiny threshold P = 1/3 to working precision anyway
+    # u for P only: below the tiny threshold P = 1/3 to working precision anyway
     a2 = max(a1, _TS_TINY)
-    u = max(a2 * a2, 2.0**-100)
-    q = _q64(u)
-    uq = u * q
-    uq_lo = fma(u, q, -uq)
-    p = _THIRD64[0] + uq
-    p_lo = ((_THIRD64[0] - p) + uq) + (uq_lo + _THIRD64[1])
+    p, p_lo = _third_plus64(max(a2 * a2, 2.0**-100))
     w = c3 * p
     w_lo = fma(c3, p, -w) + (c3 * p_lo + c3_lo * p)
-    # --- |x| >= 1: tanh a = (1 - e) / (1 + e), e = exp(-2a) <= 0.14 (a clamped to
-    # [1, 40]: tanh a == 1 beyond, and e stays normal)
-    ph, pl, k = exp_dd(-2.0 * min(max(a, 1.0), 40.0), 0.0)
-    e = ldexp_flush(ph, k)
-    e_lo = ldexp_signed(pl, k)
-    n, n_lo = two_sum(1.0, -e)
-    d, d_lo = two_sum(1.0, e)
-    t = n / d
-    t_lo = ((fma(-t, d, n) + (n_lo - e_lo)) - t * (d_lo + e_lo)) / d
-    return a, tiny, s, w, w_lo, t, t_lo
-
-
-@_jit
-def _tanhshrink64(x):
-    a, tiny, s, w, w_lo, t, t_lo = _tanhshrink_parts64(x)
     small = ldexp_signed(w + w_lo, _select(tiny, -3 * s, 0))
-    r, r_err = two_sum(a, -t)
-    big = r + (r_err - t_lo)
-    y = _select(float_bits(a) < float_bits(1.0), small, big)
+    # --- |x| >= 0.8: (a - 1) + q, a - 1 a double word
+    q, q_lo = _one_minus_tanh64(a)
+    m = a - 1.0
+    m_err = (a - m) - 1.0  # 0 below 2**53 (Sterbenz to 2, then multiples of the ULP)
+    r, r_err = two_sum(m, q)
+    big = r + (r_err + (q_lo + m_err))
+    y = _select(float_bits(a) < float_bits(_TS_SPLIT), small, big)
     # + 0: tanhshrink(-0.0) and the flushed tiny results are +0.0
     y = np.copysign(y, x) + 0.0
     return _select((x != x) | (float_bits(abs(x)) > float_bits(_TS_HIGH)), x, y)
 
 
+# tanhshrink' = tanh(a)**2 needs no cancellation-free series, only tanh to about
+# 2**-57: tanh a = -t / (2 + t), t = expm1(-2a) as a double word (expm1_dd64),
+# one division and its residual, squared as a double word.  Below 2**-30
+# tanh(a)**2 = a**2 to working precision (plain: the residuals of a double-word
+# square could leave the normal range), 0 below 2**-511.5 (a**2 is below half the
+# smallest normal number); beyond 20 it rounds to 1 (4 e**-40 < 2**-54).
+_TSG_EXPM1_MIN = 2.0**-30
+_TSG_EXPM1_MAX = 20.0
+_TSG_ZERO = 2.0**-511.5
+
+
 @_jit
 def _tanhshrink_grad64(x):
-    a, tiny, s, w, w_lo, t, t_lo = _tanhshrink_parts64(x)
-    # tanh a = a - w for a < 1 (a Fast2Sum: w < a/4); tiny a: tanh(a)**2 = a**2 to
-    # working precision, formed on a * 2**s and scaled back
-    ws = ldexp_signed(w, _select(tiny, -3 * s, 0))
-    ws_lo = ldexp_signed(w_lo, _select(tiny, -3 * s, 0))
-    ts = a - ws
-    ts_lo = ((a - ts) - ws) - ws_lo
-    sa = a * _select(tiny, _TS_SCALE, 1.0)
-    th = _select(tiny, sa, ts)
-    # the low part is below 2**-60 relative for a < 2**-30 (and its product with th
-    # could underflow): dropped there
-    tl = _select(float_bits(a) < float_bits(2.0**-30), 0.0, ts_lo)
-    big = float_bits(a) >= float_bits(1.0)
-    th = _select(big, t, th)
-    tl = _select(big, t_lo, tl)
+    a = abs(x)
+    t, t_lo = expm1_dd64(-2.0 * abs_clamped(x, _TSG_EXPM1_MIN, _TSG_EXPM1_MAX))
+    d = 2.0 + t  # t in (-1, 0): a Fast2Sum
+    d_lo = ((2.0 - d) + t) + t_lo
+    inv = 1.0 / d
+    th = -t * inv
+    th_lo = (fma(-th, d, -t) - fma(th, d_lo, t_lo)) * inv
     sq = th * th
-    g = sq + (fma(th, th, -sq) + 2.0 * th * tl)
-    g = ldexp_signed(g, _select(tiny, -2 * s, 0))
+    g = sq + (fma(th, th, -sq) + 2.0 * th * th_lo)
+    # tiny: a**2 on a clamped to [2**-511, 2**-30] (normal, no overflow), 0 below
+    # 2**-511.5 (and 2**-1022 just above: within the absolute bound of the contract)
+    at = abs_clamped(x, 2.0**-511, _TSG_EXPM1_MIN)
+    g = _select(float_bits(a) < float_bits(_TSG_EXPM1_MIN), at * at, g)
+    g = _select(float_bits(a) < float_bits(_TSG_ZERO), 0.0, g)
     return _select(x != x, x, g)
 
 
@@ -217,11 +244,12 @@ register(
         grad_limits=(1.0, 1.0),
         notes=(
             "Stable evaluation: x - tanh(x) cancels catastrophically near 0 (it is x^3/3 -\n"
-            "2x^5/15 + ...), so it is never formed as a difference.  float64: for |x| < 1\n"
+            "2x^5/15 + ...), so it is never formed as a difference.  float64: for |x| < 0.8\n"
             "x^3 (1/3 + x^2 Q(x^2)) with a minimax Q (tools/fit_tanhshrink.py) in double\n"
-            "words, and for |x| >= 1 x - tanh(x) with tanh(|x|) = (1 - e) / (1 + e),\n"
-            "e = exp(-2|x|), as a double word; the derivative tanh(x)^2 is squared from the\n"
-            "same double-word tanh.  float32: x^2 G(|x|) (|x| < 2) or x G(|x|) (beyond),\n"
+            "words, and from 0.8 on (|x| - 1) + q with q = 1 - tanh|x| = 2e / (1 + e),\n"
+            "e = exp(-2|x|), as a double word (no harmful cancellation left); the derivative\n"
+            "tanh(x)^2 squares tanh = -t / (2 + t), t = expm1(-2|x|), all double words.\n"
+            "float32: x^2 G(|x|) (|x| < 2) or x G(|x|) (beyond),\n"
             "tanh(x)^2 = x^2 G(|x|) or G(|x|), with G a piecewise polynomial on 26 intervals\n"
             "(tools/fit_tanhshrink32.py) and the power an exact double word.  One rounding at\n"
             "the end in both.  Tiny inputs keep relative accuracy (tanhshrink(1e-10) is\n"
