@@ -1,5 +1,5 @@
-"""float64 silu, x sigmoid(x), its derivative and an accurate sigmoid (for softplus'
-and log_sigmoid') on a lean double-word exp: the float32 kernels' scheme
+"""float64 silu, x sigmoid(x), its derivative and an accurate sigmoid (for softplus')
+on a lean double-word exp: the float32 kernels' scheme
 (``_sigmoid32``, ``_silu32``) in float64.
 
 The generic gated kernel (``kernels.gated``: exp as a double word p 2^k, then e and
@@ -35,7 +35,7 @@ from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _s
 
 __all__ = [
     "exp_neg64", "sigmoid64", "silu64", "silu_grad64_off_root", "sigmoid64_block16", "sigmoid_product64_block16",
-    "sigmoid_of_negated64_block16", "sigmoid_of_negated_backward64_block16", "silu64_block16", "silu_grad64_blocks",
+    "silu64_block16", "silu_grad64_blocks",
     "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64", "emit_gate_quotient64", "gate64", "emit_gate64",
     "reciprocal_one_plus64", "gate_grad64", "emit_reciprocal_one_plus64", "emit_gate_grad64", "emit_two_sum",
     "emit_ldexp_signed64", "emit_ldexp_flush64",
@@ -375,11 +375,6 @@ def _emit_sigmoid64(v, b, store):
     v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
 
 
-def _emit_sigmoid_of_negated64(v, b, store):
-    """sigmoid(-x): the sign bit flipped, then the kernel above (as ``sigmoid64(-x)``)."""
-    _emit_sigmoid64(v, v.builder.xor(b, v.splat_i(_SIGN)), store)
-
-
 @intrinsic
 def sigmoid64_block16(typingctx, src, dst):
     """``dst[0:16] = sigmoid64(src[0:16])``, as AVX-512 vector code (softplus' at
@@ -392,19 +387,6 @@ def sigmoid_product64_block16(typingctx, grad, src, dst):
     """``dst[0:16] = grad[0:16] * sigmoid64(src[0:16])`` (``backward_product``;
     softplus's fused backward at beta = 1), as AVX-512 vector code."""
     return backward_block_intrinsic(grad, src, dst, _emit_sigmoid64, "float64")
-
-
-@intrinsic
-def sigmoid_of_negated64_block16(typingctx, src, dst):
-    """``dst[0:16] = sigmoid64(-src[0:16])`` (log_sigmoid'), as AVX-512 vector code."""
-    return block_intrinsic(src, dst, _emit_sigmoid_of_negated64, "float64")
-
-
-@intrinsic
-def sigmoid_of_negated_backward64_block16(typingctx, grad, src, dst):
-    """``dst[0:16] = grad[0:16] * sigmoid64(-src[0:16])`` (``backward_product``), as
-    AVX-512 vector code."""
-    return backward_block_intrinsic(grad, src, dst, _emit_sigmoid_of_negated64, "float64")
 
 
 def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits):

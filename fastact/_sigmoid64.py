@@ -22,11 +22,15 @@ from __future__ import annotations
 import numpy as np
 from numba.extending import intrinsic
 
-from ._avx512 import block_intrinsic
+from ._avx512 import backward_block_intrinsic, block_intrinsic
 from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64
 from ._logistic64 import emit_ldexp_flush64
 
-__all__ = ["sigmoid64_generic_block16"]
+__all__ = [
+    "sigmoid64_generic_block16",
+    "sigmoid_of_negated64_generic_block16",
+    "sigmoid_of_negated_backward64_generic_block16",
+]
 
 _TINY_BITS = int(np.float64(2.0**-60).view(np.int64))
 _LIMIT_BITS = int(np.float64(746.0).view(np.int64))  # _core.exp_limit for float64
@@ -78,7 +82,7 @@ def _emit_sigmoid(v, b, store):
         rb = builder.bitcast(v.fma(inv, res, q), v.I)
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)), b, rb)
-        store(rb)
+        store(rb, nonzero=not general)  # short path: sigmoid(x) >= sigmoid(-40) > 0
 
     v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
 
@@ -88,3 +92,23 @@ def sigmoid64_generic_block16(typingctx, src, dst):
     """``dst[0:16] = sigmoid(src[0:16])`` for float64 (``_sigmoid_generic``), as
     AVX-512 vector code (raw pointers, which may be equal)."""
     return block_intrinsic(src, dst, _emit_sigmoid, "float64")
+
+
+def _emit_sigmoid_of_negated(v, b, store):
+    """sigmoid(-x): the sign bit flipped, then the kernel above (as
+    ``_sigmoid_generic(-x)``; a NaN comes back with its sign flipped, as there)."""
+    _emit_sigmoid(v, v.builder.xor(b, v.splat_i(-(2**63))), store)
+
+
+@intrinsic
+def sigmoid_of_negated64_generic_block16(typingctx, src, dst):
+    """``dst[0:16] = sigmoid(-src[0:16])`` for float64 (``_sigmoid_generic``;
+    log_sigmoid'), as AVX-512 vector code."""
+    return block_intrinsic(src, dst, _emit_sigmoid_of_negated, "float64")
+
+
+@intrinsic
+def sigmoid_of_negated_backward64_generic_block16(typingctx, grad, src, dst):
+    """``dst[0:16] = grad[0:16] * sigmoid(-src[0:16])`` for float64
+    (``backward_product``; log_sigmoid's fused backward), as AVX-512 vector code."""
+    return backward_block_intrinsic(grad, src, dst, _emit_sigmoid_of_negated, "float64")
