@@ -185,7 +185,8 @@ _TSG_ZERO = 2.0**-511.5
 @_jit
 def _tanhshrink_grad64(x):
     a = abs(x)
-    t, t_lo = expm1_dd64(-2.0 * abs_clamped(x, _TSG_EXPM1_MIN, _TSG_EXPM1_MAX))
+    ac = abs_clamped(x, _TSG_EXPM1_MIN, _TSG_EXPM1_MAX)
+    t, t_lo = expm1_dd64(-(ac + ac))
     d = 2.0 + t  # t in (-1, 0): a Fast2Sum
     d_lo = ((2.0 - d) + t) + t_lo
     inv = 1.0 / d
