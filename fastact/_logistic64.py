@@ -34,8 +34,8 @@ from ._avx512 import backward_block_intrinsic, block_intrinsic
 from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = [
-    "exp_neg64", "sigmoid64", "silu64", "silu_grad64_off_root", "sigmoid64_block16", "sigmoid_product64_block16",
-    "silu64_block16", "silu_grad64_blocks",
+    "exp_neg64", "quotient_parts64", "sigmoid64", "silu64", "silu_grad64_off_root", "sigmoid64_block16",
+    "sigmoid_product64_block16", "silu64_block16", "silu_grad64_blocks",
     "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64", "emit_gate_quotient64", "gate64", "emit_gate64",
     "reciprocal_one_plus64", "gate_grad64", "emit_reciprocal_one_plus64", "emit_gate_grad64", "emit_two_sum",
     "emit_ldexp_signed64", "emit_ldexp_flush64",
@@ -85,29 +85,34 @@ def exp_neg64(a, a_lo):
 
 
 @njit(**JIT_OPTIONS)
-def _quotient64(num, num_lo, p, p_lo, sc):
-    """(num + num_lo) / (1 + sc (p + p_lo)), rounded once: 1 + sc p as fma(sc, p, 1)
-    and its exact rounding error, one division and one residual correction."""
+def quotient_parts64(num, num_lo, p, p_lo, sc):
+    """The first steps of (num + num_lo) / (1 + sc (p + p_lo)): 1 + sc p as
+    fma(sc, p, 1) and its exact rounding error d_lo, one division: ``(inv, q0,
+    res)``, 1 / d, (num / d) rounded and its residual, so that the quotient is the
+    double word q0 + res / d (the scalar half of :func:`_emit_quotient_parts64`)."""
     one = 1.0
     d = fma(sc, p, one)
     d_lo = fma(sc, p_lo, fma(sc, p, one - d))
     inv = one / d
     q0 = num * inv
-    return fma(inv, fma(-q0, d, num) + fma(-q0, d_lo, num_lo), q0)
+    return inv, q0, fma(-q0, d, num) + fma(-q0, d_lo, num_lo)
+
+
+@njit(**JIT_OPTIONS)
+def _quotient64(num, num_lo, p, p_lo, sc):
+    """(num + num_lo) / (1 + sc (p + p_lo)), rounded once: one residual correction
+    of :func:`quotient_parts64`."""
+    inv, q0, res = quotient_parts64(num, num_lo, p, p_lo, sc)
+    return fma(inv, res, q0)
 
 
 @njit(**JIT_OPTIONS)
 def _gate_quotient64(m, m_lo, a, p, p_lo, sc):
     """a (m + m_lo) / (1 + sc (p + p_lo)), rounded once: the quotient of m + m_lo
-    as a double word q0 + res / d (one division, res its residual), then times a
-    in one FMA, a q0 + res (a / d): a comes last and off the division's chain (one
+    as a double word q0 + res / d (:func:`quotient_parts64`), then times a in one
+    FMA, a q0 + res (a / d): a comes last and off the division's chain (one
     multiply-add fewer than forming a (m + m_lo) first).  a may carry x's sign."""
-    one = 1.0
-    d = fma(sc, p, one)
-    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
-    inv = one / d
-    q0 = m * inv
-    res = fma(-q0, d, m) + fma(-q0, d_lo, m_lo)
+    inv, q0, res = quotient_parts64(m, m_lo, p, p_lo, sc)
     return fma(a, q0, res * (a * inv))
 
 
@@ -317,9 +322,7 @@ def emit_ldexp_signed64(v, p, k, down_finite=False):
 
 
 def _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc):
-    """The shared first steps of :func:`_quotient64` and :func:`_gate_quotient64` on
-    16 lanes: ``(inv, q0, res)``, 1 / d, (num / d) rounded and its residual, with
-    d + d_lo = 1 + sc (p + p_lo)."""
+    """:func:`quotient_parts64` on 16 lanes: ``(inv, q0, res)``."""
     builder = v.builder
     fma_, one = v.fma, v.splat_f(1.0)
     d = fma_(sc, p, one)

@@ -97,7 +97,7 @@ def sigmoid64_generic_block16(typingctx, src, dst):
 def _emit_sigmoid_of_negated(v, b, store):
     """sigmoid(-x): the sign bit flipped, then the kernel above (as
     ``_sigmoid_generic(-x)``; a NaN comes back with its sign flipped, as there)."""
-    _emit_sigmoid(v, v.builder.xor(b, v.splat_i(-(2**63))), store)
+    _emit_sigmoid(v, v.builder.xor(b, v.splat_i(v.SIGN)), store)
 
 
 @intrinsic

@@ -1,8 +1,8 @@
 """The float64 block kernels of fastact/_logistic64.py (silu, silu', the accurate
 sigmoid behind softplus', and their fused backward kernels), of
 fastact/_gelu_tanh64.py (gelu_tanh on the same exp), fastact/_sigmoid64.py (the
-float64 sigmoid itself, and of -x: log_sigmoid'), fastact/_mish64.py and fastact/_softplus64.py (softplus
-and log_sigmoid): bit for bit their scalar
+float64 sigmoid itself, and of -x: log_sigmoid'), fastact/_mish64.py and
+fastact/_softplus64.py (softplus and log_sigmoid): bit for bit their scalar
 twins in every loop layout, short and general paths in agreement; silu' and
 gelu_tanh' near their roots against mpmath.  The accuracy elsewhere is certified
 with the other kernels (test_accuracy, and ``fastact verify``)."""

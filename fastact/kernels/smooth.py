@@ -21,7 +21,7 @@ from .._core import (
     sign_clear,
     two_sum,
 )
-from .._logistic64 import exp_neg64
+from .._logistic64 import exp_neg64, quotient_parts64
 from .._registry import Activation, Param, register
 from .._squareplus4 import (
     squareplus32,
@@ -132,12 +132,8 @@ def _one_minus_tanh64(a):
     its residual."""
     ph, pl, k = exp_neg64(2.0 * min(max(a, _TS_SPLIT), _TS_EXP_MAX), 0.0)
     sc = float_from_bits((k + np.int64(1023)) << np.int64(52), a)
-    d = fma(sc, ph, 1.0)
-    d_lo = fma(sc, pl, fma(sc, ph, 1.0 - d))  # the rounding error of d, plus e's low part
-    inv = 1.0 / d
-    num = 2.0 * sc * ph  # exact
-    q = num * inv
-    return q, (fma(-q, d, num) + fma(-q, d_lo, 2.0 * sc * pl)) * inv
+    inv, q, res = quotient_parts64(2.0 * sc * ph, 2.0 * sc * pl, ph, pl, sc)  # 2e exact
+    return q, res * inv
 
 
 @_jit
