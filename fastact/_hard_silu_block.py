@@ -2,20 +2,19 @@
 the arithmetic of ``kernels.rectifiers._hard_silu`` (their scalar twin, for single
 values, loop remainders and CPUs without AVX-512), operation for operation.
 
-hard_silu(x) = x h with h = hard_sigmoid(x) = clamp((x + 3) / 6, 0, 1): x + 3 =
-s + s_err (Fast2Sum, exact for |x| <= 3), its product by 1/6 = c + c_lo rounded
-once, then x h rounded once: within 1.5 ULP (1.492 over every float32; PyTorch's
-x * min(max(x + 3, 0), 6) / 6 rounds three times and reaches 1.91).  The scalar
-kernel clamps |x| to [2^-60, 3] on its bit pattern and puts the sign back (h is
-then in [0, 1] by itself; below 2^-60 the result is x / 2, formed on the bit
-pattern and flushed to a signed zero where subnormal), and returns x itself from 3
-on and for NaN.  A block whose 16 values are all finite with |x| >= 2^-60 (the
-usual one) takes the short path on x itself and clamps h instead (vmaxps,
-vminps): x h is x from 3 on (h = 1) and x h + 0 is +0 from -3 down (h = 0), the
-scalar kernel's bits, with no select: 9 vector operations from the load to the
-store.  The compensated form t (t + 3) / 6 (the product a double word, 0.500 ULP)
-took 13 and 1.13x PyTorch's time at 10^6 float32, where the data sit in the L3
-cache and the operations count; this one 0.91x (median of 5 runs, one thread).
+On the clipped t = clamp(x, -3, 3): t + 3 = s + s_err (Fast2Sum, exact), the
+product t (s + s_err) rounded once (one FMA on t s_err) and its product by
+1/6 = c + c_lo, rounded once more: within 1 ULP (1.000 over every float32, 0.500
+when the product was kept as a double word, two operations more).  The scalar kernel clamps |x| to [2^-60, 3] on its
+bit pattern and puts the sign back (below 2^-60 the result is x / 2, formed on the
+bit pattern and flushed to a signed zero where subnormal), and returns x itself
+from 3 on and for NaN.  A block whose 16 values are all finite with |x| >= 2^-60
+(the usual one) takes the short path: the clamp as two float compares (the same
+t there), no tiny or NaN case: in float32 12 vector operations instead of 21.
+PyTorch rounds three times (x * min(max(x + 3, 0), 6) / 6, up to 1.91 ULP) in 5
+operations, and at 10^6 float32 values (in the L3 cache, where the operations
+count) the double-word product cost 1.13x its time; with the product rounded
+0.91x (median of 7 runs, one thread).
 """
 
 from __future__ import annotations
@@ -63,26 +62,20 @@ def _emit_hard_silu(v, b, store):
             tb = v.smin(v.smax(ab, v.splat_i(tiny_bits)), v.splat_i(three_bits))
             t = builder.bitcast(builder.or_(tb, sign), v.F)
         else:
-            t = builder.bitcast(b, v.F)  # x itself: h is clamped below instead
+            x = builder.bitcast(b, v.F)
+            t = builder.select(builder.fcmp_ordered(">", x, three), three, x)
+            t = builder.select(builder.fcmp_ordered("<", t, v.splat_f(-3.0)), v.splat_f(-3.0), t)
         s = builder.fadd(t, three)
         s_err = builder.fadd(builder.fsub(three, s), t)
-        c = v.splat_f(SIXTH[v.dtype])
-        h = fma(s, c, fma(s, v.splat_f(SIXTH_LO[v.dtype]), builder.fmul(s_err, c)))
-        if not general:
-            # h = hard_sigmoid(x): 1 from x = 3 on (x h = x) and +0 from -3 down
-            # (x h + 0 = +0); the selects are vmaxps / vminps (no NaN here)
-            zero, one = v.splat_f(0.0), v.splat_f(1.0)
-            h = builder.select(builder.fcmp_ordered("<", h, zero), zero, h)
-            h = builder.select(builder.fcmp_ordered(">", h, one), one, h)
-            store(builder.bitcast(fma(t, h, v.splat_f(0.0)), v.I))
-            return
-        rb = builder.bitcast(fma(t, h, v.splat_f(0.0)), v.I)
-        half = builder.select(builder.icmp_signed("<", ab, v.splat_i(_bits(v.dtype, half_normal))), sign,
-                              builder.sub(b, v.splat_i(one_exponent)))
-        rb = builder.select(builder.icmp_signed("<", ab, v.splat_i(tiny_bits)), half, rb)
-        # x itself from 3 on (x > 0: bits order like x) and for NaN
-        keep = builder.or_(builder.icmp_signed(">=", b, v.splat_i(three_bits)),
-                           builder.icmp_signed(">", ab, v.splat_i(v.INF_BITS)))
+        product = fma(t, s, fma(t, s_err, v.splat_f(0.0)))  # t s_err + 0: +0 at t = -3, the limit
+        inner = fma(product, v.splat_f(SIXTH[v.dtype]), builder.fmul(product, v.splat_f(SIXTH_LO[v.dtype])))
+        rb = builder.bitcast(inner, v.I)
+        keep = builder.icmp_signed(">=", b, v.splat_i(three_bits))  # x >= 3 (x > 0: bits order like x)
+        if general:
+            half = builder.select(builder.icmp_signed("<", ab, v.splat_i(_bits(v.dtype, half_normal))), sign,
+                                  builder.sub(b, v.splat_i(one_exponent)))
+            rb = builder.select(builder.icmp_signed("<", ab, v.splat_i(tiny_bits)), half, rb)
+            keep = builder.or_(keep, builder.icmp_signed(">", ab, v.splat_i(v.INF_BITS)))
         store(builder.select(keep, b, rb))
 
     v.short_or_general(ab, tiny_bits, max_finite_bits, evaluate)

@@ -317,21 +317,20 @@ def _hard_silu(x):
     # term is 2**-61 relative): halved on the bit pattern, flushed to 0 below the
     # smallest normal.
     t = np.copysign(abs_clamped(x, T(2.0**-60), T(3)), x)
-    # t hard_sigmoid(t) = t h, h = (t + 3) / 6 within 1.5 ULP (plain, the three
-    # roundings reach 1.91 ULP): t + 3 = s + s_err exactly (Fast2Sum, |t| <= 3), its
-    # product by 1/6 = c + c_lo rounded once (no division: a multiply costs a
-    # fraction of it), then t h rounded once.  The block kernels' short path takes x
-    # itself and clamps h to [0, 1] instead (x h is then x from 3 on and +0 from -3
-    # down, the same bits): 9 vector operations and no select, where t (t + 3) / 6
-    # (the product as a double word, 0.500 ULP) took 13 and 1.13x PyTorch's time at
-    # 10^6 float32 (_hard_silu_block.py).  h is at least 2^-63 and no product is
-    # subnormal; at t = -3 (every x <= -3) h is +0 and t h + 0 is +0, the limit.
+    # t (t + 3) / 6 within 1 ULP (plain, the three roundings reach 1.91 ULP):
+    # t + 3 = s + s_err exactly (Fast2Sum, |t| <= 3), the product t (s + s_err)
+    # rounded once (an FMA), and its product by 1/6 = c + c_lo rounded once (no
+    # division: a multiply costs a fraction of it).  Keeping the product as a double
+    # word gave 0.500 ULP at two more operations, 1.13x PyTorch's time at 10^6
+    # float32 (_hard_silu_block.py).  No term is subnormal:
+    # t*s_err is t^2 (>= 2**-120) while s == 3, and at least |t| ulp(t) otherwise.
+    # At t = -3 (every x <= -3) s is 0 and the sum is +0.0, the limit (t s_err alone
+    # would be -0).
     three = T(3)
     s = t + three
     s_err = (three - s) + t
-    c = _SIXTH(x)
-    h = fma(s, c, fma(s, _SIXTH_LO(x), s_err * c))
-    inner = fma(t, h, T(0))
+    product = fma(t, s, fma(t, s_err, T(0)))  # the + 0 makes it +0 at t = -3, the limit
+    inner = fma(product, _SIXTH(x), product * _SIXTH_LO(x))
     mag = float_bits(abs(x))
     inner = _select(mag < float_bits(T(2.0**-60)), np.copysign(ldexp_flush(abs(x), -1), x), inner)
     # x itself from 3 on (the bit pattern of a positive float, as a signed integer,
