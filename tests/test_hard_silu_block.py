@@ -1,19 +1,47 @@
 """The hard_silu block kernels, float32 and float64 (fastact/_hard_silu_block.py):
 bit for bit the scalar kernel (``kernels.rectifiers._hard_silu``) in every loop
-layout, their short and general paths in agreement.  The accuracy itself is
-certified with the other kernels (test_accuracy, and ``fastact verify``)."""
+layout, their short and general paths in agreement, and monotone on each piece
+over every float32.  The accuracy itself is certified with the other kernels
+(test_accuracy, and ``fastact verify``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import support
+from numba import njit
 
 import fastact
 from fastact.kernels.rectifiers import _hard_silu
 
 _scalar = support.scalar_loop(_hard_silu)
 _BITS = {np.float32: np.uint32, np.float64: np.uint64}
+# the scalar kernel is the block kernels' bits (the tests below), so scanning it
+# scans them
+_descents = support.descent_counter(_hard_silu)
+
+
+@njit(inline="always")
+def _negated(x):
+    return -_hard_silu(x)
+
+
+_descents_negated = support.descent_counter(_negated)
+
+
+def _bits(v: float) -> int:
+    return int(np.float32(v).view(np.int32))
+
+
+def test_piecewise_monotone_over_every_float32():
+    # rising from the minimum at -1.5 on (x itself from 3 on), falling from -3 to
+    # it (0 below -3).  A form that multiplies x by a rounded hard_sigmoid(x)
+    # (1.49 ULP, 4 operations fewer) was not: 690641 descents on [-1.5, 0].
+    assert _descents(0, _bits(20.0), False) == 0
+    assert _descents(0, _bits(1.5), True) == 0
+    assert _descents_negated(_bits(1.5), _bits(20.0), True) == 0
+    # and the scan sees the turn at -1.5
+    assert _descents(_bits(1.0), _bits(2.0), True) > 0
 
 
 def test_block_kernel_equals_scalar_kernel():
