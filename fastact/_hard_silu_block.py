@@ -3,24 +3,19 @@ the arithmetic of ``kernels.rectifiers._hard_silu`` (their scalar twin, for sing
 values, loop remainders and CPUs without AVX-512), operation for operation.
 
 On the clipped t = clamp(x, -3, 3): t + 3 = s + s_err (Fast2Sum, exact), the
-product t (s + s_err) rounded once (one FMA on t s_err, plus 0 so that t = -3
-gives +0) and its product by 1/6 = c + c_lo, rounded once more: within 1 ULP
-(1.000 over every float32; 0.500 with the product kept as a double word, two
-operations more).  Two monotone roundings of monotone pieces: the result is
-monotone on each piece (tests/test_hard_silu_block.py scans every float32).
-x rounded(hard_sigmoid(x)) would save 4 more operations (no select: clamp h to
-[0, 1] and x h is x from 3 on), but the rounded h steps against x on the negative
-pieces: 1.49 ULP and 690641 descents on [-1.5, 0].
-
-The scalar kernel clamps |x| to [2^-60, 3] on its bit pattern and puts the sign
-back (below 2^-60 the result is x / 2, formed on the bit pattern and flushed to a
-signed zero where subnormal), and returns x itself from 3 on and for NaN.  A block
-whose 16 values are all finite with |x| >= 2^-60 (the usual one) takes the short
-path: the clamp as two float compares (the same t there), no tiny or NaN case: in
-float32 12 vector operations instead of 21.  PyTorch rounds three times (x *
-min(max(x + 3, 0), 6) / 6, up to 1.91 ULP) in 5 operations; at 10^6 float32
-values (in the L3 cache, where the operations count) the double-word product took
-1.13x its time, this one 0.91-1.04x (medians of 5-7 runs, one thread).
+product t (s + s_err) = p_hi + p_lo (an FMA residual) and its product by
+1/6 = c + c_lo, rounded once.  The scalar kernel clamps |x| to [2^-60, 3] on its
+bit pattern and puts the sign back (below 2^-60 the result is x / 2, formed on the
+bit pattern and flushed to a signed zero where subnormal), and returns x itself
+from 3 on and for NaN.  A block whose 16 values are all finite with |x| >= 2^-60
+(the usual one) takes the short path: the clamp as two float compares (the same
+t there), no tiny or NaN case: in float32 14 vector operations instead of 23,
+which is what the function costs against PyTorch's three roundings (x * min(max(x
++ 3, 0), 6) / 6, up to 1.91 ULP; ours: one rounding of the exact t (t + 3), 0.5
+ULP and a hair).  Rounding the product before the scaling (12 operations) reached
+1.0000000075 ULP, beyond the 1 ULP certified for every float32 forward kernel,
+and x times a rounded hard_sigmoid(x) (9) was not monotone: both measured and
+dropped (README, "How it is fast").
 """
 
 from __future__ import annotations
@@ -73,8 +68,10 @@ def _emit_hard_silu(v, b, store):
             t = builder.select(builder.fcmp_ordered("<", t, v.splat_f(-3.0)), v.splat_f(-3.0), t)
         s = builder.fadd(t, three)
         s_err = builder.fadd(builder.fsub(three, s), t)
-        product = fma(t, s, fma(t, s_err, v.splat_f(0.0)))  # t s_err + 0: +0 at t = -3, the limit
-        inner = fma(product, v.splat_f(SIXTH[v.dtype]), builder.fmul(product, v.splat_f(SIXTH_LO[v.dtype])))
+        p_hi = builder.fmul(t, s)
+        p_lo = fma(t, s_err, fma(t, s, builder.fneg(p_hi)))
+        c = v.splat_f(SIXTH[v.dtype])
+        inner = fma(p_hi, c, fma(p_hi, v.splat_f(SIXTH_LO[v.dtype]), builder.fmul(p_lo, c)))
         rb = builder.bitcast(inner, v.I)
         keep = builder.icmp_signed(">=", b, v.splat_i(three_bits))  # x >= 3 (x > 0: bits order like x)
         if general:

@@ -317,20 +317,19 @@ def _hard_silu(x):
     # term is 2**-61 relative): halved on the bit pattern, flushed to 0 below the
     # smallest normal.
     t = np.copysign(abs_clamped(x, T(2.0**-60), T(3)), x)
-    # t (t + 3) / 6 within 1 ULP (plain, the three roundings reach 1.91 ULP):
-    # t + 3 = s + s_err exactly (Fast2Sum, |t| <= 3), the product t (s + s_err)
-    # rounded once (an FMA), and its product by 1/6 = c + c_lo rounded once (no
-    # division: a multiply costs a fraction of it).  Keeping the product as a double
-    # word gave 0.500 ULP at two more operations, 1.13x PyTorch's time at 10^6
-    # float32 (_hard_silu_block.py).  No term is subnormal:
+    # t (t + 3) / 6 within a hair of one rounding (plain, the three roundings reach
+    # 1.91 ULP): t + 3 = s + s_err exactly (Fast2Sum, |t| <= 3), the product
+    # t (s + s_err) = p_hi + p_lo (FMA residual), and the product by 1/6 = c + c_lo
+    # (no division: a multiply costs a fraction of it).  No term is subnormal:
     # t*s_err is t^2 (>= 2**-120) while s == 3, and at least |t| ulp(t) otherwise.
-    # At t = -3 (every x <= -3) s is 0 and the sum is +0.0, the limit (t s_err alone
-    # would be -0).
+    # At t = -3 (every x <= -3) s is 0 and the sum is +0.0, the limit.
     three = T(3)
     s = t + three
     s_err = (three - s) + t
-    product = fma(t, s, fma(t, s_err, T(0)))  # the + 0 makes it +0 at t = -3, the limit
-    inner = fma(product, _SIXTH(x), product * _SIXTH_LO(x))
+    p_hi = t * s
+    p_lo = fma(t, s_err, fma(t, s, -p_hi))
+    c = _SIXTH(x)
+    inner = fma(p_hi, c, fma(p_hi, _SIXTH_LO(x), p_lo * c))
     mag = float_bits(abs(x))
     inner = _select(mag < float_bits(T(2.0**-60)), np.copysign(ldexp_flush(abs(x), -1), x), inner)
     # x itself from 3 on (the bit pattern of a positive float, as a signed integer,
