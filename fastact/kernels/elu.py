@@ -216,6 +216,8 @@ def _celu_alpha_ok(alpha):
 @_jit
 def _celu(x, alpha):
     T = type(x)
+    if alpha == T(1):
+        return _elu(x, alpha)  # the same bits, without the division by alpha
     q, small, _ = _celu_ratio(x, alpha, _expm1_sat(x))
     hi, _ = expm1_clamped(-q)
     neg = hi if alpha == T(1) else chain_rule(alpha, hi)
@@ -228,8 +230,10 @@ def _celu(x, alpha):
 @_jit
 def _celu_grad(x, alpha):
     T = type(x)
-    if is_float32(x) and alpha == T(1):  # exp(x) for x <= 0: elu's at alpha = 1
-        return _exp_grad32_only(x)
+    if alpha == T(1):
+        # celu' is elu' at alpha = 1, bit for bit in both dtypes (float32: the table
+        # exp; float64: exp(-|x|) without the division by alpha)
+        return _elu_grad(x, alpha)
     q, _, c = _celu_ratio(x, alpha, exp_limit(x))
     p, k = exp_reduce(-q)
     # exp(-q) alone turns the division's rounding error into up to q/2 ULP (57 ULP
