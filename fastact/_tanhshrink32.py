@@ -246,8 +246,10 @@ def _interval(cb, x):
 
 @njit(**JIT_OPTIONS)
 def _times_table(bv, b_lo, t, k, x, c0_hi, lo_packed, c1_hi, c2, c3, c4, c5, compensated):
-    """(bv + b_lo) G(m + t), G from the coefficient tables at k, rounded once: B c0
-    plus the bracket B t c1 + B w + B_lo (c0 + t c1), t c1's residual in w."""
+    """(bv + b_lo) G(m + t), G from the coefficient tables at k: B c0 plus a bracket
+    rounded once.  ``compensated`` (the forward): the bracket B t c1 + B (w + u_lo)
+    + B_lo (c0 + t c1) with t c1 = u + u_lo exact; else (the derivative) g = t c1 + w
+    rounded first and the bracket B g + B_lo (c0 + g)."""
     c0_lo = lo_packed[k]
     c1_lo = float_from_bits(float_bits(c0_lo) << np.int32(16), x)
     p = fma(c5[k], t, c4[k])
