@@ -1,7 +1,7 @@
 """The float32 tanhshrink and tanhshrink' (fastact/_tanhshrink32.py): the AVX-512 block
 kernels equal bit for bit to their scalar twins in every loop layout, their short
 and general paths in agreement, and the piecewise polynomials continuous across
-their 25 seams and the switches to x - sign(x) and 1.
+their 28 seams and the switches to x - sign(x) and 1 at 16.
 
 The accuracy itself is certified with the other kernels (test_accuracy, against
 mpmath, and the exhaustive ``fastact verify``).
@@ -33,11 +33,14 @@ def test_backward_block_kernel_is_grad_out_times_the_scalar_derivative():
 
 
 def test_the_short_path_and_the_general_path_agree_at_their_edges():
-    # the short paths: every |x| in [2^-20, 9] (forward) or [2^-20, 9.5] (derivative)
-    support.assert_short_and_general_paths_agree(fastact.tanhshrink, 9.0, 1000.0, 999.0)
-    support.assert_short_and_general_paths_agree(fastact.tanhshrink_grad, 9.5, 1000.0, 1.0)
-    # and tiny lanes (scaled by 2^40 on the general path only) next to ordinary ones
-    support.assert_short_and_general_paths_agree(fastact.tanhshrink, 9.0, 1e-7, 3.3333334e-22)
+    # the short paths: every |x| in [2^-20, 16), the tables' range
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink, 15.999999, 1000.0, 999.0)
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink_grad, 15.999999, 1000.0, 1.0)
+    # x = 16 is past the end (x - sign(x) and 1 on the general path), and tiny lanes
+    # (scaled by 2^58 on the general path only) go next to ordinary ones
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink, 15.999999, 16.0, 15.0)
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink_grad, 15.999999, -16.0, 1.0)
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink, 15.999999, 1e-7, 3.3333334e-22)
 
 
 def _exact(x: np.ndarray, grad: bool) -> np.ndarray:
@@ -55,10 +58,10 @@ def _exact(x: np.ndarray, grad: bool) -> np.ndarray:
 
 def test_seams_and_switches_are_accurate_on_both_sides():
     # the 32 float32 values on each side of every interval boundary (1/8, then four
-    # per binade up to 8), of the switch to the a >= 2 forms, of the tiny scaling
-    # (2^-20) and of the ends of the tables (9 and 9.5): within 1 ULP, the bound the
-    # exhaustive scan measures (0.726 and 0.968)
-    seams = [0.125 * 2.0**e * (1 + q / 4) for e in range(7) for q in range(4)] + [2.0**-20, 9.0, 9.5]
+    # per binade up to 16), of the switch to the a >= 2 forms, of the tiny scaling
+    # (2^-20) and of the end of the tables (16): within 1 ULP, the bound the
+    # exhaustive scan measures
+    seams = [0.125 * 2.0**e * (1 + q / 4) for e in range(8) for q in range(4)] + [2.0**-20]
     x = np.concatenate(
         [np.float32(s) + np.arange(-32, 33, dtype=np.float32) * np.spacing(np.float32(s)) for s in seams]
     )

@@ -2,14 +2,14 @@
 its derivative tanh^2).
 
 With a = |x|, both are written as B(a) G(a), with a factor B formed exactly in the
-kernel (a^2: a product and its FMA residual) and G tabulated on 26 intervals of a:
+kernel (a^2: a product and its FMA residual) and G tabulated on 29 intervals of a:
 
     tanhshrink(a) = a^2 G(a),  G = (a - tanh a) / a^2    for a < 2 (~ a/3 near 0)
                   = a   G(a),  G = 1 - tanh(a) / a       for a >= 2
     tanh(a)^2     = a^2 G(a),  G = (tanh(a) / a)^2       for a < 2 (1 at 0)
                   =     G(a),  G = tanh(a)^2             for a >= 2
 
-The intervals are [0, 1/8) and then four per binade of a from 1/8 to 10 (index:
+The intervals are [0, 1/8) and then four per binade of a from 1/8 to 16 (index:
 the exponent and the top two mantissa bits of a, read from its bit pattern), so
 that across one interval G changes by at most ~20%.  (Without the switch at 2,
 G would behave like 1/a or 1/a^2 far out, whose pole at 0 is close enough to the
@@ -43,14 +43,15 @@ mp.mp.dps = 30
 
 DEGREE = 5
 NODES = 300
-INTERVALS = 26
+INTERVALS = 29
 #: interval index of a = (bits(a) >> 21) - K0 (at least 0): 1 at a = 1/8
 K0 = (int(np.float32(0.125).view(np.int32)) >> 21) - 1
 #: the first interval of the a >= 2 forms
 K_HIGH = (int(np.float32(2.0).view(np.int32)) >> 21) - K0
-#: where the kernels stop using the table (the last interval is fitted up to here)
-FORWARD_END = 9.0
-GRAD_END = 9.5
+#: where the kernels stop using the table: the last interval, [14, 16), is fitted
+#: up to 16 (both kernels take x - sign(x) or 1 from 16 on)
+FORWARD_END = 16.0
+GRAD_END = 16.0
 
 
 def _f32(v) -> float:
