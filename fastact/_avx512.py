@@ -234,3 +234,30 @@ def backward_block_intrinsic(grad, src, dst, emit, dtype: str = "float32"):
         return context.get_dummy_value()
 
     return types.none(grad, src, dst), codegen
+
+
+def all_in_range64(lo_bits: int, hi_bits: int):
+    """An intrinsic ``inside(src)``: True when the 16 float64 values at the raw
+    pointer ``src`` all have |x| bit patterns in [lo_bits, hi_bits] (NaN never):
+    two vector loads, an and, a subtract and one unsigned compare per 8 values
+    and a ``kortestw``, the test of :meth:`Lanes.short_or_general`, for block
+    kernels built from Numba scalar code (``kernels._common.range_blocks64``),
+    where LLVM turns the same test into 16 scalar compares and branches."""
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def inside(typingctx, src):
+        if src != types.voidptr:
+            return None
+
+        def codegen(context, builder, signature, args):
+            v = Lanes(builder, "float64")
+            ptr = builder.bitcast(args[0], v.I.as_pointer())
+            b = builder.load(ptr, align=8)
+            ab = builder.and_(b, v.splat_i(v.ABS))
+            outside = builder.icmp_unsigned(">", builder.sub(ab, v.splat_i(lo_bits)), v.splat_i(hi_bits - lo_bits))
+            return builder.not_(v.any_lane(outside))
+
+        return types.boolean(types.voidptr), codegen
+
+    return inside

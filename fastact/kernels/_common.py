@@ -36,3 +36,45 @@ def _per_dtype(c32, c64, wide=False):
 
     constant.float32, constant.float64 = c32, c64  # for the block kernels' emitters
     return constant
+
+
+def range_blocks64(fast, general, lo: float, hi: float):
+    """Block kernels for float64 (16 values, raw pointers; see ``_loops``) from two
+    scalar kernels: ``fast`` where every |x| of the block lies in [lo, hi], else
+    ``general``.  ``fast`` must be ``general`` with the clamps, selects and
+    rescalings that are identities on [lo, hi] left out (the same operations
+    otherwise, so the same bits: the block tests check it bit for bit).  Each loop
+    of 16 is vectorized by LLVM; the test is one vector compare per 8 values.
+    Returns ``(block(src, dst), backward_block(grad, src, dst))``, the latter
+    grad * f(x) through ``backward_product``."""
+    from numba import carray
+
+    from .._avx512 import all_in_range64
+    from .._core import backward_product
+
+    _all_inside = all_in_range64(int(np.float64(lo).view(np.int64)), int(np.float64(hi).view(np.int64)))
+
+    @njit(**JIT_OPTIONS)
+    def block(src, dst):
+        x = carray(src, (16,), np.float64)
+        y = carray(dst, (16,), np.float64)
+        if _all_inside(src):
+            for i in range(16):
+                y[i] = fast(x[i])
+        else:
+            for i in range(16):
+                y[i] = general(x[i])
+
+    @njit(**JIT_OPTIONS)
+    def backward_block(grad, src, dst):
+        g = carray(grad, (16,), np.float64)
+        x = carray(src, (16,), np.float64)
+        y = carray(dst, (16,), np.float64)
+        if _all_inside(src):
+            for i in range(16):
+                y[i] = backward_product(g[i], fast(x[i]))
+        else:
+            for i in range(16):
+                y[i] = backward_product(g[i], general(x[i]))
+
+    return block, backward_block

@@ -1,0 +1,97 @@
+"""The float64 tanhshrink' block kernels (``kernels._common.range_blocks64`` over
+``kernels.smooth._tanhshrink_grad64_fast`` and ``_tanhshrink_grad64``): blocks of 16
+whose every |x| is in [2^-30, 20] take the fast kernel, the others the general one;
+both must give the scalar kernel's bits in every loop layout, and the float64
+range test (``_avx512.all_in_range64``) must send exactly those blocks down the
+fast path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import support
+
+import fastact
+from fastact._avx512 import HAVE_BLOCK_KERNEL, all_in_range64
+from fastact.kernels.smooth import _tanhshrink_grad64
+
+_scalar = support.scalar_loop(_tanhshrink_grad64)
+
+
+def test_block_kernel_equals_scalar_kernel():
+    # no flag on any non-NaN input (a signalling NaN raises *invalid*, as it did
+    # before the blocks, in the scalar kernel too)
+    x = support.float64_patterns()
+    with np.errstate(all="raise"):
+        finite = x[~np.isnan(x)]
+        np.testing.assert_array_equal(fastact.tanhshrink_grad(finite).view(np.uint64), _scalar(finite).view(np.uint64))
+    with np.errstate(invalid="ignore"):
+        support.assert_block_equals_scalar64(fastact.tanhshrink_grad, _scalar)
+
+
+def test_backward_block_in_every_layout():
+    support.assert_backward_block_layouts(fastact.tanhshrink_backward, _scalar, 0.0, np.float64)
+
+
+def test_every_layout_gives_the_same_bits():
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(4099) * 4
+    x[::37] = 1e-200  # tiny values: the general path
+    want = _scalar(x).view(np.uint64)
+    for start in (0, 1, 5):
+        for n in (1, 15, 16, 17, 33, 4000):
+            got = fastact.tanhshrink_grad(x[start:start + n])
+            np.testing.assert_array_equal(got.view(np.uint64), want[start:start + n])
+    np.testing.assert_array_equal(fastact.tanhshrink_grad(np.repeat(x, 2)[::2]).view(np.uint64), want)
+    inplace = x.copy()
+    fastact.tanhshrink_grad(inplace, out=inplace)
+    np.testing.assert_array_equal(inplace.view(np.uint64), want)
+
+
+@pytest.mark.parametrize(("outsider", "result"), [(1e-200, 1e-400), (25.0, 1.0), (-np.inf, 1.0), (2.0**-31, 2.0**-62)])
+def test_the_fast_path_and_the_general_path_agree(outsider, result):
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink_grad, 20.0, outsider, result, np.float64)
+
+
+def test_the_edges_of_the_fast_range_agree_with_the_scalar_kernel():
+    # the first and last floats inside [2^-30, 20] and their outside neighbours,
+    # each in a block of its own and among ordinary values
+    edges = np.array([2.0**-30, 20.0])
+    x = np.concatenate([edges, np.nextafter(edges, 0.0), np.nextafter(edges, np.inf)])
+    x = np.concatenate([x, -x])
+    blocks = np.repeat(x, 16)
+    mixed = np.tile(np.linspace(-3.0, 3.0, 16), x.size)
+    mixed[::16] = x
+    for values in (blocks, mixed):
+        np.testing.assert_array_equal(fastact.tanhshrink_grad(values).view(np.uint64), _scalar(values).view(np.uint64))
+
+
+@pytest.mark.skipif(not HAVE_BLOCK_KERNEL, reason="the range test is AVX-512 vector code")
+def test_the_range_test_sees_every_lane():
+    from numba import njit, types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def as_pointer(typingctx, address):
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
+
+        return types.voidptr(address), codegen
+
+    lo, hi = 2.0**-30, 20.0
+    inside = all_in_range64(int(np.float64(lo).view(np.int64)), int(np.float64(hi).view(np.int64)))
+
+    @njit
+    def test(block):
+        return inside(as_pointer(block.ctypes.data))
+
+    assert test(np.linspace(-19.0, 19.0, 16))  # no zero among them
+    for lane in range(16):
+        for value in (np.nan, np.inf, -np.inf, 0.0, -0.0, np.nextafter(lo, 0.0), np.nextafter(hi, np.inf), -25.0):
+            block = np.full(16, 1.5)
+            block[lane] = value
+            assert not test(block), (lane, value)
+        block = np.full(16, 1.5)
+        block[lane] = -hi
+        assert test(block)
