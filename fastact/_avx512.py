@@ -26,7 +26,7 @@ from llvmlite import ir
 from numba import config, types
 
 __all__ = [
-    "BLOCK", "F16", "I16", "F16D", "I16Q", "HAVE_BLOCK_KERNEL", "Lanes", "block_intrinsic",
+    "BLOCK", "F16", "I16", "F16D", "I16Q", "HAVE_BLOCK_KERNEL", "Lanes", "all_in_range64", "block_intrinsic",
     "backward_block_intrinsic", "splat_f", "splat_i",
 ]
 

@@ -11,10 +11,10 @@ from 3 on and for NaN.  A block whose 16 values all have |x| in [2^-60, 2^100]
 (the usual one) takes the short path: no tiny or NaN case, and no select for
 x >= 3 either: t is only clamped below, s = t + 3 is clamped to 6 and its error
 taken against min(t, 3), so that there x 6 / 6 comes out as x itself; in float32
-13 vector operations instead of 23,
-which is what the function costs against PyTorch's three roundings (x * min(max(x
-+ 3, 0), 6) / 6, up to 1.91 ULP; ours: one rounding of the exact t (t + 3), 0.5
-ULP and a hair).  Rounding the product before the scaling (12 operations) reached
+13 vector operations instead of 23 (14 with the select), which is what the
+function costs against PyTorch's three roundings (x * min(max(x + 3, 0), 6) / 6,
+up to 1.91 ULP; ours: one rounding of the exact t (t + 3), 0.5 ULP and a hair).
+Rounding the product before the scaling (12 operations) reached
 1.0000000075 ULP, beyond the 1 ULP certified for every float32 forward kernel,
 and x times a rounded hard_sigmoid(x) (9) was not monotone: both measured and
 dropped (README, "How it is fast").
