@@ -61,6 +61,10 @@ class Activation:
     aliases: tuple[str, ...] = ()
     #: uses the exp/expm1 core: its loops must be vectorized (tested)
     transcendental: bool = False
+    #: streaming stores for large outputs (None: unless transcendental); False for
+    #: a kernel whose arithmetic bounds it even at 10^7 (squareplus: a square root
+    #: and two divisions), where the streamed path's chunks only cost
+    stream: bool | None = None
     #: piecewise linear: results are exact, tested bitwise
     exact: bool = False
     #: forward non-decreasing and derivative >= 0 (hard_silu dips below 0: False)
@@ -89,6 +93,12 @@ class Activation:
     @property
     def param_defaults(self) -> tuple[float, ...]:
         return tuple(p.default for p in self.params)
+
+    @property
+    def streamed(self) -> bool:
+        """Whether large outputs are written with streaming stores (``stream``, or by
+        default the memory-bound kernels: those without an exp core)."""
+        return not self.transcendental if self.stream is None else self.stream
 
     @property
     def public_names(self) -> tuple[str, str, str]:
@@ -240,7 +250,7 @@ def build_public(act: Activation) -> dict[str, Any]:
     )
     # Memory-bound kernels (no exp core) write large outputs with streaming stores;
     # for the exp-based ones they measured no faster (tools/stream_threshold.py).
-    stream = not act.transcendental
+    stream = act.streamed
     out: dict[str, Any] = {}
     for name, kernel, leading, kind, (block, block64) in specs:
         doc = _docstring(act, kind)
