@@ -159,13 +159,17 @@ class Lanes:
         ``ab`` all lie in [lo_bits, hi_bits] (one unsigned compare tests both ends)
         and ``evaluate(general=True)`` for the others, behind one branch per block."""
         builder = self.builder
-        offset = builder.sub(ab, self.splat_i(lo_bits))
-        outside = builder.icmp_unsigned(">", offset, self.splat_i(hi_bits - lo_bits))
-        with builder.if_else(self.any_lane(outside)) as (rare, common):
+        with builder.if_else(self.any_lane(self.outside(ab, lo_bits, hi_bits))) as (rare, common):
             with rare:
                 evaluate(general=True)
             with common:
                 evaluate(general=False)
+
+    def outside(self, ab, lo_bits, hi_bits):
+        """The lanes whose |x| bit pattern (``ab``) lies outside [lo_bits, hi_bits]:
+        one subtract and one unsigned compare test both ends."""
+        builder = self.builder
+        return builder.icmp_unsigned(">", builder.sub(ab, self.splat_i(lo_bits)), self.splat_i(hi_bits - lo_bits))
 
     def smin(self, a, b):
         return self.builder.select(self.builder.icmp_signed("<", a, b), a, b)
@@ -239,8 +243,8 @@ def backward_block_intrinsic(grad, src, dst, emit, dtype: str = "float32"):
 def all_in_range64(lo_bits: int, hi_bits: int):
     """An intrinsic ``inside(src)``: True when the 16 float64 values at the raw
     pointer ``src`` all have |x| bit patterns in [lo_bits, hi_bits] (NaN never):
-    two vector loads, an and, a subtract and one unsigned compare per 8 values
-    and a ``kortestw``, the test of :meth:`Lanes.short_or_general`, for block
+    an and and :meth:`Lanes.outside` per 8 values and a ``kortestw``, the test of
+    :meth:`Lanes.short_or_general`, for block
     kernels built from Numba scalar code (``kernels._common.range_blocks64``),
     where LLVM turns the same test into 16 scalar compares and branches."""
     from numba.extending import intrinsic
@@ -255,8 +259,7 @@ def all_in_range64(lo_bits: int, hi_bits: int):
             ptr = builder.bitcast(args[0], v.I.as_pointer())
             b = builder.load(ptr, align=8)
             ab = builder.and_(b, v.splat_i(v.ABS))
-            outside = builder.icmp_unsigned(">", builder.sub(ab, v.splat_i(lo_bits)), v.splat_i(hi_bits - lo_bits))
-            return builder.not_(v.any_lane(outside))
+            return builder.not_(v.any_lane(v.outside(ab, lo_bits, hi_bits)))
 
         return types.boolean(types.voidptr), codegen
 

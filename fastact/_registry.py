@@ -248,8 +248,9 @@ def build_public(act: Activation) -> dict[str, Any]:
         (act.name + "_backward", act.backward, ("grad_out", "x"), "backward",
          (act.backward_block_f32, act.backward_block_f64)),
     )
-    # Memory-bound kernels (no exp core) write large outputs with streaming stores;
-    # for the exp-based ones they measured no faster (tools/stream_threshold.py).
+    # Memory-bound kernels (by default those without an exp core: Activation.streamed)
+    # write large outputs with streaming stores; for the exp-based ones they measured
+    # no faster (tools/stream_threshold.py).
     stream = act.streamed
     out: dict[str, Any] = {}
     for name, kernel, leading, kind, (block, block64) in specs:

@@ -179,17 +179,22 @@ _TSG_ZERO = 2.0**-511.5
 
 
 @_jit
-def _tanhshrink_grad64(x):
-    a = abs(x)
-    ac = abs_clamped(x, _TSG_EXPM1_MIN, _TSG_EXPM1_MAX)
-    t, t_lo = expm1_dd64(-(ac + ac))
+def _tanh_squared64(a):
+    """tanh(a)**2 for a in [2**-30, 20]: the core of :func:`_tanhshrink_grad64`."""
+    t, t_lo = expm1_dd64(-(a + a))
     d = 2.0 + t  # t in (-1, 0): a Fast2Sum
     d_lo = ((2.0 - d) + t) + t_lo
     inv = 1.0 / d
     th = -t * inv
     th_lo = (fma(-th, d, -t) - fma(th, d_lo, t_lo)) * inv
     sq = th * th
-    g = sq + (fma(th, th, -sq) + 2.0 * th * th_lo)
+    return sq + (fma(th, th, -sq) + 2.0 * th * th_lo)
+
+
+@_jit
+def _tanhshrink_grad64(x):
+    a = abs(x)
+    g = _tanh_squared64(abs_clamped(x, _TSG_EXPM1_MIN, _TSG_EXPM1_MAX))
     # tiny: a**2 on a clamped to [2**-511, 2**-30] (normal, no overflow), 0 below
     # 2**-511.5 (and 2**-1022 just above: within the absolute bound of the contract)
     at = abs_clamped(x, 2.0**-511, _TSG_EXPM1_MIN)
@@ -207,15 +212,7 @@ def _tanhshrink_grad64(x):
 @_jit
 def _tanhshrink_grad64_fast(x):
     """:func:`_tanhshrink_grad64` for |x| in [2**-30, 20]."""
-    a = abs(x)
-    t, t_lo = expm1_dd64(-(a + a))
-    d = 2.0 + t
-    d_lo = ((2.0 - d) + t) + t_lo
-    inv = 1.0 / d
-    th = -t * inv
-    th_lo = (fma(-th, d, -t) - fma(th, d_lo, t_lo)) * inv
-    sq = th * th
-    return sq + (fma(th, th, -sq) + 2.0 * th * th_lo)
+    return _tanh_squared64(abs(x))
 
 
 _TANHSHRINK_GRAD64_BLOCK, _TANHSHRINK_BACKWARD64_BLOCK = range_blocks64(
