@@ -118,11 +118,14 @@ class Lanes:
         low, high = ir.Constant(F16, padded[:BLOCK]), ir.Constant(F16, padded[BLOCK:])
         return self.builder.call(self._perm2, [low, index, high])
 
-    def scalef(self, a, b, where=None):
+    def scalef(self, a, b, where=None, quiet=False, otherwise=None):
         """a 2^floor(b) per lane, one ``vscalefps`` (float32 only): exact wherever the
         result is a normal number, which is where the short paths use it, to apply
         an exponent without the bit pattern's shift, mask and add.  Lanes outside
-        ``where`` (a vector compare; all lanes when None) keep a."""
+        ``where`` (a vector compare; all lanes when None) keep a, or take
+        ``otherwise`` (a vector: zero-masking with zeros).  ``quiet``: with
+        exceptions suppressed (``{sae}``), for lanes whose subnormal or zero results
+        are discarded (no underflow flag from them)."""
         if self.dtype != "float32":
             raise NotImplementedError("scalef: float32 lanes only")
         builder = self.builder
@@ -132,7 +135,9 @@ class Lanes:
             builder.module, ir.FunctionType(F16, [F16, F16, F16, mask_type, ir.IntType(32)]), name
         )
         mask = ir.Constant(mask_type, 2**BLOCK - 1) if where is None else builder.bitcast(where, mask_type)
-        return builder.call(scalef, [a, b, a, mask, ir.Constant(ir.IntType(32), 4)])  # 4: the current rounding
+        # 4: the current rounding; 8: to nearest, exceptions suppressed
+        kept = a if otherwise is None else otherwise
+        return builder.call(scalef, [a, b, kept, mask, ir.Constant(ir.IntType(32), 8 if quiet else 4)])
 
     def any_lane(self, mask):
         """True (an i1) when any of the 16 lanes of the vector compare ``mask`` is set:

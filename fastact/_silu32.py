@@ -15,15 +15,9 @@ silu(x) rounds to x / 2 (the next term, x^2 / 4, is below a quarter ULP), formed
 on the bit pattern (+-0 where x / 2 is subnormal); above 104 it is x (x >= 0) or
 the flushed +0 (x < 0).
 
-:func:`silu_grad32` (below) is the derivative on the same exp, one division for
-u = 1 / (1 + e) as a double word, and a quartic next to the derivative's root
-(exhaustive float32 error 0.658 ULP, none above 1; the generic double-word
-kernel it replaces reached 1.441 at 2.3x the time).  Both signs go through one
-formula, P (1 + x Q) on selected double words (``gate_grad32``): evaluating
-x >= 0 apart as u + x e u^2 cost 5% more time and reached 0.948 ULP (4811039
-results above 0.5 ULP, 1403716 now); the x < 0 results are the same bits.  Its block kernels serve
-``silu_grad`` and, multiplied by grad_out in the same registers,
-``silu_backward``.
+Its derivative's float32 kernel is a table of polynomials (``_silu_grad32``);
+:func:`gate_grad32`, the exp-based derivative it had (0.658 ULP at 1.5-1.6x the
+time of PyTorch's), still serves gelu_tanh' (``_gelu_tanh32``).
 
 The generic kernel (``kernels.gated._silu``, still used for float64) builds e
 from a double-word exp and a general double-word quotient: twice the time of
@@ -38,7 +32,7 @@ import numpy as np
 from numba import njit
 from numba.extending import intrinsic
 
-from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
+from ._avx512 import F16, I16, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 from ._sigmoid32 import (
     _LIMIT_BITS,
@@ -46,21 +40,15 @@ from ._sigmoid32 import (
     _TINY_BITS,
     emit_exp_neg_parts32,
     emit_exp_neg_scaled32,
-    emit_exp_neg_table32,
     emit_one_plus32,
     emit_one_plus_scaled32,
-    emit_root_offset32,
-    emit_scaled_flushed32,
     exp_neg_parts32,
-    exp_neg_table32,
     one_plus32,
-    root_offset32,
-    scaled_flushed32,
 )
 
 __all__ = [
     "gate32", "gate_quotient32", "emit_gate_quotient32", "gate_grad32", "emit_gate_grad32", "silu32",
-    "silu32_block16", "silu_grad32", "silu_grad32_block16", "silu_backward32_block16",
+    "silu32_block16",
 ]
 
 _F = np.float32
@@ -188,33 +176,12 @@ def silu32_block16(typingctx, src, dst):
 
 
 # --------------------------------------------------------------------------------
-# silu'(x) = s (1 + x (1 - s)), s = sigmoid(x)
+# The derivative of a gate x sigmoid(v): gelu_tanh' (``_gelu_tanh32``).  It was
+# silu''s too, whose float32 kernel is now a table of polynomials (``_silu_grad32``).
+# With e = exp(-|v|) = 2^k E (the table exp above) and u = 1 / (1 + e) = sigmoid(|v|)
+# as a double word (u + u_lo, one division and its exact residual), one formula
+# P (1 + b Q) on selected double words, rounded once.
 # --------------------------------------------------------------------------------
-# With e = exp(-|x|) = 2^k E (the table exp above) and u = 1 / (1 + e) = sigmoid(|x|)
-# as a double word (u + u_lo, one division and its exact residual):
-#
-#     x >= 0:  silu'(x) = u (1 + x e u)         (x e u is at most 0.28)
-#     x <  0:  silu'(x) = 2^k E u (1 + x u)     (E u as a double word, 2^k applied last)
-#
-# one formula P (1 + x Q) on selected double words (gate_grad32), rounded once.
-# 1 + x u is an FMA on the double word u; it cancels only next to the root
-# x0 = -1.27846 of silu', where E's own error (about 2^-34) would dominate.  Within
-# 2^-4 of x0 a polynomial t P(t) in t = x - x0 takes over (P quartic, P(0) as a
-# double word; the coefficients are the float64 fit of tools/fit_roots.py, whose
-# low terms are the Taylor coefficients to far below float32 precision).
-_ROOT_HI = _F(-1.2784645557403564)  # x0 = _ROOT_HI + _ROOT_LO; x - _ROOT_HI is exact near x0
-_ROOT_LO = _F(1.2979282537628478e-08)
-_D0 = 0.2178117057198001
-_D0_HI = _F(_D0)
-_D0_LO = _F(_D0 - float(_D0_HI))
-_D1 = _F(0.14664879699694688)
-_D2 = _F(0.01887481422378236)
-_D3 = _F(-0.015222655223186053)
-_D4 = _F(-0.006606589138360594)
-_LO_D0 = _F(-float(_ROOT_LO) * _D0)  # x0's low part times P(0)
-_ROOT_WINDOW_BITS = int(_F(2.0**-4).view(np.int32))
-
-
 @njit(**JIT_OPTIONS)
 def gate_grad32(e_hi, e_lo, s, neg, bs, bs_lo):
     """The derivative of x sigmoid(v) (v >= 0 of the sign of x) from e = exp(-v) =
@@ -281,81 +248,3 @@ def emit_gate_grad32(v, e_hi, e_lo, s, neg, bs, bs_lo=None):
     m = builder.select(neg, p, u)
     m_lo = builder.select(neg, p_lo, u_lo)
     return builder.bitcast(fma(m, c, fma(m, c_lo, builder.fmul(m_lo, c))), I16)
-
-
-@njit(**JIT_OPTIONS)
-def silu_grad32(x):
-    """silu'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))) of a float32 value (the scalar
-    twin of :func:`silu_grad32_block16`).  Every multiply-add is an explicit FMA, so
-    FMA contraction cannot make the two differ."""
-    b = float_bits(x)
-    ab = b & _ABS
-    cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
-    e_hi, e_lo, k, s = exp_neg_table32(cb, x)
-    neg = b < np.int32(0)
-    bs = float_from_bits(cb | (b & _SIGN), x)  # b = |x|: bs is x, |x| clamped to [2^-30, 104]
-    mb = gate_grad32(e_hi, e_lo, s, neg, bs, _F(0))
-    rb = scaled_flushed32(mb, _select(neg, k, np.int32(0)))
-    # within 2^-4 of the root: t P(t)
-    dx, inside = root_offset32(x, b, ab, _ROOT_HI, np.int32(_ROOT_WINDOW_BITS))
-    t = dx - _ROOT_LO  # rounded: only the small terms use it
-    near = fma(dx, _D0_HI, fma(t, fma(t, fma(t, fma(t, fma(t, _D4, _D3), _D2), _D1), _D0_LO), _LO_D0))
-    rb = _select(inside, float_bits(near), rb)
-    return float_from_bits(_select(ab > np.int32(_INF_BITS), b, rb), x)  # NaN in, NaN out
-
-
-def _emit_silu_grad(v, b, store):
-    builder = v.builder
-    fma = v.fma
-    ab = builder.and_(b, splat_i(int(_ABS)))
-    neg = builder.icmp_signed("<", b, splat_i(0))
-    a_signed = builder.bitcast(b, F16)  # x itself: bs on the short path
-
-    def evaluate(general):
-        """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
-        when every |x| is in [2^-30, 27] (no clamp, no floor on k, nothing to flush,
-        no NaN, and t P(t) cannot overflow)."""
-        if general:
-            cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS))
-            e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
-            bs = builder.bitcast(builder.or_(cb, builder.and_(b, splat_i(int(_SIGN)))), F16)
-            mb = emit_gate_grad32(v, e_hi, e_lo, s, neg, bs)
-            rb = emit_scaled_flushed32(v, mb, builder.select(neg, k.integer, splat_i(0)), general)
-        else:
-            # e's parts carry 2^k (k >= -39 here; the result is normal): the same
-            # bits with 1 + e in adds and nothing to scale after
-            t_hi, p = emit_exp_neg_scaled32(v, ab)
-            e_hi = builder.fadd(t_hi, p)
-            rb = emit_gate_grad32(v, e_hi, builder.fadd(builder.fsub(t_hi, e_hi), p), None, neg, a_signed)
-        dx, inside = emit_root_offset32(v, b, ab, _ROOT_HI, _ROOT_WINDOW_BITS, general)
-        if general:
-            rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
-        # The polynomial only where a lane is near the root: 1 block in 6 for
-        # N(0, 4^2) data, 1 in 3 for N(0, 1) (x near x0 is negative and not NaN,
-        # so its select can come last).
-        def near_root():
-            dxi = builder.select(inside, dx, splat_f(0.0)) if general else dx
-            t = builder.fsub(dxi, splat_f(_ROOT_LO))
-            poly = fma(t, fma(t, fma(t, fma(t, splat_f(_D4), splat_f(_D3)), splat_f(_D2)), splat_f(_D1)),
-                       splat_f(_D0_LO))
-            return builder.bitcast(fma(dxi, splat_f(_D0_HI), fma(t, poly, splat_f(_LO_D0))), I16)
-
-        # nonzero on the short path: silu' is 0 only at the irrational x0, and the
-        # float32 nearest it (x0 - 1.3e-8) gets t P(t) of about -2.8e-9
-        store(v.select_where_any(inside, rb, near_root), nonzero=not general)
-
-    v.short_or_general(ab, _FAST_LO_BITS, _FAST_HI_BITS, evaluate)
-
-
-@intrinsic
-def silu_grad32_block16(typingctx, src, dst):
-    """``dst[0:16] = silu'(src[0:16])`` for float32, as AVX-512 vector code
-    (``src`` and ``dst`` raw pointers; they may be equal)."""
-    return block_intrinsic(src, dst, _emit_silu_grad)
-
-
-@intrinsic
-def silu_backward32_block16(typingctx, grad, src, dst):
-    """``dst[0:16] = grad[0:16] * silu'(src[0:16])`` for float32 (``backward_product``),
-    as AVX-512 vector code (raw pointers; ``dst`` may be either source)."""
-    return backward_block_intrinsic(grad, src, dst, _emit_silu_grad)

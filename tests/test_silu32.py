@@ -16,7 +16,7 @@ import support
 from numba import njit
 
 import fastact
-from fastact._silu32 import silu32, silu_grad32
+from fastact._silu32 import silu32
 
 _descents = support.descent_counter(silu32)
 
@@ -55,49 +55,3 @@ def test_block_kernel_equals_scalar_kernel():
 def test_the_short_path_and_the_general_path_agree_at_their_edges():
     # the short path: every |x| in [2^-30, 27]; silu(1000) = 1000
     support.assert_short_and_general_paths_agree(fastact.silu, 27.0, 1000.0, 1000.0)
-
-
-# --------------------------------------------------------------------------------
-# silu' (silu_grad32): block kernels (derivative and fused backward) against the
-# scalar twin, and the near-root polynomial against the general formula
-# --------------------------------------------------------------------------------
-_scalar_grad_loop = support.scalar_loop(silu_grad32)
-
-
-def test_grad_block_kernel_equals_scalar_kernel():
-    support.assert_block_equals_scalar(fastact.silu_grad, _scalar_grad_loop)
-
-
-def test_backward_block_kernel_is_grad_out_times_the_scalar_derivative():
-    support.assert_backward_block_layouts(fastact.silu_backward, _scalar_grad_loop)
-
-
-def test_grad_short_path_general_path_and_root_branch_agree():
-    # a block takes the short path when every |x| is in [2^-30, 27] and evaluates
-    # the near-root polynomial only when a lane is within 2^-4 of x0: the same x
-    # must give the same bits whichever way its block goes
-    rng = np.random.default_rng(8)
-    inside = rng.uniform(-27, 27, 16 * 4096).astype(np.float32)
-    inside[1::16] = rng.uniform(-1.34, -1.21, 4096).astype(np.float32)  # root window lanes
-    mixed = inside.copy()
-    mixed[::16] = np.float32(1000.0)
-    far = inside.copy()
-    far[1::16] = np.float32(3.0)  # no lane near the root: the polynomial is skipped
-    a, b, c = fastact.silu_grad(inside), fastact.silu_grad(mixed), fastact.silu_grad(far)
-    keep = np.ones(inside.size, bool)
-    keep[::16] = False
-    np.testing.assert_array_equal(a[keep].view(np.uint32), b[keep].view(np.uint32))
-    keep[1::16] = False
-    np.testing.assert_array_equal(a[keep].view(np.uint32), c[keep].view(np.uint32))
-
-
-def test_near_root_polynomial_meets_the_general_formula_at_its_edges():
-    # just inside and just outside |x - x0| = 2^-4 the two evaluations are both
-    # accurate: they differ by at most 1 ULP there (the exhaustive certificate
-    # has the error itself: 0.658 ULP at most)
-    x0 = -1.2784645557403564
-    for edge in (x0 - 2.0**-4, x0 + 2.0**-4):
-        xs = np.float32(edge) + np.arange(-8, 9, dtype=np.float32) * np.spacing(np.float32(edge))
-        got = fastact.silu_grad(xs).astype(np.float64)
-        want = fastact.silu_grad(xs.astype(np.float64))
-        assert (np.abs(got - want) <= np.spacing(np.abs(got.astype(np.float32)))).all()

@@ -54,7 +54,8 @@ from .._logistic64 import (
     silu_grad64_off_root,
 )
 from .._registry import Activation, register
-from .._silu32 import silu32, silu32_block16, silu_backward32_block16, silu_grad32, silu_grad32_block16
+from .._silu32 import silu32, silu32_block16
+from .._silu_grad32 import silu_backward32_block16, silu_grad32, silu_grad32_block16
 from ._common import _TINY, _jit, _per_dtype
 from .logistic import by_dtype
 
@@ -110,8 +111,8 @@ def _root_fit(root32, root64, p32, p64, p0_lo64):
 
 
 # Coefficients printed by tools/fit_roots.py (relative error of t * P(t) on the
-# window: 4.4e-10 for float32, 2.8e-20 for float64; float32 silu' itself takes the
-# quartic of _silu32.py).  The window is 1/8 wide on either side: beyond, 1 - |x| u
+# window: 4.4e-10 for float32, 2.8e-20 for float64; float32 silu' itself is a
+# table of polynomials, _silu_grad32.py).  The window is 1/8 wide on either side: beyond, 1 - |x| u
 # in silu_grad64_off_root carries |x| u's error (about 2^-59 absolute, from e's
 # 2^-57) into at most 2^-56 of the result.  Narrowing it from 1/2 (degree
 # 16) to 1/8 cut the blocks of 16 N(0, 4^2) values that evaluate the polynomial from 4
@@ -152,9 +153,10 @@ def _silu_grad64(x):
     return _select(inside, r, y)  # calls, not ternaries: inlined through an overload
 
 
-# float32: silu_grad32 (_silu32.py), on the float32 sigmoid's table exp and one
-# division; float64: the same scheme on a double-word exp (_logistic64.py) and
-# the fitted polynomial within 1/8 of the root
+# float32: silu_grad32 (_silu_grad32.py), a table of degree-8 polynomials on 32
+# intervals (no exp, no division) and short exp formulas beyond |x| = 12.4;
+# float64: an exp-based formula on a double-word exp (_logistic64.py) and the
+# fitted polynomial within 1/8 of the root
 _silu_grad_by_dtype = by_dtype(silu_grad32, _silu_grad64)
 
 
@@ -199,11 +201,12 @@ register(
             "x < 0 (no 1 - s cancellation: silu_grad(-30) is -2.7e-12 in float32, not 0),\n"
             "and near its root x0 = -1.27846 a fitted polynomial in x - x0.  silu(-0.0) =\n"
             "-0.0; tiny inputs give x / 2.  Not monotone: silu dips to -0.2785 at x0.\n"
-            "float32 shares the float32 sigmoid's table-driven exp (one vpermps per lookup\n"
-            "on AVX-512) and its corrected division, with |x| e as a double word; its\n"
-            "derivative is u (1 + x e u) (x >= 0) and e u (1 + x u) (x < 0), one formula on\n"
-            "the double words u = 1 / (1 + e) and e u, with a quartic in x - x0 within 2^-4\n"
-            "of the root."
+            "float32 silu shares the float32 sigmoid's table-driven exp (one vpermps per\n"
+            "lookup on AVX-512) and its corrected division, with |x| e as a double word.\n"
+            "float32 silu' is a table of degree-8 polynomials on 32 intervals of width 0.8\n"
+            "centred on the root (no exp, no division; the root's interval is anchored at\n"
+            "the float32 nearest x0, so the relative accuracy holds through the zero\n"
+            "crossing), with 1 + e (x - 1) and e (1 + x + e) / (1 + e)^2 beyond |x| = 12.4."
         ),
         aliases=("swish",),
         transcendental=True,
