@@ -12,17 +12,21 @@ interval, with t = x - m for an anchor m,
 (degree 8: relative error 2^-29.6; degree 7 reached 2^-25.5, which cost the
 kernel 0.3-0.4 ULP next to the root).  The anchors keep t exact:
 
-- the root's interval [-1.68, -0.88]: m = r (x - r is exact by Sterbenz's lemma);
-  its c0 = silu'(r), about -2.8e-9, goes whole into c0_lo (c0_hi = 0), so the
-  kernel's last FMA rounds t c1 + w once and silu' keeps its relative accuracy
-  through the zero crossing;
+- the root's interval [-1.68, -0.88]: m = r (x - r is exact by Sterbenz's lemma),
+  so c0 = silu'(r) is about -2.8e-9 and t (c1 + ...) carries silu' through its
+  zero crossing with its relative accuracy;
 - the interval holding 0: m = 0 (t = x, exact for every tiny x);
 - elsewhere the multiple of 1/64 whose rounding costs least (:func:`anchor_cost`):
   the kernel's sum c0 + g rounds g = t c1 + w first, and next to the root, where
   silu' changes by a factor of 3 across the interval, the centre's c0 and g
   cancel and half an ULP of g is a full ULP of the result.
 
-c0 = silu'(m) and c1 are double words (float32 pairs); c1 .. c8 are fitted to the
+c0 = silu'(m) and c1 are double words whose low parts, rounded to bfloat16, share
+one float32 (c0_lo in the high half: the packed float itself serves as c0_lo, its
+low half changing it by less than 2^-7 of itself; one table lookup and a shift
+for both).  Keeping the root's c0 whole in a low-part table of its own (so that
+the last FMA rounds t c1 + w once there) gave 1.150 ULP instead of 1.385 at 5%
+more time: one lookup.  c1 .. c8 are fitted to the
 relative error on Chebyshev nodes against 40-digit mpmath values (Lawson's
 reweighting of least squares towards the minimax fit), rounded one at a time from
 c1 up with the higher ones refitted after each rounding.
@@ -47,6 +51,19 @@ ROOT_HI = float(np.float32(-1.2784645557403564))
 
 def _f32(v) -> float:
     return float(np.float32(float(v)))
+
+
+def _bf16(v) -> float:
+    """v rounded to bfloat16 (8 significant bits), nearest-even on the float32 bits."""
+    b = int(np.float32(_f32(v)).view(np.uint32))
+    b = (b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000
+    return float(np.uint32(b).view(np.float32))
+
+
+def pack(hi: float, lo: float) -> float:
+    """The float32 whose high 16 bits are bfloat16 ``hi`` and low 16 bits bfloat16 ``lo``."""
+    b = int(np.float32(hi).view(np.uint32)) | (int(np.float32(lo).view(np.uint32)) >> 16)
+    return float(np.uint32(b).view(np.float32))
 
 
 def silu_grad(x):
@@ -124,9 +141,7 @@ def fit_interval(n: int):
     f = np.array([float(e) for e in exact])
     c0 = silu_grad(m)
     c0_hi = _f32(c0)
-    c0_lo = _f32(c0 - mp.mpf(c0_hi))
-    if n == 0:  # the root's c0 is tiny: all of it goes into the low part, added before the last rounding
-        c0_hi, c0_lo = 0.0, _f32(c0)
+    c0_lo = _bf16(c0 - mp.mpf(c0_hi))
     target = np.array([float((e - mp.mpf(c0_hi) - mp.mpf(c0_lo)) / e) for e in exact])
     basis = np.vander(t, DEGREE + 1, increasing=True)[:, 1:] / f[:, None]
     coef = []
@@ -134,11 +149,11 @@ def fit_interval(n: int):
         c = minimax(basis[:, j:], target)[0]
         parts = [_f32(c)]
         if j == 0:  # c1 as a double word
-            parts.append(_f32(c - parts[0]))
+            parts.append(_bf16(c - parts[0]))
         target = target - sum(parts) * basis[:, j]
         coef.extend(parts)
     c1_hi, c1_lo, *rest = coef
-    return [m, c0_hi, c0_lo, c1_hi, c1_lo] + rest, float(np.abs(target).max())
+    return [m, c0_hi, pack(c0_lo, c1_lo), c1_hi] + rest, float(np.abs(target).max())
 
 
 
@@ -148,12 +163,19 @@ def main():
     worst = max(err for _, err in fits.values())
     # table index: n mod 32
     rows = [fits[idx if idx <= LAST else idx - 32][0] for idx in range(32)]
+    # on the interval holding 0, c0 = 1/2 exactly and its low part 0: 2^-90 in its
+    # place keeps w = t (...) + c0_lo normal for tiny and subnormal x (no underflow
+    # flag), far below an ULP of the result
+    zero = [row for row in rows if row[0] == 0.0][0]
+    c1_lo = float(np.uint32(int(np.float32(zero[2]).view(np.uint32)) << 16 & 0xFFFFFFFF).view(np.float32))
+    assert abs(c1_lo) > 2.0**-100  # it keeps p normal
+    zero[2] = pack(2.0**-90, c1_lo)
     print(f"# silu': {len(numbers)} intervals of width {1 / SCALE}, degree {DEGREE}, "
           f"relative error 2^{np.log2(worst):.1f}")
     errors = [f"{n}:{np.log2(fits[n][1]):.1f}" for n in numbers]
     for i in range(0, len(errors), 8):
         print("# log2 error, interval n: " + " ".join(errors[i : i + 8]))
-    names = ["ANCHOR", "C0_HI", "C0_LO", "C1_HI", "C1_LO"] + [f"C{i}" for i in range(2, DEGREE + 1)]
+    names = ["ANCHOR", "C0_HI", "LO_PACKED", "C1_HI"] + [f"C{i}" for i in range(2, DEGREE + 1)]
     for name, values in zip(names, zip(*rows, strict=True), strict=True):
         print(f"_{name} = _table(")
         for i in range(0, len(values), 4):
