@@ -5,7 +5,7 @@ The exp-based kernel this replaces (``_silu32.gate_grad32``: the sigmoid's table
 exp as a double word, u = 1 / (1 + e) with its residual, double-word products and
 a quartic next to the root x0 = -1.27846; 0.658 ULP) took about 46 vector
 operations per 16 values, and 1.5-1.6x the time of PyTorch's ``silu_backward``;
-this one takes 25 (12 of them table lookups).  silu' is tabulated on 32
+this one takes 25 (11 of them table lookups).  silu' is tabulated on 32
 intervals of width 0.8 centred on the root: the interval number n =
 round(1.25 (x - r)), r the float32 nearest x0, is the low mantissa bits of
 fma(x - r, 1.25, 1.5 * 2^23) (the table lookups, one ``vpermi2ps`` each, read
@@ -29,7 +29,7 @@ Beyond |x| = 12.4 the tails are short formulas on the float32 sigmoid's table ex
 e = exp(-|x|) = 2^k E, E = t_hi + p (``_sigmoid32``), to first order in e (the
 next terms are below 2^-33 of the result there), with u = e (a - 1), a = |x|:
 
-    x >=  12.4:  silu'(x) = 1 + u                                        (1 from 19.556345)
+    x >=  12.4:  silu'(x) = 1 + e (a - 1)                                (1 from 19.556345)
     x <= -12.4:  silu'(x) = 2^k (t_hi (1 - a) + (p (1 - a) + E (2u + e)))   (e (1 + x + e) / (1 + e)^2)
 
 the second rounded once (t_hi (1 - a) is exact in the FMA) with 2^k applied last;
@@ -230,8 +230,8 @@ def _tails(b, ab, x):
     big_e = t_hi + p
     e = s * big_e  # its scale floored at 2^-40, as in the block kernel
     one = _F(1)
+    positive = fma(e, a - one, one)  # an FMA, not 1 + u: contraction must not decide
     u = e * (a - one)
-    positive = one + u  # 1 + e (a - 1)
     # 2^-k silu'(-a) = E ((1 - a) + (2u + e)): the exact t_hi (1 - a) plus the small
     # rest, rounded once (1 - a is exact)
     one_minus_a = one - a
@@ -281,8 +281,9 @@ def _emit_tails(v, b, ab, clamp_low):
     big_e = builder.fadd(t_hi, p)
     floor = splat_f(float(_E_FLOOR))
     e = v.scalef(big_e, builder.select(builder.fcmp_ordered(">", k.real, floor), k.real, floor))
-    u = builder.fmul(e, builder.fsub(a, one))
-    positive = builder.bitcast(builder.fadd(one, u), I16)
+    a_minus_one = builder.fsub(a, one)
+    positive = builder.bitcast(fma(e, a_minus_one, one), I16)
+    u = builder.fmul(e, a_minus_one)
     one_minus_a = builder.fsub(one, a)
     rest = fma(p, one_minus_a, builder.fmul(big_e, fma(u, splat_f(2.0), e)))
     product = fma(t_hi, one_minus_a, rest)
