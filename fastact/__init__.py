@@ -20,7 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import scalar, ufuncs
+from . import (
+    _cache,  # noqa: F401  (first: Numba's cache keyed on every kernel source)
+    scalar,
+    ufuncs,
+)
 from ._parallel import get_num_threads, set_num_threads
 from ._registry import REGISTRY
 

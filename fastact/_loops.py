@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
-import pathlib
 
 import numpy as np
 from llvmlite import ir
@@ -56,16 +54,10 @@ from numba.extending import intrinsic
 from numpy._core import _multiarray_umath
 
 from ._avx512 import HAVE_BLOCK_KERNEL
+from ._cache import SOURCE_HASH
 from ._parallel import dispatch, loop_record, threshold_for
 
 __all__ = ["make_ufunc", "SOURCE_HASH"]
-
-_HERE = pathlib.Path(__file__).resolve().parent
-# Every module a compiled loop can inline from (the kernel modules and the private
-# math modules): Numba's own cache checks only the file of the cached function.
-SOURCE_HASH = hashlib.sha256(
-    b"".join(f.read_bytes() for f in [*sorted((_HERE / "kernels").glob("*.py")), *sorted(_HERE.glob("_[!_]*.py"))])
-).hexdigest()[:12]
 
 _LOOP_SIG = types.void(
     types.CPointer(types.voidptr), types.CPointer(types.intp), types.CPointer(types.intp), types.voidptr

@@ -1,0 +1,44 @@
+"""Numba's on-disk cache of fastact's functions is keyed on every kernel source
+(``fastact/_cache.py``): an edit to a module a kernel inlines from (a table of
+coefficients, say) must recompile it, not hand back the cached old code."""
+
+from __future__ import annotations
+
+from numba import njit
+
+import fastact
+from fastact import _cache, _loops
+
+
+def _locator(dispatcher):
+    """The cache locator of a ``cache=True`` dispatcher (Numba's internals)."""
+    return dispatcher._cache._impl.locator
+
+
+def test_fastact_kernels_carry_the_source_hash_in_their_stamp():
+    assert _cache.INSTALLED
+    for kernel in (fastact.scalar.silu_grad, fastact.scalar.sigmoid, fastact.scalar.tanhshrink_backward):
+        locator = _locator(kernel)
+        assert type(locator).__name__.startswith("SourceKeyed")
+        stamp = locator.get_source_stamp()
+        assert stamp[-1] == _cache.SOURCE_HASH and len(_cache.SOURCE_HASH) == 12
+    assert _loops.SOURCE_HASH == _cache.SOURCE_HASH  # the ufunc loops' names carry the same hash
+
+
+def test_functions_outside_the_package_keep_numbas_own_keys():
+    @njit(cache=True)
+    def user_function(x):
+        return x + 1.0
+
+    locator = _locator(user_function)
+    assert not type(locator).__name__.startswith("SourceKeyed")
+    assert user_function(1.0) == 2.0
+
+
+def test_install_is_idempotent():
+    from numba.core import caching
+
+    before = list(caching.CacheImpl._locator_classes)
+    assert _cache.install()
+    assert caching.CacheImpl._locator_classes == before
+    assert sum(c.__name__.startswith("SourceKeyed") for c in before) == 3
