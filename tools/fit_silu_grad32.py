@@ -37,33 +37,22 @@ Run: ``python tools/fit_silu_grad32.py`` (needs mpmath); paste its output into
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import mpmath as mp
 import numpy as np
 
-mp.mp.dps = 40
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when run by path (runpy, the tests)
+from fit_tanhshrink32 import _bf16, _f32, pack  # noqa: E402  (the same float32 and bfloat16 roundings)
+
+mp.mp.dps = 40  # after the import: fit_tanhshrink32 sets 30
 
 DEGREE = 8
 NODES = 400
 SCALE = 1.25  # 1 / the interval width
 FIRST, LAST = -14, 17  # interval numbers n: round(1.25 (x - ROOT_HI)) = n
 ROOT_HI = float(np.float32(-1.2784645557403564))
-
-
-def _f32(v) -> float:
-    return float(np.float32(float(v)))
-
-
-def _bf16(v) -> float:
-    """v rounded to bfloat16 (8 significant bits), nearest-even on the float32 bits."""
-    b = int(np.float32(_f32(v)).view(np.uint32))
-    b = (b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000
-    return float(np.uint32(b).view(np.float32))
-
-
-def pack(hi: float, lo: float) -> float:
-    """The float32 whose high 16 bits are bfloat16 ``hi`` and low 16 bits bfloat16 ``lo``."""
-    b = int(np.float32(hi).view(np.uint32)) | (int(np.float32(lo).view(np.uint32)) >> 16)
-    return float(np.uint32(b).view(np.float32))
 
 
 def silu_grad(x):
