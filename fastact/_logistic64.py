@@ -21,7 +21,10 @@ flushed +0.  80 instructions per 8 values, loads and stores included.
 
 The exp is exp_dw64's (``_core_log``) with y_lo = 0: Cody-Waite reduction with
 the rounding of r kept (r_lo: 2^-54.5 relative otherwise, which cost 0.79 ULP),
-the degree-10 polynomial of ``_core``, and 1 + s as a Fast2Sum.
+the degree-10 polynomial of ``_core``, and 1 + s as a Fast2Sum.  silu itself
+takes :func:`exp_neg64_lean` (the rounding of r + r^2 q left out of p_lo: 0.88
+ULP instead of 0.63, 9% faster); silu' keeps the full one (its window edge next
+to the root amplifies e's error: 1.04 ULP with the lean exp).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from ._avx512 import backward_block_intrinsic, block_intrinsic
 from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = [
-    "exp_neg64", "quotient_parts64", "sigmoid64", "silu64", "silu_grad64_off_root", "sigmoid64_block16",
+    "exp_neg64", "exp_neg64_lean", "quotient_parts64", "sigmoid64", "silu64", "silu_grad64_off_root",
+    "sigmoid64_block16",
     "sigmoid_product64_block16", "silu64_block16", "silu_grad64_blocks",
     "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64", "emit_gate_quotient64", "gate64", "emit_gate64",
     "reciprocal_one_plus64", "gate_grad64", "emit_reciprocal_one_plus64", "emit_gate_grad64", "emit_two_sum",
@@ -82,6 +86,30 @@ def exp_neg64(a, a_lo):
     s_lo = (r - s) + w  # Fast2Sum: |r| >= |w|
     p = 1.0 + s
     return p, ((1.0 - p) + s) + fma(r_lo, p, s_lo), k  # exp(r + r_lo) ~ exp(r) (1 + r_lo)
+
+
+@njit(**JIT_OPTIONS)
+def exp_neg64_lean(a):
+    """exp(-a) = 2^k (p + p_lo) as :func:`exp_neg64` (a_lo = 0) with two terms of
+    p_lo left out: the rounding of r + r^2 q (at most 2^-55, |r| <= 0.35) and
+    r_lo (p - 1) (2^-56.3).  The relative error becomes about 2^-54.4 instead of
+    2^-57: 0.25 ULP more in silu (0.88 instead of 0.63 over 10^7 samples), for
+    three operations fewer on the chain to the division (9% of silu's time)."""
+    t = fma(-a, _LOG2E, _SHIFT64)
+    kf = t - _SHIFT64
+    k = float_bits(t) - np.int64(_SHIFT_BITS)
+    r_hi = fma(-kf, _LN2_HI64, -a)  # exact (Cody-Waite)
+    c = kf * _LN2_LO64
+    r = r_hi - c
+    r_lo = (r_hi - r) - c
+    r2 = r * r
+    r4 = r2 * r2
+    e = _E64
+    q = fma(r4, fma(r4, fma(r, e[9], e[8]), fma(r2, fma(r, e[7], e[6]), fma(r, e[5], e[4]))),
+            fma(r2, fma(r, e[3], e[2]), fma(r, e[1], e[0])))
+    s = fma(r2, q, r)
+    p = 1.0 + s
+    return p, r_lo + ((1.0 - p) + s), k
 
 
 @njit(**JIT_OPTIONS)
@@ -158,21 +186,26 @@ def gate64(x, b, ab, a, p, p_lo, k, sc, keep_above_bits):
 
 
 @njit(**JIT_OPTIONS)
-def _silu_prologue(x, floor):
+def _silu_prologue(x, floor, lean=False):
     """The bit patterns of x and |x|, a = |x| clamped to [2^-60, 745], exp(-a) = 2^k
-    (p + p_lo) and the scale 2^max(k, floor) for sums with 1 (silu and silu')."""
+    (p + p_lo) (``lean``: by :func:`exp_neg64_lean`) and the scale 2^max(k, floor)
+    for sums with 1 (silu and silu')."""
     b = float_bits(x)
     ab = b & _ABS
     a = float_from_bits(min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS)), x)
-    p, p_lo, k = exp_neg64(a, 0.0)
+    if lean:
+        p, p_lo, k = exp_neg64_lean(a)
+    else:
+        p, p_lo, k = exp_neg64(a, 0.0)
     sc = float_from_bits((max(k, np.int64(floor)) + np.int64(1023)) << np.int64(52), x)
     return b, ab, a, p, p_lo, k, sc
 
 
 @njit(**JIT_OPTIONS)
 def silu64(x):
-    """x / (1 + exp(-x)) of a float64 value, within 1 ULP."""
-    b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR)
+    """x / (1 + exp(-x)) of a float64 value, within 1 ULP (0.883 over 10^7 samples),
+    on :func:`exp_neg64_lean`."""
+    b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR, True)
     return gate64(x, b, ab, a, p, p_lo, k, sc, _LIMIT_BITS)
 
 
@@ -249,8 +282,9 @@ def gate_grad64(x, b, ab, p, p_lo, k, u, u_lo, be, c, c_lo):
 _FAST_BITS = int(np.float64(40.0).view(np.int64))
 
 
-def emit_exp_neg64(v, a, a_lo=None):
-    """:func:`exp_neg64` on 16 lanes: ``(p, p_lo, k)`` (``a_lo=None``: a_lo = 0)."""
+def emit_exp_neg64(v, a, a_lo=None, lean=False):
+    """:func:`exp_neg64` on 16 lanes: ``(p, p_lo, k)`` (``a_lo=None``: a_lo = 0);
+    ``lean=True``: :func:`exp_neg64_lean` (a_lo must be None)."""
     builder = v.builder
     fma_, f = v.fma, v.splat_f
     fmul, fadd, fsub = builder.fmul, builder.fadd, builder.fsub
@@ -269,10 +303,14 @@ def emit_exp_neg64(v, a, a_lo=None):
     e = [f(c) for c in _E64]
     q = fma_(r4, fma_(r4, fma_(r, e[9], e[8]), fma_(r2, fma_(r, e[7], e[6]), fma_(r, e[5], e[4]))),
              fma_(r2, fma_(r, e[3], e[2]), fma_(r, e[1], e[0])))
+    one = f(1.0)
+    if lean:
+        s = fma_(r2, q, r)
+        p = fadd(one, s)
+        return p, fadd(r_lo, fadd(fsub(one, p), s)), k
     w = fmul(r2, q)
     s = fadd(r, w)
     s_lo = fadd(fsub(r, s), w)
-    one = f(1.0)
     p = fadd(one, s)
     return p, fadd(fadd(fsub(one, p), s), fma_(r_lo, p, s_lo)), k
 
@@ -345,14 +383,14 @@ def emit_gate_quotient64(v, m, m_lo, a, p, p_lo, sc):
     return v.fma(a, q0, v.builder.fmul(res, v.builder.fmul(a, inv)))
 
 
-def _emit_prologue(v, b, general, floor):
+def _emit_prologue(v, b, general, floor, lean=False):
     """|x| (clamped in the general path), exp(-|x|) = 2^k (p + p_lo) and the scale
     sc = 2^max(k, floor) (the floor only in the general path)."""
     builder = v.builder
     ab = builder.and_(b, v.splat_i(v.ABS))
     cb = v.smin(v.smax(ab, v.splat_i(_TINY_BITS)), v.splat_i(_LIMIT_BITS)) if general else ab
     a = builder.bitcast(cb, v.F)
-    p, p_lo, k = emit_exp_neg64(v, a)
+    p, p_lo, k = emit_exp_neg64(v, a, lean=lean)
     ks = v.smax(k, v.splat_i(floor)) if general else k
     sc = builder.bitcast(builder.shl(builder.add(ks, v.splat_i(1023)), v.splat_i(52)), v.F)
     return ab, a, p, p_lo, k, sc
@@ -428,7 +466,7 @@ def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits):
 
 
 def _silu_prologue64(v, b, general):
-    _, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
+    _, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR, lean=True)
     return a, p, p_lo, k, sc
 
 
