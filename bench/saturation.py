@@ -4,10 +4,12 @@ relative to the central N(0,1) regime, measured in interleaved rounds.
 Usage:  python bench/saturation.py [--size 1000000] [--budget 1.0]
 
 The kernels are branch-free, so only hardware effects could make a regime slower:
-subnormal operands (microcode assists) or slow NaN paths.  One exception: the
-float32 sigmoid block kernel branches once per 16 values, and blocks holding any
-|x| > 27, NaN or infinity take its general path (6 more vector instructions of
-44; measured 0.87-0.89 of central for wide, saturated and special inputs).  Interleaving the four
+subnormal operands (microcode assists) or slow NaN paths.  The exception: the
+block kernels branch once per 16 values, and blocks holding any value outside
+their short path's range take a general path (the float32 sigmoid's: |x| > 27,
+NaN or infinity, 6 more vector instructions of 44); blocks of saturated inputs
+only (|x| >= 21) skip the division in the float32 sigmoid and silu (sigmoid:
+0.87, 0.90 and 0.86 of central for wide, saturated and special inputs).  Interleaving the four
 regimes round by round keeps a shared machine's slow phases from being read as
 a regime effect.  Target: every ratio >= 0.85.
 """

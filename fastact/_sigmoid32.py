@@ -94,6 +94,9 @@ _E_FLOOR = -40  # e enters the denominator as 2^max(k, -40) * E
 # neither NaN nor infinite, so the block kernel's common path drops those steps.
 _FAST_BITS = int(_F(27.0).view(np.int32))
 _MIN_NORMAL_BITS = 0x00800000
+# From |x| = 21 on e = exp(-|x|) <= 7.6e-10 (below 2^-30): 1 + e rounds to 1, and
+# blocks whose every |x| is there skip the division (the saturated path).
+_SAT_LO_BITS = int(_F(21.0).view(np.int32))
 
 
 @njit(**JIT_OPTIONS)
@@ -404,9 +407,34 @@ def _emit_sigmoid(v, b, store):
         rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
         store(builder.select(builder.icmp_signed(">", ab, splat_i(0x7F800000)), b, rb))
 
+    def saturated(ab):
+        """Every |x| >= 21 (infinities included, NaN not): e <= 7.6e-10, so 1 + e
+        rounds to d = 1 and the general path's quotient is its numerator plus
+        the residual term, no division: 1 for x >= 0 (1 - d_lo rounds to 1),
+        2^k (e_hi + (e_lo - e_hi d_lo)) for x < 0, flushed to +0 below normal.
+        The same bits as the general path."""
+        cb = v.smin(ab, splat_i(_LIMIT_BITS))
+        t_hi, p, k, s = emit_exp_neg_parts32(v, cb, True)
+        _, d_lo = emit_one_plus32(v, t_hi, p, s)
+        e_hi = builder.fadd(t_hi, p)
+        e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
+        q = builder.fadd(v.fma(builder.fneg(e_hi), d_lo, e_lo), e_hi)
+        rb = builder.add(builder.bitcast(q, I16), builder.shl(k.integer, splat_i(23)))
+        rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
+        store(builder.select(builder.icmp_signed("<", b, splat_i(0)), rb, builder.bitcast(one, I16)))
+
     ab = builder.and_(b, splat_i(0x7FFFFFFF))
-    # Typical blocks (every |x| in [2^-30, 27]) skip 7 of the 44 vector instructions.
-    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, lambda general: evaluate(ab, general))
+    # Typical blocks (every |x| in [2^-30, 27]) skip 7 of the 44 vector instructions;
+    # blocks of saturated inputs (every |x| >= 21) the division too.
+    with builder.if_else(v.any_lane(v.outside(ab, _TINY_BITS, _FAST_BITS))) as (rare, common):
+        with rare:
+            with builder.if_else(v.any_lane(v.outside(ab, _SAT_LO_BITS, 0x7F800000))) as (mixed, all_saturated):
+                with mixed:
+                    evaluate(ab, True)
+                with all_saturated:
+                    saturated(ab)
+        with common:
+            evaluate(ab, False)
 
 
 @intrinsic

@@ -126,3 +126,26 @@ def test_softplus_grad_at_beta_1_is_the_sigmoid_in_every_loop():
 def test_softplus_backward_block_layouts():
     # softplus' = sigmoid(x) at beta = 1 is 0 at -inf: an infinite grad_out there is blocked
     support.assert_backward_block_layouts(fastact.softplus_backward, _scalar_sigmoid_loop, zero_derivative_at=-np.inf)
+
+
+def test_saturated_blocks_equal_the_scalar_kernel_on_every_value():
+    # every float32 with 21 <= |x| <= 200 and the infinities, shuffled into blocks of
+    # 16 in which every |x| >= 21 (the saturated path: 1 + e rounds to 1, no
+    # division), and again with one lane of each block below 21 (the general path),
+    # against the scalar kernel; log_sigmoid' takes the same blocks on -x
+    lo, hi = np.float32(21.0).view(np.int32), np.float32(200.0).view(np.int32)
+    x = np.arange(lo, hi + 1, dtype=np.int32).view(np.float32)
+    x = np.concatenate([x, -x, np.float32([np.inf, -np.inf] * 8)])
+    x = x[np.random.default_rng(7).permutation(x.size)]
+    mixed = x.copy()
+    mixed[::16] = np.float32(20.5)
+    for xs in (x, mixed):
+        expected = _scalar_loop(xs).view(np.uint32)
+        np.testing.assert_array_equal(fastact.sigmoid(xs).view(np.uint32), expected)
+        np.testing.assert_array_equal(fastact.log_sigmoid_grad(-xs).view(np.uint32), expected)
+    # 1 for x >= 21; for x <= -21 the exp tail, normal down to where it flushes to +0
+    assert (fastact.sigmoid(x[x > 0]) == 1.0).all()
+    tail = fastact.sigmoid(np.sort(x[x < 0])[::-1])
+    zero = tail.view(np.uint32) == 0
+    assert (tail[~zero] >= np.finfo(np.float32).tiny).all()
+    assert zero.any() and zero[np.argmax(zero):].all()  # +0 from one threshold on
