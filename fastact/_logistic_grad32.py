@@ -26,7 +26,9 @@ there (about 2^-28 of the result) let sigmoid' rise between neighbouring float32
 inputs (``tests/test_sigmoid32.py`` scans them all).
 On the short path the derivative is never 0, so the fused backward kernels
 multiply by grad_out without blocking an infinite one there
-(``store(bits, nonzero=True)``): 0.84-0.87x the backward's time.
+(``store(bits, nonzero=True)``): 0.84-0.87x the backward's time.  Blocks whose
+every |x| is saturated (1 + e rounds to 1: |x| >= 21 for sigmoid', 10.5 for
+tanh') skip the division, (1 + e)^2 being 1 + 2 d_lo exactly there.
 
 The generic kernels (``kernels.logistic._sigmoid_grad_generic`` and
 ``_tanh_grad_generic``, still used for float64) rounds e to one float and divides
@@ -73,7 +75,7 @@ class _Scaling:
     scaled by 2^(k + k_offset).  Blocks with every |x| in [lo, fast_hi] (k >= -39:
     no floor on k, nothing to flush, no NaN or inf) take the short path."""
 
-    def __init__(self, shift: int, k_offset: int, fast_hi: float):
+    def __init__(self, shift: int, k_offset: int, fast_hi: float, saturated_lo: float):
         # the block kernel folds 2^k_offset into (1 + e)^2 and the doubling into the exp
         assert k_offset % 2 == 0 and shift in (0, _ONE_EXPONENT)
         self.lo = _TINY_BITS - shift
@@ -81,10 +83,13 @@ class _Scaling:
         self.shift = shift
         self.k_offset = k_offset
         self.fast_hi = int(_F(fast_hi).view(np.int32))
+        # from |x| = saturated_lo on, e <= 7.6e-10 (below 2^-30): 1 + e rounds to 1,
+        # and blocks whose every |x| is there skip the division
+        self.saturated_lo = int(_F(saturated_lo).view(np.int32))
 
 
-_SIGMOID = _Scaling(shift=0, k_offset=0, fast_hi=27.0)
-_TANH = _Scaling(shift=_ONE_EXPONENT, k_offset=2, fast_hi=13.5)
+_SIGMOID = _Scaling(shift=0, k_offset=0, fast_hi=27.0, saturated_lo=21.0)
+_TANH = _Scaling(shift=_ONE_EXPONENT, k_offset=2, fast_hi=13.5, saturated_lo=10.5)
 # the same as plain integers, for the scalar twins (Numba reads module-level ints)
 _SIGMOID_LO, _SIGMOID_HI = _SIGMOID.lo, _SIGMOID.hi
 _TANH_LO, _TANH_HI = _TANH.lo, _TANH.hi
@@ -156,7 +161,32 @@ def _emitter(scaling: _Scaling):
             rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
             store(builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb))
 
-        v.short_or_general(ab, scaling.lo, scaling.fast_hi, evaluate)
+        def saturated():
+            """Every |x| at least saturated_lo (infinities included, NaN not): 1 + e
+            rounds to d = 1, so (1 + e)^2 is 1 + 2 d_lo (exactly) and the general
+            path's ratio is E plus its residual term, no division; the same bits."""
+            cb = v.smin(ab, splat_i(scaling.hi))
+            t_hi, p, k, s = emit_exp_neg_parts32(v, cb, True, doubled=scaling.shift == _ONE_EXPONENT)
+            _, d_lo = emit_one_plus32(v, t_hi, p, s)
+            e_hi = builder.fadd(t_hi, p)
+            e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
+            m = builder.fadd(fma(builder.fneg(e_hi), builder.fmul(splat_f(2.0), d_lo), e_lo), e_hi)
+            scale = builder.shl(builder.add(k.integer, splat_i(scaling.k_offset)), splat_i(23))
+            rb = builder.add(builder.bitcast(m, I16), scale)
+            store(builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb))
+
+        # typical blocks take the short path, blocks of saturated inputs the
+        # division-free one, the rest the general one
+        with builder.if_else(v.any_lane(v.outside(ab, scaling.lo, scaling.fast_hi))) as (rare, common):
+            with rare:
+                outside = v.outside(ab, scaling.saturated_lo, _INF_BITS)
+                with builder.if_else(v.any_lane(outside)) as (mixed, all_saturated):
+                    with mixed:
+                        evaluate(True)
+                    with all_saturated:
+                        saturated()
+            with common:
+                evaluate(False)
 
     return emit
 

@@ -16,7 +16,7 @@ import support
 from numba import njit
 
 import fastact
-from fastact._logistic_grad32 import sigmoid_grad32
+from fastact._logistic_grad32 import sigmoid_grad32, tanh_grad32
 from fastact._sigmoid32 import sigmoid32
 
 _descents = support.descent_counter(sigmoid32)
@@ -149,3 +149,23 @@ def test_saturated_blocks_equal_the_scalar_kernel_on_every_value():
     zero = tail.view(np.uint32) == 0
     assert (tail[~zero] >= np.finfo(np.float32).tiny).all()
     assert zero.any() and zero[np.argmax(zero):].all()  # +0 from one threshold on
+
+
+def test_saturated_derivative_blocks_equal_the_scalar_kernels_on_every_value():
+    # sigmoid' from |x| = 21 on and tanh' from 10.5 on (1 + e rounds to 1 there):
+    # blocks of such inputs skip the division, blocks with one lane below take the
+    # general path; every float32 up to 200 and the infinities, both signs
+    for fn, kernel, lo in ((fastact.sigmoid_grad, sigmoid_grad32, 21.0), (fastact.tanh_grad, tanh_grad32, 10.5)):
+        scalar = support.scalar_loop(kernel)
+        x = np.arange(np.float32(lo).view(np.int32), np.float32(200.0).view(np.int32) + 1, dtype=np.int32)
+        x = x.view(np.float32)
+        x = np.concatenate([x, -x, np.float32([np.inf, -np.inf] * 8)])
+        x = x[np.random.default_rng(7).permutation(x.size)]
+        mixed = x.copy()
+        mixed[::16] = np.float32(0.9 * lo)
+        for xs in (x, mixed):
+            np.testing.assert_array_equal(fn(xs).view(np.uint32), scalar(xs).view(np.uint32))
+        tail = fn(np.sort(np.abs(x)))
+        zero = tail.view(np.uint32) == 0
+        assert (tail[~zero] >= np.finfo(np.float32).tiny).all() and (np.diff(tail[~zero]) <= 0).all()
+        assert zero.any() and zero[np.argmax(zero):].all()  # +0 from one threshold on
