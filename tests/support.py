@@ -642,6 +642,28 @@ def assert_block_equals_scalar64(ufunc, loop, flag_free: bool = False) -> None:
         np.testing.assert_array_equal(loop(x).view(np.uint64), ufunc(x).view(np.uint64))
 
 
+def saturated_blocks32(lo: float, below: float, hi: float = 200.0) -> tuple[np.ndarray, np.ndarray]:
+    """Every float32 with lo <= |x| <= hi and the infinities, both signs, shuffled:
+    contiguous, so the block kernels see blocks of 16 in which every |x| >= lo (a
+    kernel's saturated path); and a copy with one lane of each block set to
+    ``below`` (< lo: the general path).  ``(saturated, mixed)``."""
+    x = np.arange(np.float32(lo).view(np.int32), np.float32(hi).view(np.int32) + 1, dtype=np.int32)
+    x = x.view(np.float32)
+    x = np.concatenate([x, -x, np.float32([np.inf, -np.inf] * 8)])
+    x = x[np.random.default_rng(7).permutation(x.size)]
+    mixed = x.copy()
+    mixed[::16] = np.float32(below)
+    return x, mixed
+
+
+def assert_flushes_from_one_threshold(results: np.ndarray) -> None:
+    """``results`` of inputs sorted away from 0 along an exp tail: normal (or +0)
+    and, once +0 (the flush below the smallest normal number), +0 from there on."""
+    zero = results.view(np.uint32) == 0
+    assert (np.abs(results[~zero]) >= np.finfo(np.float32).tiny).all()
+    assert zero.any() and zero[np.argmax(zero):].all()
+
+
 def scalar_loop(kernel):
     """A compiled loop applying the scalar kernel ``kernel`` to every element (from
     compiled code: a Python call would pass signalling NaNs through a Python float,

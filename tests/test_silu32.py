@@ -58,24 +58,16 @@ def test_the_short_path_and_the_general_path_agree_at_their_edges():
 
 
 def test_saturated_blocks_equal_the_scalar_kernel_on_every_value():
-    # every float32 with 21 <= |x| <= 200 and the infinities, shuffled into blocks of
-    # 16 in which every |x| >= 21 (the saturated path: 1 + e rounds to 1, no
-    # division), and again with one lane of each block below 21 (the general path),
-    # against the scalar kernel
-    lo, hi = np.float32(21.0).view(np.int32), np.float32(200.0).view(np.int32)
-    x = np.arange(lo, hi + 1, dtype=np.int32).view(np.float32)
-    x = np.concatenate([x, -x, np.float32([np.inf, -np.inf] * 8)])
-    x = x[np.random.default_rng(7).permutation(x.size)]
-    mixed = x.copy()
-    mixed[::16] = np.float32(20.5)
+    # blocks in which every |x| >= 21 take the saturated path (1 + e rounds to 1, no
+    # division), blocks with one lane below 21 the general path: both against the
+    # scalar kernel on every float32 with 21 <= |x| <= 200 and the infinities
+    x, mixed = support.saturated_blocks32(21.0, 20.5)
     for xs in (x, mixed):
         np.testing.assert_array_equal(fastact.silu(xs).view(np.uint32), _scalar_loop(xs).view(np.uint32))
-    # x itself for x >= 21; for x <= -21 the exp tail, normal and negative down to
-    # where it flushes to +0 (and +0 from there on)
+    # x itself for x >= 21; for x <= -21 the exp tail, negative and normal down to
+    # where it flushes to +0
     positive = x > 0
     assert (fastact.silu(x[positive]) == x[positive]).all()
-    tail_x = np.sort(x[~positive])[::-1]
-    tail = fastact.silu(tail_x)
-    zero = tail.view(np.uint32) == 0
-    assert ((tail[~zero] < 0) & (np.abs(tail[~zero]) >= np.finfo(np.float32).tiny)).all()
-    assert zero.any() and zero[np.argmax(zero):].all()  # +0 from one threshold on
+    tail = fastact.silu(np.sort(x[~positive])[::-1])
+    assert (tail[tail != 0] < 0).all()
+    support.assert_flushes_from_one_threshold(tail)
