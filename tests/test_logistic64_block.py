@@ -168,3 +168,25 @@ def test_softplus_with_the_default_beta_passed_takes_the_same_bits():
     with np.errstate(invalid="ignore"):
         np.testing.assert_array_equal(fastact.ufuncs.softplus(x, 1.0, 20.0).view(np.uint64),
                                       fastact.softplus(x).view(np.uint64))
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "log_sigmoid_grad"])
+def test_saturated_blocks_equal_the_scalar_kernel(name):
+    # float64 sigmoid from |x| = 38 on (e < 2^-54: 1 + e and 1 - e round to 1) takes
+    # a division-free path in blocks whose every |x| is there: log-uniform |x| in
+    # [38, 800], the float64 neighbours of 38 and infinities, both signs, in such
+    # blocks and in blocks with one lane at 37 (the general path)
+    rng = np.random.default_rng(3)
+    x = np.exp(rng.uniform(np.log(38.0), np.log(800.0), 16 * 200_000)) * rng.choice([-1.0, 1.0], 16 * 200_000)
+    x[rng.integers(0, x.size, 1000)] = np.inf
+    x[rng.integers(0, x.size, 1000)] = -np.inf
+    near = (np.float64(38.0).view(np.int64) + np.arange(20_000)).view(np.float64)
+    x[: near.size] = near * np.where(np.arange(near.size) % 2, 1.0, -1.0)
+    mixed = x.copy()
+    mixed[::16] = 37.0
+    for xs in (x, mixed):
+        np.testing.assert_array_equal(getattr(fastact, name)(xs).view(np.uint64), _LOOPS[name](xs).view(np.uint64))
+    assert (fastact.sigmoid(x[x > 0]) == 1.0).all()
+    tail = fastact.sigmoid(np.sort(x[x < 0])[::-1])  # away from 0: normal, then +0 from one threshold on
+    zero = tail.view(np.uint64) == 0
+    assert (tail[~zero] >= np.finfo(np.float64).tiny).all() and zero.any() and zero[np.argmax(zero):].all()
