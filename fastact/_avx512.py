@@ -159,14 +159,25 @@ class Lanes:
         merged.add_incoming(replaced, after)
         return merged
 
-    def short_or_general(self, ab, lo_bits, hi_bits, evaluate):
+    def short_or_general(self, ab, lo_bits, hi_bits, evaluate, saturated_lo_bits=None, saturated=None):
         """Build ``evaluate(general=False)`` for blocks whose 16 |x| bit patterns
         ``ab`` all lie in [lo_bits, hi_bits] (one unsigned compare tests both ends)
-        and ``evaluate(general=True)`` for the others, behind one branch per block."""
+        and ``evaluate(general=True)`` for the others, behind one branch per block.
+        With ``saturated``: among the others, blocks whose every |x| lies in
+        [saturated_lo_bits, infinity] (NaN excluded) take ``saturated()`` instead,
+        behind a second branch that only those blocks reach."""
         builder = self.builder
         with builder.if_else(self.any_lane(self.outside(ab, lo_bits, hi_bits))) as (rare, common):
             with rare:
-                evaluate(general=True)
+                if saturated is None:
+                    evaluate(general=True)
+                else:
+                    outside = self.outside(ab, saturated_lo_bits, self.INF_BITS)
+                    with builder.if_else(self.any_lane(outside)) as (mixed, all_saturated):
+                        with mixed:
+                            evaluate(general=True)
+                        with all_saturated:
+                            saturated()
             with common:
                 evaluate(general=False)
 

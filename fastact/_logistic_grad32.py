@@ -177,16 +177,7 @@ def _emitter(scaling: _Scaling):
 
         # typical blocks take the short path, blocks of saturated inputs the
         # division-free one, the rest the general one
-        with builder.if_else(v.any_lane(v.outside(ab, scaling.lo, scaling.fast_hi))) as (rare, common):
-            with rare:
-                outside = v.outside(ab, scaling.saturated_lo, _INF_BITS)
-                with builder.if_else(v.any_lane(outside)) as (mixed, all_saturated):
-                    with mixed:
-                        evaluate(True)
-                    with all_saturated:
-                        saturated()
-            with common:
-                evaluate(False)
+        v.short_or_general(ab, scaling.lo, scaling.fast_hi, evaluate, scaling.saturated_lo, saturated)
 
     return emit
 

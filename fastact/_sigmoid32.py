@@ -426,15 +426,8 @@ def _emit_sigmoid(v, b, store):
     ab = builder.and_(b, splat_i(0x7FFFFFFF))
     # Typical blocks (every |x| in [2^-30, 27]) skip 7 of the 44 vector instructions;
     # blocks of saturated inputs (every |x| >= 21) the division too.
-    with builder.if_else(v.any_lane(v.outside(ab, _TINY_BITS, _FAST_BITS))) as (rare, common):
-        with rare:
-            with builder.if_else(v.any_lane(v.outside(ab, _SAT_LO_BITS, 0x7F800000))) as (mixed, all_saturated):
-                with mixed:
-                    evaluate(ab, True)
-                with all_saturated:
-                    saturated(ab)
-        with common:
-            evaluate(ab, False)
+    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, lambda general: evaluate(ab, general), _SAT_LO_BITS,
+                       lambda: saturated(ab))
 
 
 @intrinsic

@@ -100,15 +100,7 @@ def _emit_sigmoid(v, b, store):
 
     # typical blocks take the short path, blocks of saturated inputs the
     # division-free one, the rest the general one
-    with builder.if_else(v.any_lane(v.outside(ab, _TINY_BITS, _FAST_BITS))) as (rare, common):
-        with rare:
-            with builder.if_else(v.any_lane(v.outside(ab, _SAT_LO_BITS, _INF_BITS))) as (mixed, all_saturated):
-                with mixed:
-                    evaluate(True)
-                with all_saturated:
-                    saturated()
-        with common:
-            evaluate(False)
+    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate, _SAT_LO_BITS, saturated)
 
 
 @intrinsic

@@ -189,15 +189,7 @@ def _emit_silu(v, b, store):
 
     # Typical blocks (every |x| in [2^-30, 27]) take the short path, blocks of
     # saturated inputs the saturated one, the rest the general one.
-    with builder.if_else(v.any_lane(v.outside(ab, _FAST_LO_BITS, _FAST_HI_BITS))) as (rare, common):
-        with rare:
-            with builder.if_else(v.any_lane(v.outside(ab, _SAT_LO_BITS, _INF_BITS))) as (mixed, all_saturated):
-                with mixed:
-                    evaluate(general=True)
-                with all_saturated:
-                    saturated()
-        with common:
-            evaluate(general=False)
+    v.short_or_general(ab, _FAST_LO_BITS, _FAST_HI_BITS, evaluate, _SAT_LO_BITS, saturated)
 
 
 @intrinsic
