@@ -166,20 +166,26 @@ class Lanes:
         With ``saturated``: among the others, blocks whose every |x| lies in
         [saturated_lo_bits, infinity] (NaN excluded) take ``saturated()`` instead,
         behind a second branch that only those blocks reach."""
-        builder = self.builder
-        with builder.if_else(self.any_lane(self.outside(ab, lo_bits, hi_bits))) as (rare, common):
-            with rare:
-                if saturated is None:
-                    evaluate(general=True)
-                else:
-                    outside = self.outside(ab, saturated_lo_bits, self.INF_BITS)
-                    with builder.if_else(self.any_lane(outside)) as (mixed, all_saturated):
-                        with mixed:
-                            evaluate(general=True)
-                        with all_saturated:
-                            saturated()
-            with common:
-                evaluate(general=False)
+        tiers = [(lo_bits, hi_bits, lambda: evaluate(general=False))]
+        if saturated is not None:
+            tiers.append((saturated_lo_bits, self.INF_BITS, saturated))
+        self.dispatch(ab, tiers, lambda: evaluate(general=True))
+
+    def dispatch(self, ab, tiers, general):
+        """Build each tier's code for the blocks whose 16 |x| bit patterns ``ab`` all
+        lie in its range, and ``general()`` for the rest: ``tiers`` is a list of
+        ``(lo_bits, hi_bits, build)``, tested in order, each behind one branch (one
+        unsigned compare per range) that only the blocks outside the earlier tiers
+        reach; the first tier is the common case."""
+        if not tiers:
+            general()
+            return
+        (lo, hi, build), rest = tiers[0], tiers[1:]
+        with self.builder.if_else(self.any_lane(self.outside(ab, lo, hi))) as (outside, inside):
+            with outside:
+                self.dispatch(ab, rest, general)
+            with inside:
+                build()
 
     def outside(self, ab, lo_bits, hi_bits):
         """The lanes whose |x| bit pattern (``ab``) lies outside [lo_bits, hi_bits]:

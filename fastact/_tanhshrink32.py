@@ -43,9 +43,10 @@ for a reason: x - np.tanh(x) is 0 below |x| ~ 3e-4, 36% off at 4e-4 and 5% off a
 Below a = 2^-20, a is scaled by 2^58 before it is squared
 (the bracket's smallest terms would leave the normal range) and the result scaled back on
 its bit pattern, flushed to +0 below the smallest normal number, like every
-fastact kernel.  From a = 16 on tanhshrink(x) = x - sign(x) and tanh(x)^2 = 1 (the
-tables take a up to 16, so that the common block, every |x| in [2^-20, 16), needs
-no clamp and no select for either end).
+fastact kernel.  From a = 16 on tanhshrink(x) = x - sign(x) (the tables take a up
+to 16, so that the forward's common block, every |x| in [2^-20, 16), needs no clamp
+and no select for either end) and tanh(x)^2 = 1: the derivative clamps a to the
+tables' end, where (as from a = 9.3537 on) the table gives 1 exactly.
 
 :func:`tanhshrink32` and :func:`tanhshrink_grad32` are the scalar twins of the
 block kernels, operation for operation (explicit FMAs), for single values, loop
@@ -98,7 +99,6 @@ _TINY_SHIFT = 116 << 23
 #: the largest float32 below 16, where the tables end: from 16 on the results are
 #: x - sign(x) (2 e^-32 is far below an ULP of 15) and 1
 _END_BITS = _bits(16.0) - 1
-_ONE_BITS = _bits(1.0)
 
 
 def _table(*values):
@@ -327,8 +327,7 @@ def tanhshrink_grad32(x):
     r = _times_table(bv, b_lo, t, k, x, _GRAD_C0_HI, _GRAD_LO_PACKED, _GRAD_C1_HI, _GRAD_C2, _GRAD_C3, _GRAD_C4,
                      _GRAD_C5, False)
     rb = float_bits(r) - _select(tiny, np.int32(_TINY_SHIFT), np.int32(0))  # times 2^-116
-    rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb)
-    rb = _select(ab > np.int32(_END_BITS), np.int32(_ONE_BITS), rb)
+    rb = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb)  # |x| from 16 on: the 1 at 16
     return float_from_bits(_select(ab > np.int32(_INF_BITS), b, rb), x)  # NaN in, NaN out
 
 
@@ -366,65 +365,80 @@ def _emit_times_table(v, bv, b_lo, t, k, tables, compensated):
     return fma(bv, c0, bracket)
 
 
-def _emit_power_times_table(v, b, end_bits, general, forward):
+def _emit_power_times_table(v, b, end_bits, forward, low, high):
     """(bit pattern of B G for |x| clamped to the table, |x| bits): the common part
-    of both kernels; ``general=False`` for blocks whose |x| all lie in [2^-20, 16)
-    (no clamp, no scaling)."""
+    of both kernels.  ``low``: |x| may lie below 2^-20 (the clamp from below and the
+    scaling of tiny |x|); ``high``: |x| may lie past the table's end (the clamp
+    there).  Blocks whose |x| all lie in [2^-20, 16) need neither."""
     builder = v.builder
     fma = v.fma
     one = splat_f(1.0)
     ab = builder.and_(b, splat_i(int(_ABS)))
-    # the short path's |x| are all below the end already
-    cb = v.smin(v.smax(ab, splat_i(_LOW_BITS)), splat_i(end_bits)) if general else ab
-    t, k = _emit_interval(v, cb if forward or not general else v.smax(cb, splat_i(_TINY_BITS)))
+    cb = v.smax(ab, splat_i(_LOW_BITS)) if low else ab
+    cb = v.smin(cb, splat_i(end_bits)) if high else cb
+    t, k = _emit_interval(v, cb if forward or not low else v.smax(cb, splat_i(_TINY_BITS)))
     a = builder.bitcast(cb, F16)
-    tiny = builder.icmp_signed("<", cb, splat_i(_TINY_BITS)) if general else None
-    sa = builder.fmul(a, builder.select(tiny, splat_f(_TINY_SCALE), one)) if general else a
-    high = builder.icmp_signed(">=", k, splat_i(_K_HIGH))
+    tiny = builder.icmp_signed("<", cb, splat_i(_TINY_BITS)) if low else None
+    sa = builder.fmul(a, builder.select(tiny, splat_f(_TINY_SCALE), one)) if low else a
+    high_k = builder.icmp_signed(">=", k, splat_i(_K_HIGH))
     a2 = builder.fmul(sa, sa)
-    b_lo = builder.select(high, splat_f(0.0), fma(sa, sa, builder.fneg(a2)))
-    bv = builder.select(high, sa if forward else one, a2)
+    b_lo = builder.select(high_k, splat_f(0.0), fma(sa, sa, builder.fneg(a2)))
+    bv = builder.select(high_k, sa if forward else one, a2)
     r = builder.bitcast(_emit_times_table(v, bv, b_lo, t, k, _FWD_TABLES if forward else _GRAD_TABLES,
                                                compensated=forward), I16)
-    if general:
+    if low:
         r = builder.sub(r, builder.select(tiny, splat_i(_TINY_SHIFT), splat_i(0)))
     return r, ab
 
 
+# The kinds of block (each gives the general path's bits on its inputs): short,
+# every |x| in [2^-20, 16), the tables' range (no clamp, no select); wide, every |x|
+# in [2^-20, inf] (the clamp at the tables' end, and for the forward the select of
+# |x| - 1 past it); general (tiny |x| or NaN among them: everything).  The
+# derivative has no short kind: tanh(x)^2 rounds to 1 from |x| = 9.3537 on, so the
+# table clamped at its end gives the 1 of every larger |x| and the clamp is one
+# operation (3% of the central throughput), while a branch between two kinds costs
+# a third of it where blocks of both kinds alternate (N(0, 10^2) inputs: 85% of the
+# blocks hold an |x| >= 16), the mispredicted branches more than the work.  The
+# forward's select and |x| - 1 cost 7%: it keeps the short kind.
 def _emit_tanhshrink(v, b, store):
     builder = v.builder
     sign = builder.and_(b, splat_i(int(_SIGN)))
 
-    def evaluate(general):
-        rb, ab = _emit_power_times_table(v, b, _END_BITS, general, forward=True)
-        if not general:  # every |x| in the table, every result normal and nonzero
+    def evaluate(general, wide=False):
+        rb, ab = _emit_power_times_table(v, b, _END_BITS, True, low=general, high=general or wide)
+        if not (general or wide):  # every |x| in the table, every result normal and nonzero
             store(builder.or_(rb, sign))
             return
-        # |x| - 1 beyond the table (on |x| capped at inf: no arithmetic on a NaN)
-        finite = v.smin(ab, splat_i(_INF_BITS))
+        # |x| - 1 beyond the table (on |x| capped at inf: no arithmetic on a NaN;
+        # the wide kind has none)
+        finite = v.smin(ab, splat_i(_INF_BITS)) if general else ab
         big = builder.bitcast(builder.fsub(builder.bitcast(finite, F16), splat_f(1.0)), I16)
         rb = builder.select(builder.icmp_signed(">", ab, splat_i(_END_BITS)), big, rb)
+        if not general:  # |x| >= 2^-20: every result normal and nonzero
+            store(builder.or_(rb, sign))
+            return
         flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
         rb = builder.select(flushed, splat_i(0), builder.or_(rb, sign))
         store(builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb))
 
     ab = builder.and_(b, splat_i(int(_ABS)))
-    v.short_or_general(ab, _TINY_BITS, _END_BITS, evaluate)
+    tiers = [(_TINY_BITS, _END_BITS, lambda: evaluate(False)), (_TINY_BITS, _INF_BITS, lambda: evaluate(False, True))]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 def _emit_tanhshrink_grad(v, b, store):
     builder = v.builder
 
     def evaluate(general):
-        rb, ab = _emit_power_times_table(v, b, _END_BITS, general, forward=False)
-        if general:  # the short path's |x| are all in the table
+        rb, ab = _emit_power_times_table(v, b, _END_BITS, False, low=general, high=True)
+        if general:
             rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
-            rb = builder.select(builder.icmp_signed(">", ab, splat_i(_END_BITS)), splat_i(_ONE_BITS), rb)
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
-        store(rb, nonzero=not general)  # short path: tanh(x)^2 >= tanh(2^-20)^2, normal
+        store(rb, nonzero=not general)  # |x| >= 2^-20: tanh(x)^2 >= tanh(2^-20)^2, normal
 
     ab = builder.and_(b, splat_i(int(_ABS)))
-    v.short_or_general(ab, _TINY_BITS, _END_BITS, evaluate)
+    v.short_or_general(ab, _TINY_BITS, _INF_BITS, evaluate)
 
 
 @intrinsic

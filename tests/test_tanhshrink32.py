@@ -1,7 +1,8 @@
 """The float32 tanhshrink and tanhshrink' (fastact/_tanhshrink32.py): the AVX-512 block
 kernels equal bit for bit to their scalar twins in every loop layout, their short
 and general paths in agreement, and the piecewise polynomials continuous across
-their 28 seams and the switches to x - sign(x) and 1 at 16.
+their 28 seams and the switches to x - sign(x) and 1 at 16 (the derivative's 1 from the
+tables' end on, the same 1 as from |x| = 9.3537 on).
 
 The accuracy itself is certified with the other kernels (test_accuracy, against
 mpmath, and the exhaustive ``fastact verify``).
@@ -32,15 +33,32 @@ def test_backward_block_kernel_is_grad_out_times_the_scalar_derivative():
     support.assert_backward_block_layouts(fastact.tanhshrink_backward, _scalar_grad_loop, zero_derivative_at=0.0)
 
 
-def test_the_short_path_and_the_general_path_agree_at_their_edges():
-    # the short paths: every |x| in [2^-20, 16), the tables' range
+def test_the_kinds_of_block_agree_at_their_edges():
+    # the forward's short kind: every |x| in [2^-20, 16), the tables' range; one lane
+    # past it (x = 16 on: x - sign(x)) makes a wide block, a tiny lane (scaled by
+    # 2^58) a general one; the derivative has a wide kind and a general one
     support.assert_short_and_general_paths_agree(fastact.tanhshrink, 15.999999, 1000.0, 999.0)
-    support.assert_short_and_general_paths_agree(fastact.tanhshrink_grad, 15.999999, 1000.0, 1.0)
-    # x = 16 is past the end (x - sign(x) and 1 on the general path), and tiny lanes
-    # (scaled by 2^58 on the general path only) go next to ordinary ones
     support.assert_short_and_general_paths_agree(fastact.tanhshrink, 15.999999, 16.0, 15.0)
-    support.assert_short_and_general_paths_agree(fastact.tanhshrink_grad, 15.999999, -16.0, 1.0)
     support.assert_short_and_general_paths_agree(fastact.tanhshrink, 15.999999, 1e-7, 3.3333334e-22)
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink, 1000.0, 1e-7, 3.3333334e-22)
+    tiny = np.float32(1e-7)
+    square = np.float32(np.float64(tiny) ** 2)  # tanh(tiny)^2 rounded
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink_grad, 15.999999, tiny, square)
+    support.assert_short_and_general_paths_agree(fastact.tanhshrink_grad, 1000.0, tiny, square)
+
+
+def test_the_derivative_is_one_from_where_it_rounds_to_one_to_the_end_of_the_tables():
+    # The derivative's wide kind clamps |x| to the tables' end (just below 16) and
+    # needs no select of 1 beyond it: the tables give 1 exactly there, as from
+    # |x| = 9.3537 on, where tanh(x)^2 rounds to 1
+    start = np.float32(9.353694)
+    assert fastact.tanhshrink_grad(np.nextafter(start, np.float32(0))) < 1
+    plateau = np.arange(start.view(np.int32), np.float32(16.0).view(np.int32), dtype=np.int32).view(np.float32)
+    beyond = np.float32([16.0, 17.0, 1e6, 3e38, np.inf])
+    x = np.concatenate([plateau, beyond])
+    x = np.concatenate([x, -x])
+    assert (fastact.tanhshrink_grad(x) == 1).all()
+    assert (_scalar_grad_loop(x) == 1).all()
 
 
 def _exact(x: np.ndarray, grad: bool) -> np.ndarray:
