@@ -38,21 +38,31 @@ def _per_dtype(c32, c64, wide=False):
     return constant
 
 
-def range_blocks64(fast, general, lo: float, hi: float):
+def range_blocks64(fast, general, lo: float, hi: float, saturated=None, saturated_lo: float = np.inf):
     """Block kernels for float64 (16 values, raw pointers; see ``_loops``) from two
     scalar kernels: ``fast`` where every |x| of the block lies in [lo, hi], else
     ``general``.  ``fast`` must be ``general`` with the clamps, selects and
     rescalings that are identities on [lo, hi] left out (the same operations
-    otherwise, so the same bits: the block tests check it bit for bit).  Each loop
-    of 16 is vectorized by LLVM; the test is one vector compare per 8 values.
-    Returns ``(block(src, dst), backward_block(grad, src, dst))``, the latter
-    grad * f(x) through ``backward_product``."""
+    otherwise, so the same bits: the block tests check it bit for bit).  With
+    ``saturated`` (a scalar kernel too), blocks outside [lo, hi] whose every |x|
+    lies in [saturated_lo, inf] (NaN excluded) take it instead of ``general``: the
+    general kernel's value there without its arithmetic (a second test, which only
+    the blocks outside the first reach).  Each loop of 16 is vectorized by LLVM; a
+    test is one vector compare per 8 values.  Returns ``(block(src, dst),
+    backward_block(grad, src, dst))``, the latter grad * f(x) through
+    ``backward_product``."""
     from numba import carray
 
     from .._avx512 import all_in_range64
     from .._core import backward_product
 
-    _all_inside = all_in_range64(int(np.float64(lo).view(np.int64)), int(np.float64(hi).view(np.int64)))
+    def bits(v):
+        return int(np.float64(v).view(np.int64))
+
+    _all_inside = all_in_range64(bits(lo), bits(hi))
+    _all_saturated = all_in_range64(bits(saturated_lo), bits(np.inf))
+    has_saturated = saturated is not None
+    saturated = general if saturated is None else saturated
 
     @njit(**JIT_OPTIONS)
     def block(src, dst):
@@ -61,6 +71,9 @@ def range_blocks64(fast, general, lo: float, hi: float):
         if _all_inside(src):
             for i in range(16):
                 y[i] = fast(x[i])
+        elif has_saturated and _all_saturated(src):
+            for i in range(16):
+                y[i] = saturated(x[i])
         else:
             for i in range(16):
                 y[i] = general(x[i])
@@ -73,6 +86,9 @@ def range_blocks64(fast, general, lo: float, hi: float):
         if _all_inside(src):
             for i in range(16):
                 y[i] = backward_product(g[i], fast(x[i]))
+        elif has_saturated and _all_saturated(src):
+            for i in range(16):
+                y[i] = backward_product(g[i], saturated(x[i]))
         else:
             for i in range(16):
                 y[i] = backward_product(g[i], general(x[i]))
