@@ -82,6 +82,9 @@ _E_FLOOR_GRAD = -80
 # to flush, no NaN or infinity) take the short path; the floor on k stays (k
 # reaches -870 there)
 _FAST_BITS = int(np.float64(20.0).view(np.int64))
+# from |x| = 8 on v >= 49: e = exp(-v) and sc p (<= max(e, 2^-60 p)) are below 2^-53,
+# 1 + sc p rounds to 1 (emit_gate64's saturated blocks)
+_SATURATED_BITS = int(np.float64(8.0).view(np.int64))
 
 
 @njit(**JIT_OPTIONS)
@@ -193,7 +196,7 @@ def _gelu_tanh_prologue(v, b, general):
 
 
 def _emit_gelu_tanh64(v, b, store):
-    emit_gate64(v, b, store, _gelu_tanh_prologue, _FAST_BITS, _HIGH_BITS)
+    emit_gate64(v, b, store, _gelu_tanh_prologue, _FAST_BITS, _HIGH_BITS, _SATURATED_BITS)
 
 
 @intrinsic

@@ -279,6 +279,9 @@ def gate_grad64(x, b, ab, p, p_lo, k, u, u_lo, be, c, c_lo):
 # the floor on k and the final selects: about a quarter of the float64 silu's
 # time (measured on the scalar kernel with and without them, N(0, 4^2) data).
 _FAST_BITS = int(np.float64(40.0).view(np.int64))
+# from |x| = 38 on e = exp(-|x|) <= 3.2e-17 and sc p <= max(e, 2^-60 p) < 2^-53:
+# 1 + sc p rounds to 1
+_SATURATED_BITS = int(np.float64(38.0).view(np.int64))
 
 
 def emit_exp_neg64(v, a, a_lo=None, lean=False):
@@ -358,13 +361,15 @@ def emit_ldexp_signed64(v, p, k, down_finite=False):
     return builder.bitcast(builder.or_(new, sign), v.F)
 
 
-def _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc):
-    """:func:`quotient_parts64` on 16 lanes: ``(inv, q0, res)``."""
+def _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc, d_is_one=False):
+    """:func:`quotient_parts64` on 16 lanes: ``(inv, q0, res)``.  ``d_is_one``: for
+    lanes where 1 + sc p rounds to 1 (sc p < 2^-53), the same operations with d and
+    1 / d the constant 1, which LLVM folds (no division)."""
     builder = v.builder
     fma_, one = v.fma, v.splat_f(1.0)
-    d = fma_(sc, p, one)
+    d = one if d_is_one else fma_(sc, p, one)
     d_lo = fma_(sc, p_lo, fma_(sc, p, builder.fsub(one, d)))
-    inv = builder.fdiv(one, d)
+    inv = one if d_is_one else builder.fdiv(one, d)
     q0 = builder.fmul(num, inv)
     nq0 = builder.fneg(q0)
     return inv, q0, builder.fadd(fma_(nq0, d, num), fma_(nq0, d_lo, num_lo))
@@ -376,9 +381,10 @@ def emit_quotient64(v, num, num_lo, p, p_lo, sc):
     return v.fma(inv, res, q0)
 
 
-def emit_gate_quotient64(v, m, m_lo, a, p, p_lo, sc):
-    """:func:`_gate_quotient64` on 16 lanes."""
-    inv, q0, res = _emit_quotient_parts64(v, m, m_lo, p, p_lo, sc)
+def emit_gate_quotient64(v, m, m_lo, a, p, p_lo, sc, d_is_one=False):
+    """:func:`_gate_quotient64` on 16 lanes (``d_is_one``: see
+    :func:`_emit_quotient_parts64`)."""
+    inv, q0, res = _emit_quotient_parts64(v, m, m_lo, p, p_lo, sc, d_is_one)
     return v.fma(a, q0, v.builder.fmul(res, v.builder.fmul(a, inv)))
 
 
@@ -429,15 +435,19 @@ def sigmoid_product64_block16(typingctx, grad, src, dst):
     return backward_block_intrinsic(grad, src, dst, _emit_sigmoid64, "float64")
 
 
-def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits):
+def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits, saturated_bits=None):
     """:func:`gate64` on 16 lanes, after ``prologue(lanes, bits, general)`` -> (a, p,
     p_lo, k, sc); blocks with every |x| in [2^-60, the float with bit pattern
-    ``fast_bits``] take the short path (no flush, no tiny or kept lane)."""
+    ``fast_bits``] take the short path (no flush, no tiny or kept lane).  With
+    ``saturated_bits``: of the others, blocks whose every |x| lies from there to inf
+    (NaN excluded), where the prologue's sc p < 2^-53 (1 + sc p rounds to 1), take
+    the general path's operations with the division by 1 folded away and without
+    the tiny lanes' select (the same bits)."""
     builder = v.builder
     ab = builder.and_(b, v.splat_i(v.ABS))
     sign = builder.and_(b, v.splat_i(_SIGN))
 
-    def evaluate(general):
+    def evaluate(general, saturated=False):
         a, p, p_lo, k, sc = prologue(v, b, general)
         neg = builder.icmp_signed("<", b, v.splat_i(0))
         m_hi = builder.select(neg, p, v.splat_f(1.0))
@@ -445,7 +455,7 @@ def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits):
         # the short path takes x itself for a = |x| (unclamped there): the same
         # bits with the sign from the FMA, and 2^k added to the signed pattern
         # (normal results)
-        q = emit_gate_quotient64(v, m_hi, m_lo, a if general else builder.bitcast(b, v.F), p, p_lo, sc)
+        q = emit_gate_quotient64(v, m_hi, m_lo, a if general else builder.bitcast(b, v.F), p, p_lo, sc, saturated)
         scale = builder.shl(builder.select(neg, k, v.splat_i(0)), v.splat_i(52))
         rb = builder.add(builder.bitcast(q, v.I), scale)
         if not general:
@@ -453,15 +463,19 @@ def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits):
             return
         rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0),
                             builder.or_(rb, sign))
-        half = builder.select(builder.icmp_signed("<", ab, v.splat_i(_HALF_NORMAL_BITS)), sign,
-                              builder.sub(b, v.splat_i(_ONE_EXPONENT)))
-        rb = builder.select(builder.icmp_signed("<", ab, v.splat_i(_TINY_BITS)), half, rb)
+        if not saturated:  # no tiny lane in a saturated block
+            half = builder.select(builder.icmp_signed("<", ab, v.splat_i(_HALF_NORMAL_BITS)), sign,
+                                  builder.sub(b, v.splat_i(_ONE_EXPONENT)))
+            rb = builder.select(builder.icmp_signed("<", ab, v.splat_i(_TINY_BITS)), half, rb)
         above = builder.and_(builder.icmp_signed(">", ab, v.splat_i(keep_above_bits)),
                              builder.icmp_signed(">=", b, v.splat_i(0)))
-        keep = builder.or_(above, builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)))
+        keep = above if saturated else builder.or_(above, builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)))
         store(builder.select(keep, b, rb))
 
-    v.short_or_general(ab, _TINY_BITS, fast_bits, evaluate)
+    tiers = [(_TINY_BITS, fast_bits, lambda: evaluate(False))]
+    if saturated_bits is not None:
+        tiers.append((saturated_bits, _INF_BITS, lambda: evaluate(True, saturated=True)))
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 def _silu_prologue64(v, b, general):
@@ -470,7 +484,7 @@ def _silu_prologue64(v, b, general):
 
 
 def _emit_silu64(v, b, store):
-    emit_gate64(v, b, store, _silu_prologue64, _FAST_BITS, _LIMIT_BITS)
+    emit_gate64(v, b, store, _silu_prologue64, _FAST_BITS, _LIMIT_BITS, _SATURATED_BITS)
 
 
 @intrinsic

@@ -14,7 +14,9 @@ Blocks whose 16 |x| all lie in [2^-40, 40] (e = exp(-|x|) >= 2^-58: normal, abov
 the 2^-60 floor, the scalings of e's low part and of the result exact or flushed
 only where e's low part is tiny; x needs no clamp or 2^64 scaling; no NaN or
 infinity) skip the clamps, the scaled-tiny path and most of the two
-``ldexp_signed`` scalings.
+``ldexp_signed`` scalings.  Blocks whose every |x| is at least 42 (e below the
+2^-60 floor, where the general path drops it) take x for x > 0 and x (p + p_lo)
+2^k for x < 0 with the general path's operations for them: no division.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ _TINY_NORMAL_BITS = _bits(np.finfo(np.float64).tiny)
 _SMALL_BITS = _bits(2.0**-40)  # below: x scaled by 2^64 before the product
 _FAST_LO_BITS = _SMALL_BITS
 _FAST_HI_BITS = _bits(40.0)
+# from |x| = 42 on e = exp(-|x|) < 2^-60: the saturated blocks
+_SATURATED_BITS = _bits(42.0)
 
 
 def _emit_mul_dd(v, a, a_lo, b, b_lo):
@@ -112,7 +116,23 @@ def _emit_mish64(v, b, store):
         keep = builder.or_(builder.fcmp_unordered("uno", x, x), builder.icmp_signed(">", b, i(_bits(_X_MAX))))
         store(sel(keep, b, builder.bitcast(y, v.I)))
 
-    v.short_or_general(ab, _FAST_LO_BITS, _FAST_HI_BITS, evaluate)
+    def saturated():
+        """Every |x| in [42, inf] (no NaN): e < 2^-60, below the floor where the
+        general path drops e (eh = el = 0), so for x > 0 the quotient is 1 and the
+        result x itself, and for x < 0 N / D = 2 (p + p_lo) / 2 is p + p_lo exactly:
+        x (p + p_lo) rounded once, times 2^k (flushed), with the general path's
+        operations (its divisions by 2 and by 1 are exact) and so its bits."""
+        # |x| clamped to the exp's limit: the exp's argument, and x for x < 0
+        cb = v.smin(ab, i(_bits(_EXP_LIMIT)))
+        p, p_lo, k = emit_exp_neg64(v, builder.bitcast(cb, v.F), f(-0.0))
+        xs = builder.bitcast(builder.or_(cb, builder.and_(b, i(_SIGN))), v.F)
+        y = fmul(xs, p)
+        y = fadd(y, v.fma(xs, p_lo, v.fma(xs, p, builder.fneg(y))))
+        y = fadd(emit_ldexp_signed64(v, y, k), f(0.0))
+        store(sel(builder.icmp_signed("<", b, i(0)), builder.bitcast(y, v.I), b))
+
+    tiers = [(_FAST_LO_BITS, _FAST_HI_BITS, lambda: evaluate(False)), (_SATURATED_BITS, v.INF_BITS, saturated)]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 @intrinsic

@@ -13,7 +13,9 @@ as they are).  The tests compare bit patterns over random float64 bit patterns.
 
 Blocks whose 16 |x| all lie in [2^-60, 40] (e >= 2^-58: normal, no linear-range
 lane, the series argument s above its clamp; no NaN, infinity or huge x) skip the
-clamps, the flushes, the linear range and most of one ``ldexp_signed``.
+clamps, the flushes, the linear range and most of one ``ldexp_signed``.  Blocks
+whose every |x| is at least 42 (saturated inputs: e < 2^-60, the linear range)
+take x or e, the general path's bits without its log1p.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ _E0 = 2.0**-60  # log1p_linear_below: log1p(e) rounds to e below
 _S_MIN_BITS = _bits(2.0**-100)  # _log_constants: the series' smallest |s|
 _FAST_LO_BITS = _bits(2.0**-60)
 _FAST_HI_BITS = _bits(40.0)
+# from |x| = 42 on e = exp(-|x|) < 2^-60.6 < _E0: the saturated blocks
+_SATURATED_BITS = _bits(42.0)
 
 
 def _emit_atanh_tail(v, z):
@@ -131,9 +135,26 @@ def _emit_softplus_bits(v, b, general):
     return yb
 
 
+def _emit_saturated_softplus_bits(v, b):
+    """:func:`_emit_softplus_bits` for every |x| in [42, inf] (no NaN): there e =
+    exp(-|x|) < 2^-60, below the linear range's start, so log1p(e) is e itself
+    (p + p_lo rounded, times 2^k, flushed) and x + e rounds to x (e is far below
+    half an ULP of x): x for x > 0, e for x < 0, the general path's bits without
+    its log1p (no division, no series)."""
+    builder = v.builder
+    c = builder.bitcast(v.smin(builder.and_(b, v.splat_i(_ABS)), v.splat_i(_bits(_EXP_LIMIT))), v.F)
+    p, p_lo, k = emit_exp_neg64(v, c)
+    e = builder.bitcast(emit_ldexp_flush64(v, builder.fadd(p, p_lo), k), v.I)
+    return builder.select(builder.icmp_signed(">", b, v.splat_i(0)), b, e)
+
+
 def _emit_softplus64(v, b, store):
     ab = v.builder.and_(b, v.splat_i(_ABS))
-    v.short_or_general(ab, _FAST_LO_BITS, _FAST_HI_BITS, lambda general: store(_emit_softplus_bits(v, b, general)))
+    tiers = [
+        (_FAST_LO_BITS, _FAST_HI_BITS, lambda: store(_emit_softplus_bits(v, b, False))),
+        (_SATURATED_BITS, v.INF_BITS, lambda: store(_emit_saturated_softplus_bits(v, b))),
+    ]
+    v.dispatch(ab, tiers, lambda: store(_emit_softplus_bits(v, b, True)))
 
 
 def _emit_log_sigmoid64(v, b, store):
@@ -141,11 +162,15 @@ def _emit_log_sigmoid64(v, b, store):
     nb = builder.xor(b, v.splat_i(_SIGN))  # -x
     ab = builder.and_(b, v.splat_i(_ABS))
 
-    def evaluate(general):
-        y = builder.bitcast(_emit_softplus_bits(v, nb, general), v.F)
+    def finish(yb):
+        y = builder.bitcast(yb, v.F)
         store(builder.bitcast(builder.fsub(v.splat_f(0.0), y), v.I))  # 0 - y: +0 for a flushed tail
 
-    v.short_or_general(ab, _FAST_LO_BITS, _FAST_HI_BITS, evaluate)
+    tiers = [
+        (_FAST_LO_BITS, _FAST_HI_BITS, lambda: finish(_emit_softplus_bits(v, nb, False))),
+        (_SATURATED_BITS, v.INF_BITS, lambda: finish(_emit_saturated_softplus_bits(v, nb))),
+    ]
+    v.dispatch(ab, tiers, lambda: finish(_emit_softplus_bits(v, nb, True)))
 
 
 @intrinsic

@@ -170,23 +170,43 @@ def test_softplus_with_the_default_beta_passed_takes_the_same_bits():
                                       fastact.softplus(x).view(np.uint64))
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "log_sigmoid_grad"])
-def test_saturated_blocks_equal_the_scalar_kernel(name):
-    # float64 sigmoid from |x| = 38 on (e < 2^-54: 1 + e and 1 - e round to 1) takes
-    # a division-free path in blocks whose every |x| is there: log-uniform |x| in
-    # [38, 800], the float64 neighbours of 38 and infinities, both signs, in such
-    # blocks and in blocks with one lane at 37 (the general path)
+def _saturated_inputs(lo: float = 38.0) -> np.ndarray:
+    """log-uniform |x| in [lo, 800], the float64 neighbours of lo and infinities,
+    both signs."""
     rng = np.random.default_rng(3)
-    x = np.exp(rng.uniform(np.log(38.0), np.log(800.0), 16 * 200_000)) * rng.choice([-1.0, 1.0], 16 * 200_000)
+    x = np.exp(rng.uniform(np.log(lo), np.log(800.0), 16 * 200_000)) * rng.choice([-1.0, 1.0], 16 * 200_000)
     x[rng.integers(0, x.size, 1000)] = np.inf
     x[rng.integers(0, x.size, 1000)] = -np.inf
-    near = (np.float64(38.0).view(np.int64) + np.arange(20_000)).view(np.float64)
+    near = (np.float64(lo).view(np.int64) + np.arange(20_000)).view(np.float64)
     x[: near.size] = near * np.where(np.arange(near.size) % 2, 1.0, -1.0)
+    return x
+
+
+@pytest.mark.parametrize(("name", "lo"), [("sigmoid", 38.0), ("log_sigmoid_grad", 38.0), ("silu", 38.0),
+                                        ("gelu_tanh", 8.0), ("softplus", 42.0), ("log_sigmoid", 42.0),
+                                        ("mish", 42.0)])
+def test_saturated_blocks_equal_the_scalar_kernel(name, lo):
+    # float64 sigmoid and silu from |x| = 38 on, gelu_tanh from 8 on (e < 2^-54:
+    # 1 + e rounds to 1, and for sigmoid 1 - e too) take a division-free path in
+    # blocks whose every |x| is there, softplus and log_sigmoid from 42 on (e <
+    # 2^-60: log1p(e) = e) a log1p-free one, mish from 42 on (e dropped: no
+    # division): such blocks, and blocks with one lane just below (the general path)
+    x = _saturated_inputs(lo)
     mixed = x.copy()
-    mixed[::16] = 37.0
+    mixed[::16] = np.nextafter(lo, 0.0)
     for xs in (x, mixed):
         np.testing.assert_array_equal(getattr(fastact, name)(xs).view(np.uint64), _LOOPS[name](xs).view(np.uint64))
-    assert (fastact.sigmoid(x[x > 0]) == 1.0).all()
-    tail = fastact.sigmoid(np.sort(x[x < 0])[::-1])  # away from 0: normal, then +0 from one threshold on
-    zero = tail.view(np.uint64) == 0
-    assert (tail[~zero] >= np.finfo(np.float64).tiny).all() and zero.any() and zero[np.argmax(zero):].all()
+
+
+@pytest.mark.parametrize(("name", "lo"), [("sigmoid", 38.0), ("silu", 38.0), ("gelu_tanh", 8.0), ("softplus", 42.0),
+                                        ("mish", 42.0)])
+def test_saturated_values(name, lo):
+    # x >= lo: sigmoid 1, silu, gelu_tanh, softplus and mish x itself; x <= -lo along the
+    # tail away from 0: normal results, then zeros from one threshold on
+    x = _saturated_inputs(lo)
+    f = getattr(fastact, name)
+    positive = x[x > 0]
+    assert (f(positive) == (1.0 if name == "sigmoid" else positive)).all()
+    tail = f(np.sort(x[x < 0])[::-1])
+    zero = tail == 0
+    assert (np.abs(tail[~zero]) >= np.finfo(np.float64).tiny).all() and zero.any() and zero[np.argmax(zero):].all()
