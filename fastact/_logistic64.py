@@ -375,9 +375,9 @@ def _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc, d_is_one=False):
     return inv, q0, builder.fadd(fma_(nq0, d, num), fma_(nq0, d_lo, num_lo))
 
 
-def emit_quotient64(v, num, num_lo, p, p_lo, sc):
-    """:func:`_quotient64` on 16 lanes."""
-    inv, q0, res = _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc)
+def emit_quotient64(v, num, num_lo, p, p_lo, sc, d_is_one=False):
+    """:func:`_quotient64` on 16 lanes (``d_is_one``: see :func:`_emit_quotient_parts64`)."""
+    inv, q0, res = _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc, d_is_one)
     return v.fma(inv, res, q0)
 
 
@@ -405,20 +405,25 @@ def _emit_sigmoid64(v, b, store):
     builder = v.builder
     ab = builder.and_(b, v.splat_i(v.ABS))
 
-    def evaluate(general):
+    def evaluate(general, saturated=False):
+        """``saturated``: every |x| >= 38, no NaN (1 + sc p rounds to 1: the
+        division by 1 folded away)."""
         _, _, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
         neg = builder.icmp_signed("<", b, v.splat_i(0))
         num = builder.select(neg, p, v.splat_f(1.0))
         num_lo = builder.select(neg, p_lo, v.splat_f(0.0))
-        q = emit_quotient64(v, num, num_lo, p, p_lo, sc)
+        q = emit_quotient64(v, num, num_lo, p, p_lo, sc, saturated)
         scale = builder.shl(builder.select(neg, k, v.splat_i(0)), v.splat_i(52))
         rb = builder.add(builder.bitcast(q, v.I), scale)
         if general:
             rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0), rb)
+        if general and not saturated:
             rb = builder.select(builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)), b, rb)
         store(rb, nonzero=not general)  # short path: sigmoid(x) >= sigmoid(-40) > 0
 
-    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate)
+    tiers = [(_TINY_BITS, _FAST_BITS, lambda: evaluate(False)),
+             (_SATURATED_BITS, _INF_BITS, lambda: evaluate(True, saturated=True))]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 @intrinsic
