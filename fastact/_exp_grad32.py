@@ -15,8 +15,10 @@ ULPs and elu' 1.02.  |x| is clamped to [2^-30, 104] for the exp (below, exp(x)
 rounds to 1; above, every result flushes); x = 0 takes the x <= 0 branch
 (PyTorch's convention: elu'(0) = alpha); NaN in, NaN out.
 
-The block kernels branch once per 16 values: when every |x| is in [2^-30, 27]
-they leave out the clamps, the floor on k, the flush and the NaN select.  They
+The block kernels branch once per 16 values: when every |x| is in [2^-30, 87]
+(every result normal) they leave out the clamps, the floor on k, the flush and
+the NaN select; blocks whose every |x| is in [2^-30, inf] (wide and saturated
+inputs) keep the clamp at 104 and the flush.  They
 are the same arithmetic, operation for operation, as the scalar twins, so every
 layout gives bitwise the same results.
 """
@@ -38,7 +40,8 @@ __all__ = ["scaled_exp32", "scaled_exp_blocks", "exp_grad32", "exp_grad32_block1
 _F = np.float32
 _ABS = np.int32(0x7FFFFFFF)
 _INF_BITS = 0x7F800000
-_FAST_HI_BITS = int(_F(27.0).view(np.int32))
+# the short path's end: exp(-87) = 1.6e-38 is still normal (and so c exp(-87), c >= 1)
+_FAST_HI_BITS = int(_F(87.0).view(np.int32))
 
 
 @njit(**JIT_OPTIONS)
@@ -69,14 +72,16 @@ def _emit_scaled_exp(v, b, store, c_hi, c_lo, pos_value):
     fma = v.fma
     ab = builder.and_(b, splat_i(int(_ABS)))
 
-    def evaluate(general):
+    def evaluate(general, wide=False):
         """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
-        when every |x| is in [2^-30, 27]."""
+        when every |x| is in [2^-30, 87] (``wide``: in [2^-30, inf], the clamp at
+        104 and the flush stay)."""
         cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS)) if general else ab
-        e_hi, e_lo, k, _ = emit_exp_neg_table32(v, cb, general)
+        cb = v.smin(ab, splat_i(_LIMIT_BITS)) if wide else cb
+        e_hi, e_lo, k, _ = emit_exp_neg_table32(v, cb, general or wide)
         ch, cl = splat_f(c_hi), splat_f(c_lo)
         m = fma(ch, e_hi, fma(ch, e_lo, builder.fmul(cl, e_hi)))
-        if general:
+        if general or wide:
             rb = builder.add(builder.bitcast(m, I16), builder.shl(k.integer, splat_i(23)))
             rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
         else:  # 2^k m is normal here; 2^k by vscalefps (Exponent)
@@ -85,17 +90,22 @@ def _emit_scaled_exp(v, b, store, c_hi, c_lo, pos_value):
         rb = builder.select(positive, splat_i(int(_F(pos_value).view(np.int32))), rb)
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
-        # the short path's |x| <= 27 keeps c exp(x) >= 1.8e-12 c normal: nonzero unless
+        # the short path's |x| <= 87 keeps c exp(x) >= 1.6e-38 c normal: nonzero unless
         # a constant is (the backward's infinite grad_out needs no blocking then)
-        store(rb, nonzero=not general and abs(c_hi) >= 2.0**-60 and pos_value != 0)
+        store(rb, nonzero=not (general or wide) and abs(c_hi) >= 1.0 and pos_value != 0)
 
-    v.short_or_general(ab, _TINY_BITS, _FAST_HI_BITS, evaluate)
+    tiers = [(_TINY_BITS, _FAST_HI_BITS, lambda: evaluate(False)),
+             (_TINY_BITS, _INF_BITS, lambda: evaluate(False, wide=True))]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 def scaled_exp_blocks(c_hi: float, c_lo: float, pos_value: float):
     """The block kernels of ``scaled_exp32(x, c_hi, c_lo, pos_value)``: ``(block,
     backward)``, ``block(src, dst)`` for the derivative and ``backward(grad, src,
-    dst)`` for grad_out times it (``backward_product``), as AVX-512 vector code."""
+    dst)`` for grad_out times it (``backward_product``), as AVX-512 vector code.
+    |c_hi| >= 1: the short path's results, c exp(x) for |x| <= 87, must be normal."""
+    if not abs(c_hi) >= 1.0:
+        raise ValueError(f"scaled_exp_blocks: |c_hi| = {abs(c_hi)} < 1 (the short path's results would be subnormal)")
     emit = partial(_emit_scaled_exp, c_hi=float(c_hi), c_lo=float(c_lo), pos_value=float(pos_value))
 
     @intrinsic

@@ -33,13 +33,31 @@ def test_backward_block_kernels_are_grad_out_times_the_scalar_derivative():
     support.assert_backward_block_layouts(fastact.selu_backward, _selu_grad_loop)
 
 
-def test_the_short_path_and_the_general_path_agree():
-    # the short path: every |x| in [2^-30, 27]; an infinity or a value past 27
-    # sends a block down the general one
+def test_the_kinds_of_block_agree():
+    # the short kind: every |x| in [2^-30, 87] (every result normal); an infinity or
+    # a value past 87 makes a block wide (the clamp at 104 and the flush), a zero (or
+    # a NaN) general
     for ufunc, at_zero in ((fastact.elu_grad, 1.0), (fastact.selu_grad, fastact.selu_grad(np.float32(-0.0)))):
-        support.assert_short_and_general_paths_agree(ufunc, 27.0, -np.inf, 0.0)
-        support.assert_short_and_general_paths_agree(ufunc, 27.0, 0.0, at_zero)
-        support.assert_short_and_general_paths_agree(ufunc, 27.0, -200.0, 0.0)
+        for bound in (87.0, 300.0):  # short blocks, wide blocks
+            support.assert_short_and_general_paths_agree(ufunc, bound, 0.0, at_zero)
+        support.assert_short_and_general_paths_agree(ufunc, 87.0, -np.inf, 0.0)
+        support.assert_short_and_general_paths_agree(ufunc, 87.0, -200.0, 0.0)
+        support.assert_short_and_general_paths_agree(ufunc, 87.0, -88.0, 0.0)  # flushed: below 1.2e-38
+
+
+def test_short_blocks_reach_the_smallest_normal_results():
+    # every float32 in [-87, -80] in blocks of 16 (short blocks), and each with one
+    # lane past 87 (wide blocks), against the scalar kernels: normal results down
+    # to exp(-87) = 1.6e-38
+    x = np.arange(np.float32(80.0).view(np.int32), np.float32(87.0).view(np.int32) + 1, dtype=np.int32)
+    x = -x.view(np.float32)
+    x = x[: x.size - x.size % 16]
+    wide = x.copy()
+    wide[::16] = -1000.0
+    for ufunc, loop in ((fastact.elu_grad, _exp_grad_loop), (fastact.selu_grad, _selu_grad_loop)):
+        for values in (x, wide):
+            np.testing.assert_array_equal(ufunc(values).view(np.uint32), loop(values).view(np.uint32))
+        assert (ufunc(x) >= np.finfo(np.float32).tiny).all()
 
 
 def test_alpha_one_gives_the_same_bits_however_it_is_passed():
