@@ -155,3 +155,24 @@ def test_saturated_derivative_blocks_equal_the_scalar_kernels_on_every_value():
         tail = fn(np.sort(np.abs(x)))
         assert (np.diff(tail) <= 0).all()
         support.assert_flushes_from_one_threshold(tail)
+
+
+def test_wide_derivative_blocks_equal_the_scalar_kernels_on_every_value():
+    # blocks with every |x| up to 87 (sigmoid') or 43 (tanh'), some past the short
+    # path's range and one lane at 1.5 (not saturated): the short path with the
+    # floor on k (results still normal), as wide N(0, 10^2) inputs take it; every
+    # float32 from the short range's end to there, both signs, and with one lane
+    # just past it (the general path)
+    for fn, kernel, fast_hi, wide_hi in ((fastact.sigmoid_grad, sigmoid_grad32, 27.0, 87.0),
+                                         (fastact.tanh_grad, tanh_grad32, 13.5, 43.0)):
+        scalar = support.scalar_loop(kernel)
+        x = np.arange(np.float32(fast_hi).view(np.int32), np.float32(wide_hi).view(np.int32) + 1, dtype=np.int32)
+        x = x.view(np.float32)
+        x = np.concatenate([x, -x])
+        x = x[np.random.default_rng(8).permutation(x.size)]
+        x[::16] = np.float32(1.5)
+        past = x.copy()
+        past[1::16] = np.nextafter(np.float32(wide_hi), np.float32(np.inf))
+        for xs in (x, past):
+            np.testing.assert_array_equal(fn(xs).view(np.uint32), scalar(xs).view(np.uint32))
+        assert (fn(x) >= np.finfo(np.float32).tiny).all()
