@@ -31,8 +31,10 @@ or the flushed +0 (x < 0, -inf included); NaN in, NaN out.
 
 The block kernel branches once per 16 values: when every |x| is in [2^-40, 27]
 it leaves out the clamps, the floor on k, the scaling of tiny inputs, the flush
-and the final select.  :func:`mish32_block16` is the same arithmetic, operation
-for operation, as :func:`mish32`, so every layout gives bitwise the same results.
+and the final select; when every |x| is at least 21 (saturated inputs) D rounds
+to 2 (x < 0) or 1 and the division goes, x >= 0 giving x itself.
+:func:`mish32_block16` is the same arithmetic, operation for operation, as
+:func:`mish32`, so every layout gives bitwise the same results.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ _SMALL_SHIFT = 64
 # Up to |x| = 27 (k >= -39) and from 2^-40 on, the block kernel's common path
 # leaves out the clamps, the floor on k, the scaling, the flush and the final select.
 _FAST_HI_BITS = int(_F(27.0).view(np.int32))
+# from |x| = 21 on e <= 7.6e-10: the forward's D rounds to 2 or 1 (saturated blocks)
+_SATURATED_BITS = int(_F(21.0).view(np.int32))
 
 # mish' vanishes at x0 = -1.1924312145...; within 2^-3 of it the quotient below
 # cancels (E's own error, about 2^-28, is amplified 1/|x - x0|-fold), and
@@ -181,13 +185,15 @@ def _emit_mish_terms(v, neg, e_hi, e_lo, s):
     return b, b_lo, n, n_lo, d, d_lo, sq, sq_lo
 
 
-def _emit_mish_quotient(v, a, neg, e_hi, e_lo, s):
-    """:func:`_mish_quotient` on 16 lanes."""
+def _emit_mish_quotient(v, a, neg, e_hi, e_lo, s, saturated=False):
+    """:func:`_mish_quotient` on 16 lanes; ``saturated``: every |x| >= 21, where
+    D rounds to 2 (x < 0) or 1 (x >= 0): 1 / D without the division."""
     builder = v.builder
     fma = v.fma
     _, _, n, n_lo, d, d_lo, _, _ = _emit_mish_terms(v, neg, e_hi, e_lo, s)
     p = builder.fmul(a, n)
-    return emit_ratio_dw32(v, p, fma(a, n_lo, fma(a, n, builder.fneg(p))), d, d_lo)
+    inv = builder.select(neg, splat_f(0.5), splat_f(1.0)) if saturated else None
+    return emit_ratio_dw32(v, p, fma(a, n_lo, fma(a, n, builder.fneg(p))), d, d_lo, inv)
 
 
 def _emit_mish(v, b, store):
@@ -220,8 +226,23 @@ def _emit_mish(v, b, store):
         rb = builder.select(flushed, splat_i(0), builder.or_(rb, sign))
         store(emit_keep_x_above_limit(v, b, ab, rb))
 
-    # Typical blocks (every |x| in [2^-40, 27]) take the short path.
-    v.short_or_general(ab, _SMALL_BITS, _FAST_HI_BITS, evaluate)
+    def saturated():
+        """Every |x| >= 21, no NaN: e <= 7.6e-10, so B rounds to 2 (x < 0) or 1 and
+        D to 2 or 1: the general path's operations with 1 / D known (no
+        division), and for x >= 0 the quotient rounds to |x| itself (|x| B / (B +
+        2 s^2 E^2), the correction 2^-59 of it): x.  No tiny x to scale."""
+        cb = v.smin(ab, splat_i(_LIMIT_BITS))
+        e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, True)
+        q = _emit_mish_quotient(v, builder.bitcast(cb, F16), neg, e_hi, e_lo, s, saturated=True)
+        rb = builder.add(builder.bitcast(q, I16), builder.shl(builder.select(neg, k.integer, splat_i(0)), splat_i(23)))
+        flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
+        rb = builder.select(flushed, splat_i(0), builder.or_(rb, sign))
+        store(builder.select(neg, rb, b))
+
+    # Typical blocks (every |x| in [2^-40, 27]) take the short path, blocks of
+    # saturated inputs the division-free one.
+    tiers = [(_SMALL_BITS, _FAST_HI_BITS, lambda: evaluate(False)), (_SATURATED_BITS, _INF_BITS, saturated)]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 @intrinsic

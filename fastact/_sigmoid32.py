@@ -335,10 +335,11 @@ def emit_one_plus32(v, t_hi, p, s, unit=1.0):
     return d, v.fma(s, p, v.fma(s, t_hi, builder.fsub(one, d)))
 
 
-def emit_ratio_dw32(v, n, n_lo, d, d_lo):
-    """:func:`ratio_dw32` on 16 lanes."""
+def emit_ratio_dw32(v, n, n_lo, d, d_lo, inv=None):
+    """:func:`ratio_dw32` on 16 lanes; ``inv``: 1 / d where it is known without a
+    division (d a power of two in every lane: the same value, so the same bits)."""
     builder = v.builder
-    inv = builder.fdiv(splat_f(1.0), d)
+    inv = builder.fdiv(splat_f(1.0), d) if inv is None else inv
     q0 = builder.fmul(n, inv)
     nq0 = builder.fneg(q0)
     res = builder.fadd(v.fma(nq0, d, n), v.fma(nq0, d_lo, n_lo))

@@ -39,6 +39,7 @@ same results.
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit
 from numba.extending import intrinsic
 
@@ -77,6 +78,8 @@ _U_SHIFT = 19
 _U_ONE = 0x7F0
 _U_MAX = 0x7FF
 _FAST_HI_BITS = int(_F(27.0).view(np.int32))
+# from |x| = 21 on e <= 7.6e-10 < 2^-30: 1 + e rounds to 1, j = 0 (saturated blocks)
+_SATURATED_BITS = int(_F(21.0).view(np.int32))
 
 
 @njit(**JIT_OPTIONS)
@@ -139,16 +142,23 @@ def log_sigmoid32(x):
     return float_from_bits(_select(rb == np.int32(0), rb, rb ^ _SIGN), x)
 
 
-def _emit_log1p_exp(v, e_hi, e_lo, s):
-    """:func:`_log1p_exp32` on 16 lanes."""
+def _emit_log1p_exp(v, e_hi, e_lo, s, first_only=False):
+    """:func:`_log1p_exp32` on 16 lanes; ``first_only``: every e < 2^-30 (u = 1 + e
+    rounds to 1, so j = 0 in every lane): the tables' first entries as constants,
+    the same operations on them (LLVM folds the exact ones), no lookup."""
     builder = v.builder
     fma = v.fma
     sel = builder.select
     one = splat_f(1.0)
-    u = fma(s, e_hi, one)
-    idx = v.smin(builder.lshr(builder.bitcast(u, I16), splat_i(_U_SHIFT)), splat_i(_U_MAX))
-    first = builder.icmp_signed("==", idx, splat_i(_U_ONE))
-    c = v.table(_C, idx)  # vpermps reads the low 4 bits: j
+    if first_only:
+        first = ir.Constant(ir.VectorType(ir.IntType(1), 16), [1] * 16)
+        c, l_hi, l_lo = splat_f(_C[0]), splat_f(_L_HI[0]), splat_f(_L_LO[0])
+    else:
+        u = fma(s, e_hi, one)
+        idx = v.smin(builder.lshr(builder.bitcast(u, I16), splat_i(_U_SHIFT)), splat_i(_U_MAX))
+        first = builder.icmp_signed("==", idx, splat_i(_U_ONE))
+        c = v.table(_C, idx)  # vpermps reads the low 4 bits: j
+        l_hi, l_lo = v.table(_L_HI, idx), v.table(_L_LO, idx)
     sig = sel(first, one, s)
     tau = sel(first, s, one)
     eh = builder.fmul(sig, e_hi)
@@ -159,11 +169,8 @@ def _emit_log1p_exp(v, e_hi, e_lo, s):
     rr = builder.fmul(tau, r_hi)
     poly = fma(fma(fma(splat_f(_Q3), rr, splat_f(_Q2)), rr, splat_f(_Q1)), rr, splat_f(_Q0))
     w = builder.fmul(rr, poly)
-    l_hi = v.table(_L_HI, idx)
     y = builder.fadd(l_hi, r_hi)
-    y_lo = builder.fadd(
-        builder.fadd(builder.fsub(l_hi, y), r_hi), builder.fadd(fma(r_hi, w, r_lo), v.table(_L_LO, idx))
-    )
+    y_lo = builder.fadd(builder.fadd(builder.fsub(l_hi, y), r_hi), builder.fadd(fma(r_hi, w, r_lo), l_lo))
     return y, y_lo, first, tau
 
 
@@ -194,8 +201,22 @@ def _emit_softplus(v, b, store):
             rb = emit_keep_x_above_limit(v, b, ab, rb)
         store(rb)
 
-    # Typical blocks (every |x| in [2^-30, 27]) take the short path.
-    v.short_or_general(ab, _TINY_BITS, _FAST_HI_BITS, evaluate)
+    def saturated():
+        """Every |x| >= 21, no NaN: e <= 7.6e-10, so 1 + e rounds to 1 and every lane
+        is in the tables' first interval (j = 0, no lookup); for x > 0 the result
+        rounds to x itself (log1p(e) is far below half an ULP of x): the general
+        path's bits."""
+        cb = v.smin(ab, splat_i(_LIMIT_BITS))
+        e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, True)
+        y, y_lo, _, _ = _emit_log1p_exp(v, e_hi, e_lo, s, first_only=True)
+        nb = builder.add(builder.bitcast(builder.fadd(y, y_lo), I16), builder.shl(k.integer, splat_i(23)))
+        nb = builder.select(builder.icmp_signed("<", nb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), nb)
+        store(builder.select(builder.icmp_signed("<", b, splat_i(0)), nb, b))
+
+    # Typical blocks (every |x| in [2^-30, 27]) take the short path, blocks of
+    # saturated inputs the lookup-free one.
+    tiers = [(_TINY_BITS, _FAST_HI_BITS, lambda: evaluate(False)), (_SATURATED_BITS, _INF_BITS, saturated)]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 def _emit_log_sigmoid(v, b, store):

@@ -95,3 +95,18 @@ def test_table_reciprocals_keep_the_reduced_argument_small():
     lo = _C.astype(np.float64) * (1 + j / 16.0) - 1
     hi = _C.astype(np.float64) * (1 + (j + 1) / 16.0) - 1
     assert _C[0] == 1 and (lo >= -(2.0**-24)).all() and (hi <= 1 / 16).all()
+
+
+def test_saturated_blocks_equal_the_scalar_kernels_on_every_value():
+    # blocks in which every |x| >= 21 take the saturated path (1 + e rounds to 1:
+    # the tables' first interval, no lookup; x itself for x > 0), blocks with one
+    # lane below 21 the general path: both against the scalar kernels on every
+    # float32 with 21 <= |x| <= 200 and the infinities
+    x, mixed = support.saturated_blocks32(21.0, 20.5)
+    for ufunc, loop in ((fastact.softplus, _softplus_loop), (fastact.log_sigmoid, _log_sigmoid_loop)):
+        for xs in (x, mixed):
+            np.testing.assert_array_equal(ufunc(xs).view(np.uint32), loop(xs).view(np.uint32))
+    positive = x > 0
+    assert (fastact.softplus(x[positive]) == x[positive]).all()
+    assert (fastact.log_sigmoid(-x[positive]) == -x[positive]).all()
+    support.assert_flushes_from_one_threshold(fastact.softplus(np.sort(x[~positive])[::-1]))
