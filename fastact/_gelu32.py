@@ -73,6 +73,9 @@ _LIMIT_BITS = int(_F(14.0).view(np.int32))
 # no floor on k: k >= -113, so 2^k p is normal, and from k < -40 on it vanishes in
 # 1 - 2^k p just as with the floored scale.
 _FAST_HI_BITS = int(_F(12.5).view(np.int32))
+# Blocks whose |x| all lie beyond 14 (saturated inputs, no NaN) take the general
+# path's results there, which it computes at the clamp: x itself for x > 14 and the
+# flushed +0 for x < -14 (gelu), 1 and +0 (gelu'); no arithmetic at all.
 # 2^max(k, -40) scales p in 1 - 2^k p: below 2^-40, 2^k p vanishes in 1 - it (and
 # in a (1 - it)) whichever scale it gets, and 2^-126 p would underflow (a flag)
 _K_FLOOR = -40
@@ -338,7 +341,11 @@ def _emit_gelu(v, b, store):
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
         store(rb)
 
-    v.short_or_general(ab, _TINY_BITS, _FAST_HI_BITS, evaluate)
+    def saturated():  # every |x| > 14, no NaN: x itself, or the flushed +0 of x Phi(x)
+        store(builder.select(builder.icmp_signed("<", b, splat_i(0)), splat_i(0), b))
+
+    tiers = [(_TINY_BITS, _FAST_HI_BITS, lambda: evaluate(False)), (_LIMIT_BITS + 1, _INF_BITS, saturated)]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 @intrinsic
@@ -467,7 +474,11 @@ def _emit_gelu_grad(v, b, store):
         # keeps away from 0 (tests/test_backward_nonzero.py)
         store(v.select_where_any(inside, rb, near_root), nonzero=not general)
 
-    v.short_or_general(ab, _TINY_BITS, _FAST_HI_BITS, evaluate)
+    def saturated():  # every |x| > 14, no NaN: 1, or the flushed +0 (Phi(x) + x phi(x))
+        store(builder.select(builder.icmp_signed("<", b, splat_i(0)), splat_i(0), splat_i(int(_F(1.0).view(np.int32)))))
+
+    tiers = [(_TINY_BITS, _FAST_HI_BITS, lambda: evaluate(False)), (_LIMIT_BITS + 1, _INF_BITS, saturated)]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 @intrinsic

@@ -85,3 +85,22 @@ def test_scaled_mills_ratio_is_accurate_and_continuous_across_the_seams():
     mp.mp.dps = 30
     want = np.array([float(mp.erfc(mp.mpf(float(v)) / mp.sqrt(2)) / 2 * mp.exp(mp.mpf(float(v)) ** 2 / 2)) for v in a])
     assert np.abs(got / want - 1).max() < 2.0**-27
+
+
+def test_saturated_blocks_equal_the_scalar_kernels_on_every_value():
+    # blocks in which every |x| > 14 (the clamp) take the general path's results
+    # there without its arithmetic: x or +0 (gelu), 1 or +0 (gelu'); blocks with one
+    # lane at 13.5 the general path: both against the scalar kernels on every float32
+    # with 14 < |x| <= 200 and the infinities, and grad_out times them
+    x, mixed = support.saturated_blocks32(float(np.nextafter(np.float32(14.0), np.float32(15.0))), 13.5)
+    for ufunc, loop in ((fastact.gelu, _scalar_loop), (fastact.gelu_grad, _scalar_grad_loop)):
+        for xs in (x, mixed):
+            np.testing.assert_array_equal(ufunc(xs).view(np.uint32), loop(xs).view(np.uint32))
+    positive = x > 0
+    assert (fastact.gelu(x[positive]) == x[positive]).all() and (fastact.gelu_grad(x[positive]) == 1).all()
+    assert (fastact.gelu(x[~positive]).view(np.uint32) == 0).all()
+    g = np.float32([np.inf, -np.inf, 2.5, -0.0] * (x.size // 4 + 1))[: x.size]
+    with np.errstate(invalid="raise", over="raise"):
+        got = fastact.gelu_backward(g, x)
+    # grad_out itself, or 0 (an infinite grad_out blocked by the zero derivative)
+    np.testing.assert_array_equal(got, np.where(positive, g, np.float32(0)))
