@@ -656,6 +656,22 @@ def saturated_blocks32(lo: float, below: float, hi: float = 200.0) -> tuple[np.n
     return x, mixed
 
 
+def assert_saturated_gate32(ufunc, loop, lo: float = 21.0, below: float = 20.5) -> None:
+    """A float32 gate x g(x) (g -> 1 above, x g(x) an exp tail below: silu, mish) on
+    saturated blocks: every float32 with lo <= |x| <= 200 and the infinities, in
+    saturated blocks and with one lane at ``below`` (the general path), bit for bit
+    against the scalar kernel's ``loop``; x itself for x >= lo, and below -lo a
+    negative tail, normal down to where it flushes to +0."""
+    x, mixed = saturated_blocks32(lo, below)
+    for xs in (x, mixed):
+        np.testing.assert_array_equal(ufunc(xs).view(np.uint32), loop(xs).view(np.uint32))
+    positive = x > 0
+    assert (ufunc(x[positive]) == x[positive]).all()
+    tail = ufunc(np.sort(x[~positive])[::-1])
+    assert (tail[tail != 0] < 0).all()
+    assert_flushes_from_one_threshold(tail)
+
+
 def assert_flushes_from_one_threshold(results: np.ndarray) -> None:
     """``results`` of inputs sorted away from 0 along an exp tail: normal (or +0)
     and, once +0 (the flush below the smallest normal number), +0 from there on."""
