@@ -159,17 +159,12 @@ class Lanes:
         merged.add_incoming(replaced, after)
         return merged
 
-    def short_or_general(self, ab, lo_bits, hi_bits, evaluate, saturated_lo_bits=None, saturated=None):
+    def short_or_general(self, ab, lo_bits, hi_bits, evaluate):
         """Build ``evaluate(general=False)`` for blocks whose 16 |x| bit patterns
         ``ab`` all lie in [lo_bits, hi_bits] (one unsigned compare tests both ends)
-        and ``evaluate(general=True)`` for the others, behind one branch per block.
-        With ``saturated``: among the others, blocks whose every |x| lies in
-        [saturated_lo_bits, infinity] (NaN excluded) take ``saturated()`` instead,
-        behind a second branch that only those blocks reach."""
-        tiers = [(lo_bits, hi_bits, lambda: evaluate(general=False))]
-        if saturated is not None:
-            tiers.append((saturated_lo_bits, self.INF_BITS, saturated))
-        self.dispatch(ab, tiers, lambda: evaluate(general=True))
+        and ``evaluate(general=True)`` for the others, behind one branch per block:
+        :meth:`dispatch` with one tier (kernels with more kinds of block call it)."""
+        self.dispatch(ab, [(lo_bits, hi_bits, lambda: evaluate(general=False))], lambda: evaluate(general=True))
 
     def dispatch(self, ab, tiers, general):
         """Build each tier's code for the blocks whose 16 |x| bit patterns ``ab`` all

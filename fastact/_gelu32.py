@@ -302,6 +302,22 @@ def emit_normal_tail32(v, a):
     return p, p_lo, k
 
 
+def _emit_clamped_abs(v, ab, general, wide):
+    """|x|'s bit pattern as the kernels take it: clamped to [2^-30, 14] (general),
+    to 14 (wide: every |x| >= 2^-30), or as it is (short: every |x| <= 12.5)."""
+    if general:
+        return v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS))
+    return v.smin(ab, splat_i(_LIMIT_BITS)) if wide else ab
+
+
+def _dispatch(v, ab, evaluate, saturated):
+    """The kinds of block of gelu and gelu': short, saturated (every |x| > 14),
+    wide (every |x| >= 2^-30, no NaN), general."""
+    tiers = [(_TINY_BITS, _FAST_HI_BITS, lambda: evaluate(False)), (_LIMIT_BITS + 1, _INF_BITS, saturated),
+             (_TINY_BITS, _INF_BITS, lambda: evaluate(False, wide=True))]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
+
+
 def _emit_gelu(v, b, store):
     builder = v.builder
     fma = v.fma
@@ -313,10 +329,7 @@ def _emit_gelu(v, b, store):
         when every |x| is in [2^-30, 12.5]: the clamp, the flush, the floor on k
         and the selects for NaN, tiny and large x (``wide``: every |x| in [2^-30,
         inf], the clamp at 14, the flush, the floor and the large-x select stay)."""
-        if general:
-            cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS))
-        else:
-            cb = v.smin(ab, splat_i(_LIMIT_BITS)) if wide else ab
+        cb = _emit_clamped_abs(v, ab, general, wide)
         general_or_wide = general or wide
         a = builder.bitcast(cb, F16)
         p, p_lo, k = emit_normal_tail32(v, a)
@@ -351,9 +364,7 @@ def _emit_gelu(v, b, store):
     def saturated():  # every |x| > 14, no NaN: x itself, or the flushed +0 of x Phi(x)
         store(builder.select(builder.icmp_signed("<", b, splat_i(0)), splat_i(0), b))
 
-    tiers = [(_TINY_BITS, _FAST_HI_BITS, lambda: evaluate(False)), (_LIMIT_BITS + 1, _INF_BITS, saturated),
-             (_TINY_BITS, _INF_BITS, lambda: evaluate(False, wide=True))]
-    v.dispatch(ab, tiers, lambda: evaluate(True))
+    _dispatch(v, ab, evaluate, saturated)
 
 
 @intrinsic
@@ -425,10 +436,7 @@ def _emit_gelu_grad(v, b, store):
         when every |x| is in [2^-30, 12.5]: the clamp, the flush, the floor on k
         and the select for NaN (``wide``: every |x| in [2^-30, inf], the clamp at
         14, the flush and the floor stay)."""
-        if general:
-            cb = v.smin(v.smax(ab, splat_i(_TINY_BITS)), splat_i(_LIMIT_BITS))
-        else:
-            cb = v.smin(ab, splat_i(_LIMIT_BITS)) if wide else ab
+        cb = _emit_clamped_abs(v, ab, general, wide)
         a = builder.bitcast(cb, F16)
         h = builder.fmul(a, a)
         h_lo = fma(a, a, builder.fneg(h))
@@ -489,9 +497,7 @@ def _emit_gelu_grad(v, b, store):
     def saturated():  # every |x| > 14, no NaN: 1, or the flushed +0 (Phi(x) + x phi(x))
         store(builder.select(builder.icmp_signed("<", b, splat_i(0)), splat_i(0), splat_i(int(_F(1.0).view(np.int32)))))
 
-    tiers = [(_TINY_BITS, _FAST_HI_BITS, lambda: evaluate(False)), (_LIMIT_BITS + 1, _INF_BITS, saturated),
-             (_TINY_BITS, _INF_BITS, lambda: evaluate(False, wide=True))]
-    v.dispatch(ab, tiers, lambda: evaluate(True))
+    _dispatch(v, ab, evaluate, saturated)
 
 
 @intrinsic

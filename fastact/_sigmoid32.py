@@ -427,8 +427,8 @@ def _emit_sigmoid(v, b, store):
     ab = builder.and_(b, splat_i(0x7FFFFFFF))
     # Typical blocks (every |x| in [2^-30, 27]) skip 7 of the 44 vector instructions;
     # blocks of saturated inputs (every |x| >= 21) the division too.
-    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, lambda general: evaluate(ab, general), _SAT_LO_BITS,
-                       lambda: saturated(ab))
+    tiers = [(_TINY_BITS, _FAST_BITS, lambda: evaluate(ab, False)), (_SAT_LO_BITS, v.INF_BITS, lambda: saturated(ab))]
+    v.dispatch(ab, tiers, lambda: evaluate(ab, True))
 
 
 @intrinsic

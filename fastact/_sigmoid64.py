@@ -100,7 +100,8 @@ def _emit_sigmoid(v, b, store):
 
     # typical blocks take the short path, blocks of saturated inputs the
     # division-free one, the rest the general one
-    v.short_or_general(ab, _TINY_BITS, _FAST_BITS, evaluate, _SAT_LO_BITS, saturated)
+    tiers = [(_TINY_BITS, _FAST_BITS, lambda: evaluate(False)), (_SAT_LO_BITS, _INF_BITS, saturated)]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 @intrinsic

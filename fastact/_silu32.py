@@ -189,7 +189,8 @@ def _emit_silu(v, b, store):
 
     # Typical blocks (every |x| in [2^-30, 27]) take the short path, blocks of
     # saturated inputs the saturated one, the rest the general one.
-    v.short_or_general(ab, _FAST_LO_BITS, _FAST_HI_BITS, evaluate, _SAT_LO_BITS, saturated)
+    tiers = [(_FAST_LO_BITS, _FAST_HI_BITS, lambda: evaluate(False)), (_SAT_LO_BITS, _INF_BITS, saturated)]
+    v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
 @intrinsic
