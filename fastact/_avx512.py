@@ -26,7 +26,7 @@ from llvmlite import ir
 from numba import config, types
 
 __all__ = [
-    "BLOCK", "F16", "I16", "F16D", "I16Q", "HAVE_BLOCK_KERNEL", "Lanes", "all_in_range64", "block_intrinsic",
+    "BLOCK", "F16", "I16", "F16D", "I16Q", "HAVE_BLOCK_KERNEL", "Lanes", "all_in_range", "block_intrinsic",
     "backward_block_intrinsic", "splat_f", "splat_i",
 ]
 
@@ -257,14 +257,16 @@ def backward_block_intrinsic(grad, src, dst, emit, dtype: str = "float32"):
     return types.none(grad, src, dst), codegen
 
 
-def all_in_range64(lo_bits: int, hi_bits: int):
-    """An intrinsic ``inside(src)``: True when the 16 float64 values at the raw
+def all_in_range(lo_bits: int, hi_bits: int, dtype: str = "float64"):
+    """An intrinsic ``inside(src)``: True when the 16 values of ``dtype`` at the raw
     pointer ``src`` all have |x| bit patterns in [lo_bits, hi_bits] (NaN never):
-    an and and :meth:`Lanes.outside` per 8 values and a ``kortestw``, the test of
-    :meth:`Lanes.short_or_general`, for block
-    kernels built from Numba scalar code (``kernels._common.range_blocks64``),
-    where LLVM turns the same test into 16 scalar compares and branches."""
+    an and and :meth:`Lanes.outside` per vector (one for float32, two for float64)
+    and a ``kortestw``, the test of :meth:`Lanes.dispatch`, for block kernels built
+    from Numba scalar code (``kernels._common.range_blocks``), where LLVM turns
+    the same test into 16 scalar compares and branches."""
     from numba.extending import intrinsic
+
+    align = _GEOMETRY[dtype][-1]
 
     @intrinsic
     def inside(typingctx, src):
@@ -272,9 +274,9 @@ def all_in_range64(lo_bits: int, hi_bits: int):
             return None
 
         def codegen(context, builder, signature, args):
-            v = Lanes(builder, "float64")
+            v = Lanes(builder, dtype)
             ptr = builder.bitcast(args[0], v.I.as_pointer())
-            b = builder.load(ptr, align=8)
+            b = builder.load(ptr, align=align)
             ab = builder.and_(b, v.splat_i(v.ABS))
             return builder.not_(v.any_lane(v.outside(ab, lo_bits, hi_bits)))
 

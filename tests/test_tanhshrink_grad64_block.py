@@ -1,9 +1,9 @@
-"""The float64 tanhshrink' block kernels (``kernels._common.range_blocks64`` over
+"""The float64 tanhshrink' block kernels (``kernels._common.range_blocks`` over
 ``kernels.smooth._tanhshrink_grad64_fast``, ``_tanhshrink_grad64_saturated`` and
 ``_tanhshrink_grad64``): blocks of 16 whose every |x| is in [2^-30, 40] take the fast
 kernel, of the others those whose every |x| is in [20, inf] the saturated one (1),
 the rest the general one; all must give the scalar kernel's bits in every loop
-layout, and the float64 range test (``_avx512.all_in_range64``) must send exactly
+layout, and the float64 range test (``_avx512.all_in_range``) must send exactly
 those blocks down the fast path.
 """
 
@@ -14,7 +14,7 @@ import pytest
 import support
 
 import fastact
-from fastact._avx512 import all_in_range64
+from fastact._avx512 import all_in_range
 from fastact.kernels.smooth import _tanhshrink_grad64
 
 _scalar = support.scalar_loop(_tanhshrink_grad64)
@@ -99,7 +99,7 @@ def test_the_range_test_sees_every_lane():
         return types.voidptr(address), codegen
 
     lo, hi = 2.0**-30, 20.0
-    inside = all_in_range64(int(np.float64(lo).view(np.int64)), int(np.float64(hi).view(np.int64)))
+    inside = all_in_range(int(np.float64(lo).view(np.int64)), int(np.float64(hi).view(np.int64)), "float64")
 
     @njit
     def test(block):

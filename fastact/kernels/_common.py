@@ -38,8 +38,9 @@ def _per_dtype(c32, c64, wide=False):
     return constant
 
 
-def range_blocks64(fast, general, lo: float, hi: float, saturated=None, saturated_lo: float = np.inf):
-    """Block kernels for float64 (16 values, raw pointers; see ``_loops``) from two
+def range_blocks(fast, general, lo: float, hi: float, saturated=None, saturated_lo: float = np.inf,
+                 dtype: str = "float64"):
+    """Block kernels for ``dtype`` (16 values, raw pointers; see ``_loops``) from two
     scalar kernels: ``fast`` where every |x| of the block lies in [lo, hi], else
     ``general``.  ``fast`` must be ``general`` with the clamps, selects and
     rescalings that are identities on [lo, hi] left out (the same operations
@@ -48,26 +49,28 @@ def range_blocks64(fast, general, lo: float, hi: float, saturated=None, saturate
     lies in [saturated_lo, inf] (NaN excluded) take it instead of ``general``: the
     general kernel's value there without its arithmetic (a second test, which only
     the blocks outside the first reach).  Each loop of 16 is vectorized by LLVM; a
-    test is one vector compare per 8 values.  Returns ``(block(src, dst),
+    test is one vector compare per 512 bits.  Returns ``(block(src, dst),
     backward_block(grad, src, dst))``, the latter grad * f(x) through
     ``backward_product``."""
     from numba import carray
 
-    from .._avx512 import all_in_range64
+    from .._avx512 import all_in_range
     from .._core import backward_product
 
-    def bits(v):
-        return int(np.float64(v).view(np.int64))
+    float_type, int_type = (np.float32, np.int32) if dtype == "float32" else (np.float64, np.int64)
 
-    _all_inside = all_in_range64(bits(lo), bits(hi))
-    _all_saturated = all_in_range64(bits(saturated_lo), bits(np.inf))
+    def bits(v):
+        return int(float_type(v).view(int_type))
+
+    _all_inside = all_in_range(bits(lo), bits(hi), dtype)
+    _all_saturated = all_in_range(bits(saturated_lo), bits(np.inf), dtype)
     has_saturated = saturated is not None
     saturated = general if saturated is None else saturated
 
     @njit(**JIT_OPTIONS)
     def block(src, dst):
-        x = carray(src, (16,), np.float64)
-        y = carray(dst, (16,), np.float64)
+        x = carray(src, (16,), float_type)
+        y = carray(dst, (16,), float_type)
         if _all_inside(src):
             for i in range(16):
                 y[i] = fast(x[i])
@@ -80,9 +83,9 @@ def range_blocks64(fast, general, lo: float, hi: float, saturated=None, saturate
 
     @njit(**JIT_OPTIONS)
     def backward_block(grad, src, dst):
-        g = carray(grad, (16,), np.float64)
-        x = carray(src, (16,), np.float64)
-        y = carray(dst, (16,), np.float64)
+        g = carray(grad, (16,), float_type)
+        x = carray(src, (16,), float_type)
+        y = carray(dst, (16,), float_type)
         if _all_inside(src):
             for i in range(16):
                 y[i] = backward_product(g[i], fast(x[i]))

@@ -28,7 +28,7 @@ from .._core import (
 )
 from .._exp_grad32 import exp_backward32_block16, exp_grad32, exp_grad32_block16, scaled_exp32, scaled_exp_blocks
 from .._registry import Activation, Param, register
-from ._common import _TINY, _jit
+from ._common import _TINY, _jit, range_blocks
 from .logistic import _exp_neg_abs, float32_only, is_float32
 
 # ================================================================================
@@ -366,6 +366,31 @@ def _selu(x):
 
 
 @_jit
+def _selu_fast(x):
+    """:func:`_selu` for |x| in [expm1's linear threshold, 2**100]: the same
+    operations without what is an identity there (the tiny-x scale, the flush
+    floor, the clamp of x at the largest finite number and the NaN and zero
+    selects), with the scale 2**2 put back by a product, exact where the result is
+    normal and finite, which it is on that range (as ldexp_signed's bit arithmetic)."""
+    T = type(x)
+    s_hi, s_lo, sa_hi, sa_lo, _ = _selu_constants(x)
+    pos = is_positive(x)
+    e_hi, e_lo = expm1_clamped(-min(abs(x), _expm1_sat(x)))
+    w_hi = x if pos else e_hi
+    w_lo = T(0) if pos else e_lo
+    c_hi = s_hi if pos else sa_hi
+    c_lo = s_lo if pos else sa_lo
+    sc = T(0.25)
+    ws = w_hi * sc
+    return fma(c_hi, ws, c_hi * (w_lo * sc) + c_lo * ws) * T(4)
+
+
+_SELU_FAST_MAX = 2.0**100
+_SELU32_BLOCK, _ = range_blocks(_selu_fast, _selu, 2.0**-40, _SELU_FAST_MAX, dtype="float32")
+_SELU64_BLOCK, _ = range_blocks(_selu_fast, _selu, 2.0**-60, _SELU_FAST_MAX, dtype="float64")
+
+
+@_jit
 def _selu_grad32(x):
     return scaled_exp32(x, _SELU32[2], _SELU32[3], _SELU32[0])
 
@@ -402,6 +427,8 @@ register(
         formula="scale * (x if x > 0 else alpha * (exp(x) - 1)),  scale = 1.0507..., alpha = 1.6732...",
         grad_formula="scale if x > 0 else scale * alpha * exp(x)",
         forward=_selu,
+        forward_block_f32=_SELU32_BLOCK,
+        forward_block_f64=_SELU64_BLOCK,
         grad=_selu_grad,
         backward=_selu_backward,
         reference=ref.selu,

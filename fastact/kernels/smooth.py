@@ -39,7 +39,7 @@ from .._tanhshrink32 import (
     tanhshrink_grad32,
     tanhshrink_grad32_block16,
 )
-from ._common import _jit, range_blocks64
+from ._common import _jit, range_blocks
 from .logistic import by_dtype
 
 # ldexp_signed is used with |k| up to 1200 for float64 (its exponent arithmetic does
@@ -232,7 +232,7 @@ def _tanhshrink_grad64_saturated(x):
     return 1.0
 
 
-_TANHSHRINK_GRAD64_BLOCK, _TANHSHRINK_BACKWARD64_BLOCK = range_blocks64(
+_TANHSHRINK_GRAD64_BLOCK, _TANHSHRINK_BACKWARD64_BLOCK = range_blocks(
     _tanhshrink_grad64_fast, _tanhshrink_grad64, _TSG_EXPM1_MIN, _TSG_FAST_MAX,
     _tanhshrink_grad64_saturated, _TSG_EXPM1_MAX,
 )
