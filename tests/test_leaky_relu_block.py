@@ -1,8 +1,9 @@
 """The leaky_relu block kernels at slope 0.01, float32 and float64
 (fastact/_leaky_relu_block.py): bit for bit the scalar kernel
 (``kernels.rectifiers._leaky_relu``) in every loop layout and however the default
-slope is passed, their short and general paths in agreement, and their flush
-bounds the ones ``slope_product`` derives for 0.01."""
+slope is passed, blocks with flushed, infinite and huge lanes among ordinary ones
+as well as without them, and their flush bounds the ones ``slope_product``
+derives for 0.01."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def test_every_layout_and_every_way_of_passing_the_slope(dtype):
 
 
 @pytest.mark.parametrize(("dtype", "flushed", "huge"), [(np.float32, -1e-37, -3e38), (np.float64, -1e-307, -1e308)])
-def test_the_short_path_and_the_general_path_agree(dtype, flushed, huge):
+def test_blocks_with_and_without_special_lanes_agree(dtype, flushed, huge):
     huge_result = dtype(huge) * dtype(0.01)
     for outsider, result in ((flushed, -0.0), (-np.inf, -np.inf), (np.inf, np.inf), (huge, huge_result)):
         support.assert_short_and_general_paths_agree(fastact.leaky_relu, 5.0, outsider, result, dtype)
