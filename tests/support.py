@@ -462,10 +462,12 @@ def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
             "max_lanes": max(widths, default=1),
             "libm": sorted(set(m.group(1) for m in re.finditer(_LIBM_CALL, ir))),
             "packed_arith": len(packed),
-            # a block kernel's fingerprints: its table permutes, and the per-block
-            # branch on a 16-lane mask (``Lanes.any_lane``)
+            # a block kernel's fingerprints: its table permutes, the per-block
+            # branch on a 16-lane mask (``Lanes.any_lane``), or, for one without
+            # either (leaky_relu's single path), the loop compiled around one
+            # (``_loops._compile_loop`` names it loop_<name>_block...)
             "block_kernel": ("llvm.x86.avx512.permvar" in ir or "llvm.x86.avx512.vpermi2var" in ir
-                             or "bitcast <16 x i1>" in ir),
+                             or "bitcast <16 x i1>" in ir or re.search(r"\bloop_\w+?_block_", ir) is not None),
             "streaming_stores": len(re.findall(r"\bvmovnt\w*\s[^\n]*%[yz]mm", asm)),
             "store_fence": "sfence" in asm,
         }
