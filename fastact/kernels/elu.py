@@ -72,13 +72,24 @@ _ALPHA = Param("alpha", 1.0, "scale of the negative branch, -alpha is the limit 
 
 
 @_jit
-def _elu(x, alpha):
-    T = type(x)
+def _elu_at_one(x):
+    """elu at alpha = 1: expm1(x) is final for x <= 0."""
     hi, _, _ = _expm1_neg_abs(x)
+    return x if is_positive(x) | (x != x) else hi
+
+
+@_jit
+def _elu(x, alpha):
     # alpha * expm1(x) through chain_rule: no underflow flag for tiny products, no
-    # inf * 0; alpha == 1 (the default, compiled in) skips it: expm1 is then final.
-    neg = hi if alpha == T(1) else chain_rule(alpha, hi)
-    return x if is_positive(x) | (x != x) else neg
+    # inf * 0; alpha == 1 (the default) skips it.  A branch that returns, not a
+    # select on the two products: alpha is the same for the whole loop, so LLVM
+    # takes the branch out of it (loop unswitching) and the loop with alpha = 1 as
+    # an argument runs the one with it compiled in (a select computed chain_rule in
+    # every lane: 2.3x / 1.9x the time in float32 / float64).
+    if alpha == type(x)(1):
+        return _elu_at_one(x)
+    hi, _, _ = _expm1_neg_abs(x)
+    return x if is_positive(x) | (x != x) else chain_rule(alpha, hi)
 
 
 def _scaled_exp_layout(x):
