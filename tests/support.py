@@ -765,3 +765,43 @@ def assert_backward_block_layouts(
                 np.testing.assert_array_equal(inplace_x.view(bits), w.view(bits))
                 strided = backward(np.repeat(gs, 2)[::2], np.repeat(xs, 2)[::2])
                 np.testing.assert_array_equal(strided.view(bits), w.view(bits))
+
+
+def assert_range_test_sees_every_lane(lo: float, hi: float, dtype) -> None:
+    """``_avx512.all_in_range`` (the per-block range test of the block kernels built
+    from Numba code) for [lo, hi] and ``dtype``: True for a block of 16 values
+    inside, False as soon as one lane, any of the 16, holds a NaN, an infinity, a
+    zero, the neighbour of either bound outside the range or a larger value; a
+    lane at -hi stays inside.  Plain vector IR: it compiles (and must hold) on any
+    CPU, AVX-512 or not."""
+    from numba import njit, types
+    from numba.extending import intrinsic
+
+    from fastact._avx512 import all_in_range
+
+    @intrinsic
+    def as_pointer(typingctx, address):
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
+
+        return types.voidptr(address), codegen
+
+    ints = np.int32 if dtype == np.float32 else np.int64
+    lo, hi = dtype(lo), dtype(hi)
+    inside = all_in_range(int(lo.view(ints)), int(hi.view(ints)), np.dtype(dtype).name)
+
+    @njit
+    def test(block):
+        return inside(as_pointer(block.ctypes.data))
+
+    assert test(np.linspace(-hi * dtype(0.95), hi * dtype(0.95), 16).astype(dtype))  # no zero among them
+    outsiders = (np.nan, np.inf, -np.inf, 0.0, -0.0, np.nextafter(lo, dtype(0)), np.nextafter(hi, dtype(np.inf)),
+                 -hi * dtype(1.25))
+    for lane in range(16):
+        for value in outsiders:
+            block = np.full(16, 1.5, dtype)
+            block[lane] = value
+            assert not test(block), (lane, value)
+        block = np.full(16, 1.5, dtype)
+        block[lane] = -hi
+        assert test(block)

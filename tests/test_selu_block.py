@@ -14,7 +14,6 @@ import pytest
 import support
 
 import fastact
-from fastact._avx512 import all_in_range
 from fastact.kernels.elu import _selu
 
 _scalar = support.scalar_loop(_selu)
@@ -60,32 +59,4 @@ def test_the_fast_path_and_the_general_path_agree(dtype, outsider, result):
 
 
 def test_the_float32_range_test_sees_every_lane():
-    # plain vector IR: it compiles (and must hold) on any CPU, AVX-512 or not
-    from numba import njit, types
-    from numba.extending import intrinsic
-
-    @intrinsic
-    def as_pointer(typingctx, address):
-        def codegen(context, builder, signature, args):
-            return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
-
-        return types.voidptr(address), codegen
-
-    lo, hi = np.float32(2.0**-40), np.float32(20.0)
-    inside = all_in_range(int(lo.view(np.int32)), int(hi.view(np.int32)), "float32")
-
-    @njit
-    def test(block):
-        return inside(as_pointer(block.ctypes.data))
-
-    assert test(np.linspace(-19.0, 19.0, 16, dtype=np.float32))  # no zero among them
-    outsiders = (np.nan, np.inf, -np.inf, 0.0, -0.0, np.nextafter(lo, np.float32(0)),
-                 np.nextafter(hi, np.float32(np.inf)), -25.0)
-    for lane in range(16):
-        for value in outsiders:
-            block = np.full(16, 1.5, np.float32)
-            block[lane] = value
-            assert not test(block), (lane, value)
-        block = np.full(16, 1.5, np.float32)
-        block[lane] = -hi
-        assert test(block)
+    support.assert_range_test_sees_every_lane(2.0**-40, 20.0, np.float32)

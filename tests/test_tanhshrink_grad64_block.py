@@ -14,7 +14,6 @@ import pytest
 import support
 
 import fastact
-from fastact._avx512 import all_in_range
 from fastact.kernels.smooth import _tanhshrink_grad64
 
 _scalar = support.scalar_loop(_tanhshrink_grad64)
@@ -87,30 +86,4 @@ def test_the_edges_of_the_fast_range_agree_with_the_scalar_kernel():
 
 
 def test_the_range_test_sees_every_lane():
-    # plain vector IR: it compiles (and must hold) on any CPU, AVX-512 or not
-    from numba import njit, types
-    from numba.extending import intrinsic
-
-    @intrinsic
-    def as_pointer(typingctx, address):
-        def codegen(context, builder, signature, args):
-            return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
-
-        return types.voidptr(address), codegen
-
-    lo, hi = 2.0**-30, 20.0
-    inside = all_in_range(int(np.float64(lo).view(np.int64)), int(np.float64(hi).view(np.int64)), "float64")
-
-    @njit
-    def test(block):
-        return inside(as_pointer(block.ctypes.data))
-
-    assert test(np.linspace(-19.0, 19.0, 16))  # no zero among them
-    for lane in range(16):
-        for value in (np.nan, np.inf, -np.inf, 0.0, -0.0, np.nextafter(lo, 0.0), np.nextafter(hi, np.inf), -25.0):
-            block = np.full(16, 1.5)
-            block[lane] = value
-            assert not test(block), (lane, value)
-        block = np.full(16, 1.5)
-        block[lane] = -hi
-        assert test(block)
+    support.assert_range_test_sees_every_lane(2.0**-30, 20.0, np.float64)
