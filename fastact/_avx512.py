@@ -257,7 +257,7 @@ def backward_block_intrinsic(grad, src, dst, emit, dtype: str = "float32"):
     return types.none(grad, src, dst), codegen
 
 
-def all_in_range(lo_bits: int, hi_bits: int, dtype: str = "float64"):
+def all_in_range(lo_bits: int, hi_bits: int, dtype: str):
     """An intrinsic ``inside(src)``: True when the 16 values of ``dtype`` at the raw
     pointer ``src`` all have |x| bit patterns in [lo_bits, hi_bits] (NaN never):
     an and and :meth:`Lanes.outside` per vector (one for float32, two for float64)

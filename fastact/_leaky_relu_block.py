@@ -35,7 +35,6 @@ SLOPE = {"float32": np.float32(0.01), "float64": np.float64(0.01)}
 #: |x| bit patterns below this give a signed zero for x < 0 (slope_product's lower
 #: bound for SLOPE, ``_core._slope_limits``; tests/test_leaky_relu_block.py checks it)
 FLUSH_BELOW_BITS = {"float32": 63438849, "float64": 34058472181989376}
-_MAX_FINITE_BITS = {"float32": 0x7F7FFFFF, "float64": 0x7FEFFFFFFFFFFFFF}
 
 
 def _emit_leaky_relu(v, b, store):

@@ -38,8 +38,8 @@ def _per_dtype(c32, c64, wide=False):
     return constant
 
 
-def range_blocks(fast, general, lo: float, hi: float, saturated=None, saturated_lo: float = np.inf,
-                 dtype: str = "float64"):
+def range_blocks(fast, general, lo: float, hi: float, saturated=None, saturated_lo: float = np.inf, *,
+                 dtype: str):
     """Block kernels for ``dtype`` (16 values, raw pointers; see ``_loops``) from two
     scalar kernels: ``fast`` where every |x| of the block lies in [lo, hi], else
     ``general``.  ``fast`` must be ``general`` with the clamps, selects and
