@@ -44,6 +44,7 @@ __all__ = [
     "chain_rule",
     "exp_limit",
     "exp_reduce",
+    "largest_finite",
     "expm1_clamped",
     "expm1_linear_below",
     "float_bits",
@@ -201,6 +202,23 @@ def _exp_limit_overload(x):
         return lambda x: np.float32(104.0)
     if x == types.float64:
         return lambda x: 746.0
+    return None
+
+
+def largest_finite(x):
+    """The largest finite number of the dtype of ``x`` (a compile-time constant: the
+    upper end of the clamps that keep infinities out of the arithmetic)."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(largest_finite, inline="always")
+def _largest_finite_overload(x):
+    if x == types.float32:
+        m32 = np.finfo(np.float32).max
+        return lambda x: m32
+    if x == types.float64:
+        m64 = np.finfo(np.float64).max
+        return lambda x: m64
     return None
 
 

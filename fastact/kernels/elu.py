@@ -22,6 +22,7 @@ from .._core import (
     float_from_bits,
     fma,
     is_positive,
+    largest_finite,
     ldexp_flush,
     ldexp_signed,
     quiet_greater,
@@ -317,22 +318,6 @@ with localcontext() as _ctx:
                + (np.float64(2.0**-1024),))
 
 
-def _selu_wmax(x):
-    """The largest finite number of the dtype of ``x``."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-
-@overload(_selu_wmax, inline="always")
-def _selu_wmax_overload(x):
-    if x == types.float32:
-        m32 = np.finfo(np.float32).max
-        return lambda x: m32
-    if x == types.float64:
-        m64 = np.finfo(np.float64).max
-        return lambda x: m64
-    return None
-
-
 def _selu_constants(x):
     """(scale hi, lo, scale*alpha hi, lo, flush floor) in the dtype of ``x``."""
     raise NotImplementedError  # pragma: no cover - replaced by the overload
@@ -365,7 +350,7 @@ def _selu(x):
     # scale * x rounds to it, 0 where the result is below the smallest normal.
     # The scale is chosen by a select, w is not: a select on w would let LLVM
     # evaluate the product on the unselected operand.
-    w_hi = abs_clamped(x, T(0), _selu_wmax(x)) if pos else e_hi
+    w_hi = abs_clamped(x, T(0), largest_finite(x)) if pos else e_hi
     w_lo = T(0) if pos else e_lo
     c_hi = s_hi if pos else sa_hi
     c_lo = T(0) if float_bits(abs(x)) < float_bits(floor) else (s_lo if pos else sa_lo)

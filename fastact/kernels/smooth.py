@@ -16,6 +16,7 @@ from .._core import (
     float_from_bits,
     fma,
     is_positive,
+    largest_finite,
     ldexp_signed,
     quiet_greater,
     sign_clear,
@@ -371,22 +372,6 @@ def _squareplus_parts(x, b):
     return a, bc, b_ok, s, s_lo, d, d_lo + s_lo, huge
 
 
-def _largest_finite(x):
-    """The largest finite number of the dtype of ``x``."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-
-@overload(_largest_finite, inline="always")
-def _largest_finite_overload(x):
-    if x == types.float32:
-        m32 = np.finfo(np.float32).max
-        return lambda x: m32
-    if x == types.float64:
-        m64 = np.finfo(np.float64).max
-        return lambda x: m64
-    return None
-
-
 @_jit
 def _largest_clamp(x):
     """|x| clamped to [the squareplus clamp, the largest finite number] (NaN-free).
@@ -398,7 +383,7 @@ def _largest_clamp(x):
     clamp does not imply |x| <= max)."""
     T = type(x)
     _, xhi, _, _, _, _, _, _, _ = _squareplus_constants(x)
-    return abs_clamped(x, T(2) * xhi, _largest_finite(x))
+    return abs_clamped(x, T(2) * xhi, largest_finite(x))
 
 
 @_jit
