@@ -93,7 +93,11 @@ def _leaky_relu_grad(x, negative_slope):
 
 @_jit
 def _leaky_relu_backward(grad_out, x, negative_slope):
-    return x if x != x else (grad_out if is_positive(x) else slope_product(grad_out, negative_slope))
+    # the IEEE product of every fused backward kernel (_core.backward_product): a
+    # product below the smallest normal number underflows gradually, as
+    # grad_out * leaky_relu_grad(x) does (the forward flushes it, like every
+    # forward kernel); its loop discards the overflow and underflow flags
+    return backward_product(grad_out, _leaky_relu_grad(x, negative_slope))
 
 
 register(
