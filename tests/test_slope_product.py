@@ -80,13 +80,13 @@ def _operands(slope, dtype) -> np.ndarray:
 def test_slope_product_bounds_exact(dtype):
     checked = 0
     for slope in _slopes(dtype):
-        g = _operands(slope, dtype)
+        a = _operands(slope, dtype)
         with np.errstate(all="raise"):  # no flag for any operand or slope
-            got = fastact.leaky_relu(g, slope)
-        expected = np.array([_exact(a, slope, dtype) for a in g], dtype=dtype)
+            got = fastact.leaky_relu(a, slope)
+        expected = np.array([_exact(v, slope, dtype) for v in a], dtype=dtype)
         same = (_pattern(got) == _pattern(expected)) | (np.isnan(got) & np.isnan(expected))
         # the sign of a zero from -inf * 0 is the product of the signs: not asked
-        same |= (got == 0) & (expected == 0) & np.isinf(g)
-        assert same.all(), (slope, g[~same], got[~same], expected[~same])
-        checked += g.size
+        same |= (got == 0) & (expected == 0) & np.isinf(a)
+        assert same.all(), (slope, a[~same], got[~same], expected[~same])
+        checked += a.size
     assert checked > 500
