@@ -45,6 +45,7 @@ __all__ = [
     "exp_limit",
     "exp_reduce",
     "largest_finite",
+    "smallest_normal",
     "expm1_clamped",
     "expm1_linear_below",
     "float_bits",
@@ -205,21 +206,30 @@ def _exp_limit_overload(x):
     return None
 
 
-def largest_finite(x):
-    """The largest finite number of the dtype of ``x`` (a compile-time constant: the
-    upper end of the clamps that keep infinities out of the arithmetic)."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
+def _finfo_constant(attribute: str, doc: str):
+    """A function of ``x`` that compiles to ``np.finfo(<dtype of x>).<attribute>``,
+    a constant, for float32 and float64 (an overload per such constant was the
+    same eight lines each time)."""
+
+    def constant(x):
+        raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+    constant.__doc__ = doc
+
+    @overload(constant, inline="always")
+    def _constant_overload(x):
+        if x in (types.float32, types.float64):
+            value = getattr(np.finfo(np.dtype(x.name)), attribute)
+            return lambda x: value
+        return None
+
+    return constant
 
 
-@overload(largest_finite, inline="always")
-def _largest_finite_overload(x):
-    if x == types.float32:
-        m32 = np.finfo(np.float32).max
-        return lambda x: m32
-    if x == types.float64:
-        m64 = np.finfo(np.float64).max
-        return lambda x: m64
-    return None
+#: the upper end of the clamps that keep infinities out of the arithmetic
+largest_finite = _finfo_constant("max", "The largest finite number of the dtype of ``x``.")
+#: the lower end of the clamps that keep subnormal operands out of a product
+smallest_normal = _finfo_constant("tiny", "The smallest normal number of the dtype of ``x``.")
 
 
 # --------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from .._core import (
     quiet_greater,
     ratio_dd,
     sign_clear,
+    smallest_normal,
     two_sum,
 )
 from .._core_log import exp_dd, log1p_dd, log1p_linear_below
@@ -403,22 +404,6 @@ def _mish_parts(x):
     return n, n_lo, d, d_lo, a_hi, a_lo, sq, sq_lo, eh, el, k, neg, xmax
 
 
-def _smallest_normal(x):
-    """The smallest normal number of the dtype of ``x``."""
-    raise NotImplementedError  # pragma: no cover - replaced by the overload
-
-
-@overload(_smallest_normal, inline="always")
-def _smallest_normal_overload(x):
-    if x == types.float32:
-        t32 = np.finfo(np.float32).tiny
-        return lambda x: t32
-    if x == types.float64:
-        t64 = np.finfo(np.float64).tiny
-        return lambda x: t64
-    return None
-
-
 @_jit
 def _mish64(x):
     T = type(x)
@@ -430,7 +415,7 @@ def _mish64(x):
     # tiny, so that the residual of the product stays normal.
     # (calls, not ternaries: inlined through an overload)
     hi = _select(neg, exp_limit(x), xmax)
-    xc = np.copysign(abs_clamped(x, _smallest_normal(x), hi), x)
+    xc = np.copysign(abs_clamped(x, smallest_normal(x), hi), x)
     small = float_bits(abs(x)) < float_bits(T(2.0**-40))
     xs = xc * _select(small, T(2.0**64), T(1))
     y = xs * t
