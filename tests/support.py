@@ -467,6 +467,7 @@ def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
             # either (leaky_relu's single path), the loop compiled around one
             # (``_loops._compile_loop`` names it loop_<name>_block...)
             "block_kernel": ("llvm.x86.avx512.permvar" in ir or "llvm.x86.avx512.vpermi2var" in ir
+                             or "llvm.x86.avx2.permps" in ir
                              or "bitcast <16 x i1>" in ir or re.search(r"\bloop_\w+?_block_", ir) is not None),
             "streaming_stores": len(re.findall(r"\bvmovnt\w*\s[^\n]*%[yz]mm", asm)),
             "store_fence": "sfence" in asm,
