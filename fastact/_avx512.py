@@ -197,22 +197,28 @@ class Lanes:
         return builder.call(scalef, [a, b, kept, mask, ir.Constant(ir.IntType(32), 8 if quiet else 4)])
 
     def _scalef_avx2(self, a, b, where, quiet, otherwise):
-        """:meth:`scalef` without AVX-512: a times 2^n, n = floor(b) in [-149, 127]
-        (in the lanes of ``where``), the power of 2 built on its bit pattern (a
-        subnormal one below 2^-126).  Multiplying by an exact power of 2 rounds
-        once, as ``vscalefps`` does, so every lane gets the same bits.  Lanes
-        outside ``where`` multiply by 1 (``quiet``: 0 by 1): no overflow or
-        underflow flag where the masked ``vscalefps`` raises none, and no poison
-        from an exponent out of range there."""
+        """:meth:`scalef` without AVX-512, the same bits wherever a 2^n is normal
+        (n = floor(b)).  Without ``quiet``: a times 2^n for n in [-149, 127], the
+        power of 2 built on its bit pattern (a subnormal one below 2^-126);
+        multiplying by an exact power of 2 rounds once, as ``vscalefps`` does, and
+        raises the same flags; lanes outside ``where`` multiply by 1.  ``quiet``
+        (``{sae}``: no flag from any lane, for lanes whose subnormal or zero
+        results are discarded): n added to a's exponent field, integer arithmetic
+        that is exact wherever a and a 2^n are normal."""
         builder = self.builder
         n = builder.fptosi(builder.call(self._intrinsic("floor", 1), [b]), I16)
-        normal = builder.shl(builder.add(n, splat_i(127)), splat_i(23))
-        subnormal = builder.shl(splat_i(1), builder.add(n, splat_i(149)))
-        power = builder.bitcast(builder.select(builder.icmp_signed("<", n, splat_i(-126)), subnormal, normal), F16)
+        if quiet:
+            shifted = builder.add(builder.bitcast(a, I16), builder.shl(n, splat_i(23)))
+            product = builder.bitcast(shifted, F16)
+        else:
+            normal = builder.shl(builder.add(n, splat_i(127)), splat_i(23))
+            subnormal = builder.shl(splat_i(1), builder.add(n, splat_i(149)))
+            power = builder.bitcast(builder.select(builder.icmp_signed("<", n, splat_i(-126)), subnormal, normal), F16)
+            if where is not None:  # no flag, and no poison from an exponent out of range, outside where
+                power = builder.select(where, power, splat_f(1.0))
+            product = builder.fmul(a, power)
         if where is None:
-            return builder.fmul(a, power)
-        power = builder.select(where, power, splat_f(1.0))
-        product = builder.fmul(builder.select(where, a, splat_f(0.0)) if quiet else a, power)
+            return product
         return builder.select(where, product, a if otherwise is None else otherwise)
 
     def any_lane(self, mask):
