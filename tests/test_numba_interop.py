@@ -71,10 +71,22 @@ def _user_results(kernel, kind, g, x, params, loop):
 #: single-input and one two-input case per activation.
 _LOOPED = {("forward", "float32"), ("backward", "float64")}
 
+_COMBOS = [(kind, dtype) for kind in KINDS for dtype in DTYPES]
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
+
+def _kernel_grid():
+    """Every (activation, kind, dtype), each a user function compiled around the
+    kernel (1-8 s apiece, most of a CI run's compile time on a slow 2-core host):
+    the default run takes one (kind, dtype) per activation, rotating, so every
+    kind, dtype and activation is covered and the loop cases come up for a third
+    of the activations; ``pytest -m slow`` runs the rest of the grid."""
+    for i, act in enumerate(RECORDS):
+        for j, (kind, dtype) in enumerate(_COMBOS):
+            marks = () if j == i % len(_COMBOS) else (pytest.mark.slow,)
+            yield pytest.param(act, kind, dtype, id=f"{act.name}-{kind}-{dtype}", marks=marks)
+
+
+@pytest.mark.parametrize(("act", "kind", "dtype"), list(_kernel_grid()))
 def test_scalar_kernel_in_user_njit_code_matches_ufunc(act, kind, dtype):
     name = public_name(act, kind)
     kernel = getattr(fastact.scalar, name)
@@ -86,11 +98,10 @@ def test_scalar_kernel_in_user_njit_code_matches_ufunc(act, kind, dtype):
     assert np.array_equal(out.view(UINT[dtype]), expected.view(UINT[dtype])), name
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("act", RECORDS, ids=lambda a: a.name)
+@pytest.mark.parametrize(("act", "kind", "dtype"), list(_kernel_grid()))
 def test_scalar_kernel_keeps_dtype_in_nopython_code(act, kind, dtype):
-    """float32 in, float32 out inside user code: no silent promotion to float64."""
+    """float32 in, float32 out inside user code: no silent promotion to float64
+    (the same grid and compiled functions as the test above)."""
     name = public_name(act, kind)
     kernel = getattr(fastact.scalar, name)
     dt = np.dtype(dtype).type
