@@ -8,12 +8,14 @@ import os
 import time
 
 from support import (
+    MP_TIMES,
     RECORDS,
     ULP_TABLE,
     build_loops_in_parallel,
     loop_cache_is_warm,
     prefetch_mp_accuracy,
     start_loop_probe,
+    warm_playground,
 )
 
 #: lines for the end of the run: where the time went before the first test
@@ -34,19 +36,22 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_collection_finish(session):
     """Start, in other processes, what the selected tests will need and what takes
-    minutes: the compiled-code probe (support.py) and the mpmath references; on a
-    cold cache, compile every loop on every core first.
+    minutes: the compiled-code probe (support.py), the playground's compiled loops
+    and the mpmath references; on a cold cache, compile every loop on every core
+    first.
 
     The references get one process fewer than there are cores: this process runs
     the other tests beside it (they come first, see above).  On the cold cache of
     CI they start only after the loops are compiled: started before, they shared
     the cores with the compilation the session waits for (386 of 847 s)."""
     cores = len(os.sched_getaffinity(0))
-    wanted = []
+    wanted, playground = [], []
     for item in session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if item.originalname in _MP_ACCURACY_TESTS and {"act", "kind", "dtype"} <= params.keys():
             wanted.append((params["act"].name, params["kind"], params["dtype"]))
+        if item.module.__name__ == "test_playground" and "activation" in params:
+            playground.append(params["activation"])
     if any(item.module.__name__ == "test_vectorization" for item in session.items):
         if loop_cache_is_warm():
             start_loop_probe()  # cached loops cannot be inspected: compile them elsewhere
@@ -57,6 +62,9 @@ def pytest_collection_finish(session):
             build_loops_in_parallel(cores)
             _PHASES.append(f"compiled every loop on {cores} cores before the tests: "
                            f"{time.perf_counter() - start:.0f} s")
+    if playground and cores > 1:
+        # queued first: the playground tests come long before the accuracy ones
+        warm_playground(playground, workers=cores - 1)
     if wanted:
         prefetch_mp_accuracy(wanted, workers=max(1, cores - 1))
 
@@ -64,6 +72,10 @@ def pytest_collection_finish(session):
 def pytest_terminal_summary(terminalreporter):
     for line in _PHASES:
         terminalreporter.write_line(line)
+    if MP_TIMES["done"]:
+        terminalreporter.write_line(
+            f"mpmath references: {len(MP_TIMES['done'])} chunks on {MP_TIMES['workers']} processes, "
+            f"done {max(MP_TIMES['done']) - MP_TIMES['start']:.0f} s after they started")
     if not ULP_TABLE:
         return
     tr = terminalreporter

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -230,6 +231,9 @@ def mp_expected(act, kind: str, x: np.ndarray, key: str) -> np.ndarray:
 # process compiles the ufuncs and runs the other tests.
 _MP_PENDING: dict[tuple[str, str, str], list] = {}
 _MP_CHUNKS = 4  # per set: the workers share a long set instead of one idling
+#: when the prefetch started and when each of its chunks finished (perf_counter),
+#: for the session's closing lines: a second core idles once they are done
+MP_TIMES: dict[str, Any] = {"done": []}
 
 
 def _mp_accuracy_chunk(name: str, kind: str, dtype: str, part: int) -> np.ndarray:
@@ -240,25 +244,67 @@ def _mp_accuracy_chunk(name: str, kind: str, dtype: str, part: int) -> np.ndarra
     return mp_reference(fn, x, dtype, act.param_defaults)
 
 
-def prefetch_mp_accuracy(wanted: list[tuple[str, str, str]], workers: int | None = None) -> None:
-    """Start computing the accuracy-set references ``(name, kind, dtype)`` in
-    ``workers`` worker processes (default: one per core; spawned: the test process
-    runs Numba threads, which a fork would copy in an undefined state)."""
+_BACKGROUND: dict[str, Any] = {}
+
+
+def _background_pool(workers: int):
+    """The session's pool of ``workers`` spawned processes for work the tests will
+    need later (spawned: the test process runs Numba threads, which a fork would
+    copy in an undefined state); created on first use, with its size then."""
     import atexit
     import concurrent.futures
     import multiprocessing
+
+    if "pool" not in _BACKGROUND:
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+        _BACKGROUND["pool"] = pool
+        MP_TIMES["workers"] = workers
+    return _BACKGROUND["pool"]
+
+
+def prefetch_mp_accuracy(wanted: list[tuple[str, str, str]], workers: int | None = None) -> None:
+    """Start computing the accuracy-set references ``(name, kind, dtype)`` in
+    ``workers`` background processes (default: one per core)."""
     import os
 
     todo = [w for w in dict.fromkeys(wanted) if w not in _MP_PENDING]
     if not todo:
         return
-    workers = max(1, min(workers or len(os.sched_getaffinity(0)), len(todo) * _MP_CHUNKS))
-    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+    pool = _background_pool(max(1, min(workers or len(os.sched_getaffinity(0)), len(todo) * _MP_CHUNKS)))
+    MP_TIMES.setdefault("start", time.perf_counter())
     for name, kind, dtype in todo:
-        _MP_PENDING[name, kind, dtype] = [
+        _MP_PENDING[name, kind, dtype] = futures = [
             pool.submit(_mp_accuracy_chunk, name, kind, dtype, part) for part in range(_MP_CHUNKS)
         ]
+        for future in futures:
+            future.add_done_callback(lambda _: MP_TIMES["done"].append(time.perf_counter()))
+
+
+def _warm_playground(activation: str) -> None:
+    """Worker: compile the playground's training, loss-gradient and prediction loops
+    for ``activation`` into Numba's on-disk cache (tiny data: the compiled code
+    does not depend on the sizes, only on the types, which ``network`` fixes)."""
+    from fastact.playground import network
+
+    shape = (3, 3)
+    theta = network.init_params(shape, np.random.default_rng(0))
+    x = np.array([[0.5, -2.0], [3.0, 1.0], [-1.0, 0.25]])
+    y = np.array([1.0, -1.0, 1.0])
+    network.train(activation, shape, theta, x, y, x, y, epochs=1)
+    network.loss_and_grad(activation, shape, theta, x, y)
+    network.predict(activation, shape, theta, x)
+
+
+def warm_playground(activations: list[str], workers: int) -> None:
+    """Start compiling the playground's loops for ``activations`` in the background
+    pool, on a cold cache (CI): 10-25 s each, which the playground tests would
+    otherwise spend one after another in this process while a core idles.  The
+    tests then load the loops from the cache; should they come first, they compile
+    the loops themselves, as without this."""
+    pool = _background_pool(workers)
+    for activation in dict.fromkeys(activations):
+        pool.submit(_warm_playground, activation)
 
 
 # --------------------------------------------------------------------------------
@@ -526,6 +572,17 @@ def _summarize_one(activation: str) -> dict[str, Any]:
     return summarize_loops([activation])
 
 
+#: seconds to compile and summarize each activation's loops, one after another in
+#: registry order in one process on a cold cache (2-core Zen 3 VM, 2026-12-01);
+#: only their order matters
+_COMPILE_SECONDS = {
+    "celu": 90, "squareplus": 78, "softplus": 67, "elu": 45, "gelu": 42, "selu": 27, "tanhshrink": 21,
+    "leaky_relu": 19, "mish": 16, "softshrink": 13, "hard_tanh": 12, "tanh": 11, "hardshrink": 11,
+    "sigmoid": 11, "silu": 11, "threshold": 9, "gelu_tanh": 9, "softsign": 8, "log_sigmoid": 8,
+    "hard_silu": 6, "hard_sigmoid": 5, "relu6": 4, "relu": 4,
+}
+
+
 def build_loops_in_parallel(workers: int) -> None:
     """Compile every loop into Numba's (cold) cache in ``workers`` processes at once,
     one activation per task, each summarizing the code it compiled for
@@ -537,7 +594,10 @@ def build_loops_in_parallel(workers: int) -> None:
     import concurrent.futures
     import multiprocessing
 
-    names = list(fastact.REGISTRY)
+    # the longest compilations first, so that no core is left with one of them at
+    # the end while the others idle (350 s on 2 cores in registry order, when the
+    # work is 520 s); activations not in the table (new ones) go first
+    names = sorted(fastact.REGISTRY, key=lambda name: -_COMPILE_SECONDS.get(name, math.inf))
     # spawned, not forked: the parent may already run Numba threads
     context = multiprocessing.get_context("spawn")
     result: dict[str, Any] = {}
@@ -645,15 +705,48 @@ def assert_block_equals_scalar64(ufunc, loop, flag_free: bool = False) -> None:
         np.testing.assert_array_equal(loop(x).view(np.uint64), ufunc(x).view(np.uint64))
 
 
+def scrambled(x: np.ndarray) -> np.ndarray:
+    """``x`` (1-D) reordered so that any 16 neighbours come from all over it: element
+    i is ``x[i * step % n]``, with ``step`` the integer next to n (sqrt(5) - 1) / 2
+    that is coprime to n, so every element appears once.  By the three-distance
+    theorem the golden-ratio stride leaves no two of 16 consecutive picks close
+    together; for the block tests (blocks of 16 mixing magnitudes and signs) this
+    is as good as a random permutation, which took 5 of the 6 seconds spent
+    building 54 million inputs."""
+    n = x.size
+    step = round(n * (math.sqrt(5.0) - 1.0) / 2.0)
+    while math.gcd(step, n) != 1:
+        step += 1
+    order = np.arange(n, dtype=np.int64)
+    order *= step
+    order %= n
+    return x[order]
+
+
+def assert_same_bits(got: np.ndarray, expected: np.ndarray) -> None:
+    """``got`` and ``expected`` (same float dtype and shape) hold the same bit
+    patterns (NaN payloads and the sign of zero included).  A tenth of the time of
+    ``np.testing.assert_array_equal`` on the bit views, which matters at 54
+    million elements; a failure names the first differing elements."""
+    assert got.dtype == expected.dtype and got.shape == expected.shape, (got.dtype, got.shape, expected.shape)
+    bits = np.dtype(f"u{got.dtype.itemsize}")
+    a, b = got.view(bits), expected.view(bits)
+    if np.array_equal(a, b):
+        return
+    where = np.flatnonzero((a != b).ravel())
+    first = where[:5]
+    raise AssertionError(f"{where.size} of {a.size} elements differ; first at {first.tolist()}: "
+                         f"got {got.ravel()[first].tolist()}, expected {expected.ravel()[first].tolist()}")
+
+
 def saturated_blocks32(lo: float, below: float, hi: float = 200.0) -> tuple[np.ndarray, np.ndarray]:
-    """Every float32 with lo <= |x| <= hi and the infinities, both signs, shuffled:
-    contiguous, so the block kernels see blocks of 16 in which every |x| >= lo (a
-    kernel's saturated path); and a copy with one lane of each block set to
-    ``below`` (< lo: the general path).  ``(saturated, mixed)``."""
+    """Every float32 with lo <= |x| <= hi and the infinities, both signs, in
+    :func:`scrambled` order: contiguous, so the block kernels see blocks of 16 in
+    which every |x| >= lo (a kernel's saturated path); and a copy with one lane of
+    each block set to ``below`` (< lo: the general path).  ``(saturated, mixed)``."""
     x = np.arange(np.float32(lo).view(np.int32), np.float32(hi).view(np.int32) + 1, dtype=np.int32)
     x = x.view(np.float32)
-    x = np.concatenate([x, -x, np.float32([np.inf, -np.inf] * 8)])
-    x = x[np.random.default_rng(7).permutation(x.size)]
+    x = scrambled(np.concatenate([x, -x, np.float32([np.inf, -np.inf] * 8)]))
     mixed = x.copy()
     mixed[::16] = np.float32(below)
     return x, mixed
@@ -667,7 +760,7 @@ def assert_saturated_gate32(ufunc, loop, lo: float = 21.0, below: float = 20.5) 
     negative tail, normal down to where it flushes to +0."""
     x, mixed = saturated_blocks32(lo, below)
     for xs in (x, mixed):
-        np.testing.assert_array_equal(ufunc(xs).view(np.uint32), loop(xs).view(np.uint32))
+        assert_same_bits(ufunc(xs), loop(xs))
     positive = x > 0
     assert (ufunc(x[positive]) == x[positive]).all()
     tail = ufunc(np.sort(x[~positive])[::-1])

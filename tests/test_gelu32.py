@@ -50,7 +50,7 @@ def test_grad_root_branch_and_the_general_formula_give_the_same_bits():
     a, c = fastact.gelu_grad(near), fastact.gelu_grad(far)
     keep = np.ones(near.size, bool)
     keep[1::16] = False
-    np.testing.assert_array_equal(a[keep].view(np.uint32), c[keep].view(np.uint32))
+    support.assert_same_bits(a[keep], c[keep])
 
 
 def test_near_root_polynomial_meets_the_general_formula_at_its_edges():
@@ -95,7 +95,7 @@ def test_saturated_blocks_equal_the_scalar_kernels_on_every_value():
     x, mixed = support.saturated_blocks32(float(np.nextafter(np.float32(14.0), np.float32(15.0))), 13.5)
     for ufunc, loop in ((fastact.gelu, _scalar_loop), (fastact.gelu_grad, _scalar_grad_loop)):
         for xs in (x, mixed):
-            np.testing.assert_array_equal(ufunc(xs).view(np.uint32), loop(xs).view(np.uint32))
+            support.assert_same_bits(ufunc(xs), loop(xs))
     positive = x > 0
     assert (fastact.gelu(x[positive]) == x[positive]).all() and (fastact.gelu_grad(x[positive]) == 1).all()
     assert (fastact.gelu(x[~positive]).view(np.uint32) == 0).all()
@@ -109,19 +109,17 @@ def test_saturated_blocks_equal_the_scalar_kernels_on_every_value():
 def test_wide_blocks_equal_the_scalar_kernels():
     # blocks with every |x| in [2^-30, inf] and some past the short path's 12.5
     # (and past the clamp at 14): the general path without its tiny-x and NaN
-    # selects; every 7th float32 in [2^-30, 16], both signs, shuffled, with a lane
+    # selects; every 7th float32 in [2^-30, 16], both signs, scrambled, with a lane
     # at 13 in every block, N(0, 10^2) values, and with a NaN lane (the general path)
     x = np.arange(0, np.float32(16.0).view(np.int32), 7, dtype=np.int32).view(np.float32)
     x = x[x >= np.float32(2.0**-30)]
-    x = np.concatenate([x, -x])
-    x = x[np.random.default_rng(9).permutation(x.size)]
+    x = support.scrambled(np.concatenate([x, -x]))
     x[::16] = np.float32(13.0)
     wide = (np.random.default_rng(10).standard_normal(1 << 20) * 10).astype(np.float32)
     nan = x.copy()
     nan[1::16] = np.nan
     for ufunc, loop in ((fastact.gelu, _scalar_loop), (fastact.gelu_grad, _scalar_grad_loop)):
         for xs in (x, wide, nan):
-            np.testing.assert_array_equal(ufunc(xs).view(np.uint32), loop(xs).view(np.uint32))
+            support.assert_same_bits(ufunc(xs), loop(xs))
     g = np.random.default_rng(11).standard_normal(wide.size).astype(np.float32)
-    np.testing.assert_array_equal(fastact.gelu_backward(g, wide).view(np.uint32),
-                                  (g * _scalar_grad_loop(wide)).view(np.uint32))
+    support.assert_same_bits(fastact.gelu_backward(g, wide), g * _scalar_grad_loop(wide))

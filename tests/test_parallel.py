@@ -195,21 +195,32 @@ _PROBE = textwrap.dedent(
 )
 
 
-def _probe(**env) -> dict:
+def _probes(*envs: dict[str, str]) -> list[dict]:
+    """The probe's report in one fresh interpreter per environment, all at once
+    (each loads every loop from the cache: seconds apiece)."""
     environ = {k: v for k, v in os.environ.items() if k not in ("FASTACT_NUM_THREADS", "NUMBA_NUM_THREADS")}
-    done = subprocess.run([sys.executable, "-c", _PROBE], env={**environ, **env}, capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    running = [subprocess.Popen([sys.executable, "-c", _PROBE], env={**environ, **env}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for env in envs]  # fmt: skip
+    reports = []
+    for process in running:
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return reports
 
 
 def test_environment_controls_threads():
+    four, three, capped, single = _probes(
+        {"NUMBA_NUM_THREADS": "4"},
+        {"NUMBA_NUM_THREADS": "4", "FASTACT_NUM_THREADS": "3"},
+        {"NUMBA_NUM_THREADS": "2", "FASTACT_NUM_THREADS": "8"},
+        {"NUMBA_NUM_THREADS": "1"},
+    )
     # four threads on any machine: chunk edges at 1/4, 1/2, 3/4
-    assert _probe(NUMBA_NUM_THREADS="4") == {"threads": 4, "set_2": "ok", "equal": True}
-    assert _probe(NUMBA_NUM_THREADS="4", FASTACT_NUM_THREADS="3")["threads"] == 3
+    assert four == {"threads": 4, "set_2": "ok", "equal": True}
+    assert three["threads"] == 3
     # FASTACT_NUM_THREADS above the pool is capped by it
-    assert _probe(NUMBA_NUM_THREADS="2", FASTACT_NUM_THREADS="8")["threads"] == 2
-    single = _probe(NUMBA_NUM_THREADS="1")
+    assert capped["threads"] == 2
     assert single["threads"] == 1 and "between 1 and 1" in single["set_2"] and single["equal"]
 
 
