@@ -6,7 +6,17 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
-from support import DTYPES, NAN_DISTANCE, log_uniform, mp_reference, mp_round, ulp_distance, ulp_error
+from support import (
+    DTYPES,
+    NAN_DISTANCE,
+    assert_same_bits,
+    log_uniform,
+    mp_reference,
+    mp_round,
+    scrambled,
+    ulp_distance,
+    ulp_error,
+)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -64,3 +74,30 @@ def test_mp_reference_rounds_to_dtype():
     got = mp_reference(lambda mp, x: mp.exp(x), np.array([0.0, 1.0, np.nan]), "float32")
     assert got.dtype == np.float32
     assert got[0] == 1 and got[1] == np.float32(np.e) and np.isnan(got[2])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_assert_same_bits_tells_signed_zeros_and_nan_payloads_apart(dtype):
+    x = np.array([1.0, -0.0, np.nan, np.inf], dtype=dtype)
+    assert_same_bits(x, x.copy())
+    bits = np.dtype(f"u{x.itemsize}")
+    for changed in (np.array([1.0, 0.0, np.nan, np.inf], dtype=dtype),  # +0 for -0
+                    np.array([np.nextafter(x[0], 2 * x[0]), -0.0, np.nan, np.inf], dtype=dtype)):
+        with pytest.raises(AssertionError, match="1 of 4 elements differ"):
+            assert_same_bits(changed, x)
+    payload = x.copy()
+    payload.view(bits)[2] ^= 1  # another NaN
+    with pytest.raises(AssertionError, match="first at \\[2\\]"):
+        assert_same_bits(payload, x)
+    with pytest.raises(AssertionError):
+        assert_same_bits(x[:3], x[:3].astype(np.float32 if dtype == "float64" else np.float64))
+
+
+def test_scrambled_is_a_permutation_that_spreads_neighbours():
+    for n in (16, 1000, 5_000_011):
+        x = np.arange(n, dtype=np.int64)
+        y = scrambled(x)
+        assert np.array_equal(np.sort(y), x)  # every element once
+        # any 16 neighbours come from all over: their sorted gaps are a fair share of n
+        block = np.sort(y[: 16 * (n // 16)].reshape(-1, 16), axis=1)
+        assert (np.diff(block, axis=1).min(axis=1) >= n // 64).all()
