@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -25,10 +26,11 @@ import pytest
 
 import fastact
 from fastact.benchdata import parse
-from fastact.report import measure
+from fastact.report import drawing, measure
 from fastact.report.analysis import ReportError, validate_bench
 from fastact.report.cli import plot_main, report_main
-from fastact.report.render import SECTIONS, convergence_section
+from fastact.report.drawing import FigureJob
+from fastact.report.render import SECTIONS, convergence_section, figure_jobs
 
 DATA = Path(__file__).parent / "data"
 BENCH = DATA / "bench-fixture.json"
@@ -101,9 +103,10 @@ class _Page(HTMLParser):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "report.html"
+    # two drawers (this process and a worker interpreter) on any machine
     code = report_main(["--quick", "--bench-json", str(BENCH), "--out", str(out), "--samples", "300",
                         "--verify-json", str(ROOT / "reports" / "verify-exhaustive.json"),
-                        "--playground-json", str(PLAYGROUND)])
+                        "--playground-json", str(PLAYGROUND), "--jobs", "2"])
     assert code == 0
     html = out.read_text(encoding="utf-8")
     page = _Page()
@@ -209,6 +212,55 @@ def test_convergence_section_tables(built):
     for r in data["ratios"]:
         assert f"{r['ratio']:.2f}" in section
     assert all(a in section for a in data["config"]["activations"])
+
+
+# --------------------------------------------------------------------------------
+# Drawing on every core
+# --------------------------------------------------------------------------------
+def _figure_markup(html: str, fig_id: str) -> str:
+    start = html.index(f'<figure id="{fig_id}">') + len(f'<figure id="{fig_id}">')
+    return html[start:html.index("<figcaption>", start)]
+
+
+def test_page_figures_are_those_drawn_here(built):
+    """The fixture's page was drawn by this process and a worker interpreter; drawn
+    here alone, from the JSON beside the page, its figures are the same bytes."""
+    out, html, page = built
+    jobs = {j.fig_id: j for j in figure_jobs(json.loads(out.with_suffix(".json").read_text()))}
+    assert set(jobs) == set(page.figures)
+    last = list(fastact.REGISTRY)[-1]
+    for fig_id in ("fig-tutorial-sigmoid", f"fig-tutorial-{last}", "fig-threads", f"fig-throughput-{last}"):
+        assert drawing.draw(jobs[fig_id]) == _figure_markup(html, fig_id), fig_id
+
+
+def test_a_worker_draws_what_this_process_draws():
+    """The worker protocol: pickled jobs in, ``(True, markup)`` or ``(False,
+    traceback)`` out, nothing else on the answer stream, exit 0 when the jobs end."""
+    jobs = [FigureJob("fig-a", "fastact.report.figures.tutorial_figure_of", ("relu",), alt="relu"),
+            FigureJob("fig-b", "fastact.report.figures.no_such_figure")]
+    proc = subprocess.run([sys.executable, "-m", "fastact.report.drawing"], capture_output=True, timeout=300,
+                          input=b"".join(pickle.dumps(j) for j in jobs))
+    assert proc.returncode == 0, proc.stderr.decode()
+    answers = io.BytesIO(proc.stdout)
+    assert pickle.load(answers) == (True, drawing.draw(jobs[0]))
+    ok, trace = pickle.load(answers)
+    assert not ok and "no_such_figure" in trace
+    assert answers.read() == b""
+
+
+def test_a_failing_figure_stops_every_drawer(monkeypatch):
+    jobs = [FigureJob(f"fig-{i}", "fastact.report.figures.no_such_figure") for i in range(4)]
+    monkeypatch.setattr(drawing, "FIGURES_PER_WORKER_START", 1)
+    with pytest.raises(RuntimeError, match="no_such_figure"):
+        drawing.draw_all(jobs, workers=2)
+    with pytest.raises(AttributeError, match="no_such_figure"):  # drawn here alone: the error itself
+        drawing.draw_all(jobs, workers=1)
+
+
+def test_jobs_must_be_positive(tmp_path, capsys):
+    assert report_main(["--bench-json", str(BENCH), "--jobs", "0", "--out", str(tmp_path / "r.html")]) == 2
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------------------------------------------------

@@ -80,16 +80,17 @@ def collect(
     return data
 
 
-def write(data: dict, out: Path, progress: Callable[[str], None] | None = None, t0: float | None = None
-          ) -> tuple[Path, Path]:
-    """Render ``data`` and write ``out`` (HTML) and its JSON beside it (same stem)."""
+def write(data: dict, out: Path, progress: Callable[[str], None] | None = None, t0: float | None = None,
+          workers: int | None = None) -> tuple[Path, Path]:
+    """Render ``data`` (its figures drawn in ``workers`` processes, default every
+    core) and write ``out`` (HTML) and its JSON beside it (same stem)."""
     from .render import render
 
     json_path = out.with_suffix(".json")
     data["meta"]["json_name"] = json_path.name
     if t0 is not None:
         data["meta"]["seconds"] = round(time.perf_counter() - t0, 1)
-    html = render(data, progress=progress)
+    html = render(data, progress=progress, workers=workers)
     write_atomic(json_path, json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n")
     write_atomic(out, html)
     return out, json_path

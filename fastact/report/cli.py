@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="the convergence experiment (default: reports/playground/playground.json if it exists)")
     ap.add_argument("--samples", type=int, default=None, metavar="N",
                     help="accuracy samples per magnitude band (default: 100000; --full: 1000000)")
+    ap.add_argument("--jobs", type=int, default=None, metavar="N",
+                    help="processes that draw the figures (default: every core; 1: in this process)")
     return ap
 
 
@@ -95,6 +97,8 @@ def report_main(argv: list[str] | None = None) -> int:
     samples = a.samples or (1_000_000 if a.full else 100_000)
     if samples < 10:
         return _fail(prog, "--samples must be at least 10")
+    if a.jobs is not None and a.jobs < 1:
+        return _fail(prog, "--jobs must be at least 1")
     # Every input is read and checked before any work starts or anything is written.
     try:
         bench = None
@@ -133,7 +137,7 @@ def report_main(argv: list[str] | None = None) -> int:
             source = str(a.bench_json)
         data = build.collect(bench, source, command, samples, verify_json, playground, quick=not a.full,
                              progress=progress)
-        html_path, json_path = build.write(data, out, progress=progress, t0=t0)
+        html_path, json_path = build.write(data, out, progress=progress, t0=t0, workers=a.jobs)
     except ReportError as exc:
         progress.finish()
         return _fail(prog, str(exc))

@@ -134,6 +134,12 @@ def tutorial_figure(acts, xrange=(-5.0, 5.0), ylim=(-1.1, 1.1)) -> Figure:
     return fig
 
 
+def tutorial_figure_of(name: str) -> Figure:
+    """:func:`tutorial_figure` of the one activation called ``name`` (a plain value
+    for :class:`fastact.report.drawing.FigureJob`)."""
+    return tutorial_figure([resolve(name)])
+
+
 # --------------------------------------------------------------------------------
 # Throughput
 # --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import fastact
 
 from . import figures as F
 from .analysis import DTYPES, GRAD_THRESHOLDS, bench_rows, regime_ratios, throughput_series, ulp_limit, unjson
+from .drawing import FigureJob, draw_all
 from .measure import REGIME_SIZE
 
 #: (id, title) of every section, in page order; the tests check each is present
@@ -171,8 +172,52 @@ def _env_rows(data: dict) -> tuple[dict, list]:
     return {"cpu": cpu, "cores": cores, "rows": rows}, rows
 
 
-def render(data: dict, progress: Callable[[str], None] | None = None) -> str:
-    """The HTML page of report ``data`` (as written by :func:`fastact.report.build.collect`)."""
+def figure_jobs(data: dict) -> list[FigureJob]:
+    """Every figure of the page for report ``data``, as jobs for
+    :func:`fastact.report.drawing.draw_all` (each job's ``alt`` is its caption)."""
+    bench = data["bench"]
+    acts = list(fastact.REGISTRY.values())
+    jobs: list[FigureJob] = []
+
+    def job(fig_id: str, maker: str, caption: str, *args, act: str | None = None) -> None:
+        jobs.append(FigureJob(fig_id, "fastact.report.figures." + maker, args, act, alt=caption))
+
+    series = throughput_series(bench)
+    for act in acts:
+        job(f"fig-throughput-{act.name}", "throughput_figure",
+            f"{act.name}: elements per second against array size, every implementation measured (single thread, "
+            "N(0,1) inputs).", series, act=act.name)
+    if bench.get("threads"):
+        job("fig-threads", "threads_figure",
+            "Throughput on one thread (light) and on every core (full colour): "
+            "fastact.set_num_threads and torch.set_num_threads. Small arrays stay on one thread; "
+            "on a machine busy with other work, more threads can be slower.", bench_rows(bench, "threads"))
+    for act in acts:
+        job(f"fig-tutorial-{act.name}", "tutorial_figure_of",
+            f"{act.name} and its derivative on [−5, 5] (the tutorial's figure).", act.name)
+    job("fig-gradients", "gradients_figure",
+        "|f′(x)| on a log axis: the derivatives of saturating activations fall below 10⁻³ and "
+        "10⁻⁶ a few units away from 0, where gradients vanish; exact zeros are drawn at the "
+        "floor. The table gives each function's region.")
+    ratios = regime_ratios(bench)
+    if ratios:  # one size: 10^6 where measured (the quick suites' choice), else the largest
+        sizes = {r["size"] for r in ratios}
+        ratios = [r for r in ratios if r["size"] == (REGIME_SIZE if REGIME_SIZE in sizes else max(sizes))]
+        job("fig-regimes", "regimes_figure",
+            "Throughput in the wide N(0,10), saturated |x| in [20, 1000] and special (1 % NaN/±inf) "
+            "regimes relative to N(0,1). Branch-free kernels that never form subnormals keep "
+            "saturated inputs at full speed (target ≥ 0.85).", ratios)
+    hists = data["accuracy"]["histograms"]
+    for act in acts:
+        job(f"fig-accuracy-{act.name}", "accuracy_figure",
+            f"{act.name}: share of results per ULP-error bin in each magnitude band of x; the label gives the "
+            "band's maximum; the red line is the accuracy contract.", hists, act=act.name)
+    return jobs + _playground_jobs(data.get("playground"))
+
+
+def render(data: dict, progress: Callable[[str], None] | None = None, workers: int | None = None) -> str:
+    """The HTML page of report ``data`` (as written by :func:`fastact.report.build.collect`),
+    its figures drawn in ``workers`` processes (:func:`fastact.report.drawing.draw_all`)."""
     def step(label: str) -> None:
         if progress:
             progress(label)
@@ -196,48 +241,15 @@ def render(data: dict, progress: Callable[[str], None] | None = None) -> str:
                   for dt in DTYPES]
         summary.append({"function": row["function"], "cells": cells})
 
-    # figures
-    def make(fig_id: str, figure, caption: str) -> Fig:
-        fig = Fig(fig_id, F.inline(figure, fig_id, alt=caption), caption)
-        step(fig_id)
-        return fig
-
-    series = throughput_series(bench)
-    throughput_figures = [
-        make(f"fig-throughput-{act.name}", F.throughput_figure(act, series),
-             f"{act.name}: elements per second against array size, every implementation measured (single thread, "
-             "N(0,1) inputs).")
-        for act in acts]
-    threads_figure = None
-    if bench.get("threads"):
-        threads_figure = make("fig-threads", F.threads_figure(bench_rows(bench, "threads")),
-                              "Throughput on one thread (light) and on every core (full colour): "
-                              "fastact.set_num_threads and torch.set_num_threads. Small arrays stay on one thread; "
-                              "on a machine busy with other work, more threads can be slower.")
-    tutorial_figures = [
-        make(f"fig-tutorial-{act.name}", F.tutorial_figure([act]),
-             f"{act.name} and its derivative on [−5, 5] (the tutorial's figure).")
-        for act in acts]
-    gradients_figure = make("fig-gradients", F.gradients_figure(),
-                            "|f′(x)| on a log axis: the derivatives of saturating activations fall below 10⁻³ and "
-                            "10⁻⁶ a few units away from 0, where gradients vanish; exact zeros are drawn at the "
-                            "floor. The table gives each function's region.")
-    ratios = regime_ratios(bench)
-    if ratios:  # one size: 10^6 where measured (the quick suites' choice), else the largest
-        sizes = {r["size"] for r in ratios}
-        ratios = [r for r in ratios if r["size"] == (REGIME_SIZE if REGIME_SIZE in sizes else max(sizes))]
-    regimes_figure = None
-    if ratios:
-        regimes_figure = make("fig-regimes", F.regimes_figure(ratios),
-                              "Throughput in the wide N(0,10), saturated |x| in [20, 1000] and special (1 % NaN/±inf) "
-                              "regimes relative to N(0,1). Branch-free kernels that never form subnormals keep "
-                              "saturated inputs at full speed (target ≥ 0.85).")
-    hists = data["accuracy"]["histograms"]
-    accuracy_figures = [
-        make(f"fig-accuracy-{act.name}", F.accuracy_figure(act, hists),
-             f"{act.name}: share of results per ULP-error bin in each magnitude band of x; the label gives the "
-             "band's maximum; the red line is the accuracy contract.")
-        for act in acts]
+    # figures: every one described first, then drawn (on every core: drawing.draw_all)
+    jobs = figure_jobs(data)
+    drawn = draw_all(jobs, workers, step)
+    figs = {j.fig_id: Fig(j.fig_id, drawn[j.fig_id], j.alt) for j in jobs}
+    throughput_figures = [figs[f"fig-throughput-{act.name}"] for act in acts]
+    tutorial_figures = [figs[f"fig-tutorial-{act.name}"] for act in acts]
+    accuracy_figures = [figs[f"fig-accuracy-{act.name}"] for act in acts]
+    threads_figure, gradients_figure, regimes_figure = (figs.get(f"fig-{k}") for k in ("threads", "gradients",
+                                                                                       "regimes"))
 
     # regions table
     regions = []
@@ -265,7 +277,7 @@ def render(data: dict, progress: Callable[[str], None] | None = None) -> str:
     cert = data["accuracy"].get("certified") or []
     modes = sorted({("float32 " if c["dtype"] == "float32" else "float64 ") + c["mode"].split(" (")[0] for c in cert})
 
-    playground = _playground_context(data.get("playground"), step)
+    playground = _playground_context(data.get("playground"), figs)
 
     sizes = sorted({r["size"] for r in bench["rows"]})
     summary_note = (f"Sizes measured: {', '.join(F.fmt_size(s) for s in sizes)}; each cell uses the largest size "
@@ -295,10 +307,14 @@ def _page_template():
     return Environment(autoescape=True).from_string(_template("report.html.j2"))
 
 
-def convergence_section(playground: dict | None, progress: Callable[[str], None] | None = None) -> str:
+def convergence_section(playground: dict | None, progress: Callable[[str], None] | None = None,
+                        workers: int | None = 1) -> str:
     """The page's Convergence section alone, for playground data (or ``None``)."""
     template = _page_template()
-    context = template.new_context({"playground": _playground_context(playground, progress or (lambda _: None)),
+    jobs = _playground_jobs(playground)
+    drawn = draw_all(jobs, workers, progress)
+    figs = {j.fig_id: Fig(j.fig_id, drawn[j.fig_id], j.alt) for j in jobs}
+    context = template.new_context({"playground": _playground_context(playground, figs),
                                     "figure": _figure_html})
     return "".join(template.blocks["convergence"](context))
 
@@ -334,7 +350,37 @@ def _summary_rows(pg: dict) -> list[dict]:
     return rows
 
 
-def _playground_context(pg: dict | None, step) -> dict | None:
+#: the playground's figures: (id, function of fastact.playground.figures, caption)
+_PLAYGROUND_FIGURES = (
+    ("fig-playground-loss", "loss_curves_figure",
+     "Training loss (median and interquartile range over seeds) per dataset and activation."),
+    ("fig-playground-boundaries", "boundaries_figure",
+     "Decision boundaries learned with each activation (one seed), training points overlaid."),
+)
+
+
+def _playground_figures():
+    """fastact.playground's figure module, or None where it is not installed."""
+    try:
+        from fastact.playground import figures
+    except ImportError:
+        return None
+    return figures
+
+
+def _playground_jobs(pg: dict | None) -> list[FigureJob]:
+    """The playground's figures that this installation can draw (fastact.playground
+    draws them)."""
+    pgf = _playground_figures()
+    if not pg or pgf is None:
+        return []
+    return [FigureJob(fig_id, f"{pgf.__name__}.{fn_name}", (pg,), alt=caption)
+            for fig_id, fn_name, caption in _PLAYGROUND_FIGURES if hasattr(pgf, fn_name)]
+
+
+def _playground_context(pg: dict | None, figs: dict[str, Fig]) -> dict | None:
+    """The Convergence section's template context; ``figs``: the figures drawn
+    (:func:`_playground_jobs`), by id."""
     if not pg:
         return None
     cfg = pg.get("config") or {}
@@ -364,27 +410,15 @@ def _playground_context(pg: dict | None, step) -> dict | None:
                "ratio": "—" if r["ratio"] is None else f"{r['ratio']:.2f}",
                "ci": "—" if not r.get("ci95") else f"[{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}]"}
               for r in pg.get("ratios") or []]
-    figs, note = [], ""
-    try:
-        from fastact.playground import figures as pgf
-    except ImportError:
-        pgf = None
-    makers = (("fig-playground-loss", "loss_curves_figure", "Training loss (median and interquartile range over seeds) "
-                                                            "per dataset and activation."),
-              ("fig-playground-boundaries", "boundaries_figure", "Decision boundaries learned with each activation "
-                                                                 "(one seed), training points overlaid."))
-    for fig_id, fn_name, caption in makers:
-        fn = getattr(pgf, fn_name, None) if pgf else None
-        if fn is None:
-            note = "The playground's figures need fastact.playground, which this installation lacks."
-            continue
-        figs.append(Fig(fig_id, F.inline(fn(pg), fig_id, alt=caption), caption))
-        step(fig_id)
+    pgf = _playground_figures()
+    missing = pgf is None or not all(hasattr(pgf, fn_name) for _, fn_name, _ in _PLAYGROUND_FIGURES)
+    note = "The playground's figures need fastact.playground, which this installation lacks." if missing else ""
+    shown = [figs[fig_id] for fig_id, _, _ in _PLAYGROUND_FIGURES if fig_id in figs]
     seeds = cfg.get("seeds")
     return {
         "datasets": ", ".join(map(str, cfg.get("datasets") or sorted({r["dataset"] for r in results}))),
         "seeds": len(seeds) if isinstance(seeds, list) else (seeds if seeds is not None else "?"),
         "max_epochs": cfg.get("max_epochs", "?"),
         "thresholds": [t for t in cfg.get("thresholds") or [] if isinstance(t, dict)],
-        "activations": activations, "rows": rows, "ratios": ratios, "figures": figs, "note": note,
+        "activations": activations, "rows": rows, "ratios": ratios, "figures": shown, "note": note,
     }
