@@ -41,6 +41,7 @@ __all__ = [
     "quiet_greater",
     "sign_clear",
     "backward_product",
+    "pass_gradient",
     "chain_rule",
     "exp_limit",
     "exp_reduce",
@@ -698,6 +699,26 @@ def backward_product(grad_out, derivative):
     # the replaced operand is chosen before the product, so the product itself is
     # the result: 0 * derivative, never inf * 0
     return _select(blocked, T(0), grad_out) * derivative
+
+
+@_jit
+def pass_gradient(grad_out, x, keep):
+    """``x if x != x else (grad_out if keep else 0)``: the fused backward of a
+    piecewise-linear function whose slope is 1 or 0 (relu, relu6, hard_tanh,
+    hardshrink, softshrink, threshold), on the bit patterns.
+
+    Written as masks (grad_out's bits AND keep's, OR x's bits where x is NaN)
+    rather than the ternary: LLVM sinks the load of grad_out into the branch of a
+    ternary that alone uses it, and then vectorizes it as a masked load
+    (``vmaskmovps``), which on AMD Zen 3 made these memory-bound loops 1.3-1.45x
+    slower at 10^7 elements than the same work with plain loads (PyTorch's, or
+    ``np.multiply``'s).  No compare sees grad_out: an infinite or NaN grad_out
+    passes through where kept, and x's NaN (its payload too) wins over it."""
+    b = float_bits(x)
+    zero = b ^ b  # 0 of x's integer width
+    keep_g = _select(keep, ~zero, zero)
+    keep_x = _select(x != x, ~zero, zero)
+    return float_from_bits((float_bits(grad_out) & keep_g & ~keep_x) | (b & keep_x), x)
 
 
 @_jit

@@ -14,6 +14,7 @@ from .._core import (
     fma,
     is_positive,
     ldexp_flush,
+    pass_gradient,
     quiet_greater,
     slope_product,
 )
@@ -40,10 +41,9 @@ def _relu_grad(x):
 
 @_jit
 def _relu_backward(grad_out, x):
-    T = type(x)
     # A select, not grad_out * relu'(x): an infinite grad_out passes through as
     # PyTorch's threshold_backward does, and 0 * inf is never formed.
-    return x if x != x else (grad_out if is_positive(x) else T(0))
+    return pass_gradient(grad_out, x, is_positive(x))
 
 
 register(
@@ -194,7 +194,7 @@ def _relu6_grad(x):
 @_jit
 def _relu6_backward(grad_out, x):
     T = type(x)
-    return x if x != x else (grad_out if _inside(x, T(0), T(6)) else T(0))
+    return pass_gradient(grad_out, x, _inside(x, T(0), T(6)))
 
 
 register(
@@ -419,8 +419,7 @@ def _hard_tanh_grad(x, min_val, max_val):
 
 @_jit
 def _hard_tanh_backward(grad_out, x, min_val, max_val):
-    T = type(x)
-    return x if x != x else (grad_out if _inside(x, min_val, max_val) else T(0))
+    return pass_gradient(grad_out, x, _inside(x, min_val, max_val))
 
 
 register(
@@ -493,8 +492,8 @@ def _softshrink_grad(x, lambd):
 def _softshrink_backward(grad_out, x, lambd):
     T = type(x)
     ok, lam = _shrink_lambd(lambd)
-    g = grad_out if quiet_greater(abs(x), lam) else T(0)
-    return x if x != x else (g if ok else T(np.nan))
+    g = pass_gradient(grad_out, x, quiet_greater(abs(x), lam))
+    return g if ok else _select(x != x, x, T(np.nan))  # ok: one branch, out of the loop
 
 
 register(
@@ -543,8 +542,7 @@ def _hardshrink_grad(x, lambd):
 
 @_jit
 def _hardshrink_backward(grad_out, x, lambd):
-    T = type(x)
-    return x if x != x else (grad_out if quiet_greater(abs(x), lambd) else T(0))
+    return pass_gradient(grad_out, x, quiet_greater(abs(x), lambd))
 
 
 register(
@@ -595,8 +593,7 @@ def _threshold_grad(x, threshold, value):
 
 @_jit
 def _threshold_backward(grad_out, x, threshold, value):
-    T = type(x)
-    return x if x != x else (grad_out if quiet_greater(x, threshold) else T(0))
+    return pass_gradient(grad_out, x, quiet_greater(x, threshold))
 
 
 register(
