@@ -516,6 +516,8 @@ def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
                              or "llvm.x86.avx2.permps" in ir
                              or "bitcast <16 x i1>" in ir or re.search(r"\bloop_\w+?_block_", ir) is not None),
             "streaming_stores": len(re.findall(r"\bvmovnt\w*\s[^\n]*%[yz]mm", asm)),
+            # loads the vectorizer predicated (vmaskmovps on AVX2, {k} loads on AVX-512)
+            "masked_loads": len(re.findall(r"call [^\n]*@llvm\.masked\.(?:load|gather)\.", ir)),
             "store_fence": "sfence" in asm,
         }
     return out

@@ -45,6 +45,10 @@ def test_loop_is_vectorized_without_libm(loop_code, act, name, dtype):
         streams = act.streamed
         assert (info["streaming_stores"] > 0) == streams, (loop, info)
         assert info["store_fence"] == streams, (loop, info)
+        # every input element is read: no load the vectorizer had to predicate
+        # (_core.pass_gradient: a masked load of grad_out cost the piecewise-linear
+        # backward loops 1.3-1.45x at 10^7 elements on Zen 3)
+        assert info["masked_loads"] == 0, (loop, info)
     suffix = "f32" if dtype == "float32" else "f64"
     kind = {act.name: "forward", act.name + "_grad": "grad", act.name + "_backward": "backward"}[name]
     block = getattr(act, f"{kind}_block_{suffix}")
