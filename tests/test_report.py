@@ -257,6 +257,19 @@ def test_a_failing_figure_stops_every_drawer(monkeypatch):
         drawing.draw_all(jobs, workers=1)
 
 
+@pytest.mark.parametrize("interpreter", ["/bin/false", "/no/such/python"])
+def test_workers_that_stop_cost_time_not_the_report(interpreter, monkeypatch):
+    """A worker that exits at once (or cannot start) gives its job back, this
+    process draws everything, and a warning says so."""
+    jobs = [FigureJob(f"fig-tutorial-{n}", "fastact.report.figures.tutorial_figure_of", (n,), alt=n)
+            for n in ("relu", "relu6", "hard_tanh")]
+    monkeypatch.setattr(drawing, "FIGURES_PER_WORKER_START", 1)
+    monkeypatch.setattr(drawing.sys, "executable", interpreter)
+    with pytest.warns(RuntimeWarning, match="2 of 2 figure worker processes stopped"):
+        drawn = drawing.draw_all(jobs, workers=3)
+    assert drawn == {j.fig_id: drawing.draw(j) for j in jobs}
+
+
 def test_jobs_must_be_positive(tmp_path, capsys):
     assert report_main(["--bench-json", str(BENCH), "--jobs", "0", "--out", str(tmp_path / "r.html")]) == 2
     assert "--jobs must be at least 1" in capsys.readouterr().err

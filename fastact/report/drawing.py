@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -90,8 +91,8 @@ def draw_all(jobs: Sequence[FigureJob], workers: int | None = None,
     for job in jobs:
         pending.put(job)
     lock = threading.Lock()
-    failures: list[str] = []  # the first stops every drawer at its next job
-    error: BaseException | None = None  # this process's own, chained to the one raised
+    failures: list[str] = []  # figures that failed: the first stops every drawer at its next job
+    stopped: list[str] = []  # workers that could not start or died
 
     def finished(job: FigureJob, markup: str) -> None:
         with lock:
@@ -108,7 +109,10 @@ def draw_all(jobs: Sequence[FigureJob], workers: int | None = None,
             return None
 
     def feed(worker: subprocess.Popen) -> None:
-        """Give ``worker`` the next job until none is left (or one failed)."""
+        """Give ``worker`` the next job until none is left (or a figure failed).  A
+        worker that cannot start or dies gives its job back to the queue: it costs
+        time, not the report (this process draws what is left)."""
+        job = None
         try:
             while (job := next_job()) is not None:
                 pickle.dump(job, worker.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -118,33 +122,48 @@ def draw_all(jobs: Sequence[FigureJob], workers: int | None = None,
                     failures.append(f"{job.fig_id}: {result}")
                     return
                 finished(job, result)
-        except (OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:  # the worker died, or we stopped
-            failures.append(f"a figure worker stopped ({exc!r}, exit status {worker.poll()})")
+        except (OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+            if job is not None:
+                pending.put(job)
+            stopped.append(f"{exc!r}, exit status {worker.poll()}")
+
+    def draw_here() -> BaseException | None:
+        """Draw jobs in this process until none is left; the error of a figure that fails."""
+        while (job := next_job()) is not None:
+            try:
+                markup = draw(job)
+            except Exception as exc:  # noqa: BLE001 - raised by draw_all, after the workers stop
+                failures.append(f"{job.fig_id}: {traceback.format_exc()}")
+                return exc
+            finished(job, markup)
+        return None
 
     # This process is one of the drawers (its fastact and matplotlib are warm: a
     # worker's first figures also load what they use); the others are worker
     # interpreters, each fed by a thread here that waits on its pipe without the GIL.
     # Their stderr is this process's: their warnings reach the user, and no undrained
     # pipe can block them.
-    procs = [subprocess.Popen([sys.executable, "-m", "fastact.report.drawing"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE) for _ in range(workers - 1)]
+    procs = []
+    for _ in range(workers - 1):
+        try:
+            procs.append(subprocess.Popen([sys.executable, "-m", "fastact.report.drawing"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE))
+        except OSError as exc:  # no interpreter to start (an embedded or frozen Python)
+            stopped.append(repr(exc))
     try:
         feeders = [threading.Thread(target=feed, args=(p,), daemon=True) for p in procs]
         for t in feeders:
             t.start()
-        while (job := next_job()) is not None:
-            try:
-                markup = draw(job)
-            except Exception as exc:  # noqa: BLE001 - raised below, after the workers stop
-                failures.append(f"{job.fig_id}: {traceback.format_exc()}")
-                error = exc
-                break
-            finished(job, markup)
+        error = draw_here()
         for t in feeders:
             t.join()
+        error = error or draw_here()  # the jobs of workers that stopped
     finally:
         for p in procs:
-            p.stdin.close()  # end of jobs: the worker returns
+            try:
+                p.stdin.close()  # end of jobs: the worker returns
+            except OSError:  # it has gone already
+                pass
         for p in procs:
             try:
                 p.wait(timeout=30)
@@ -154,6 +173,9 @@ def draw_all(jobs: Sequence[FigureJob], workers: int | None = None,
             p.stdout.close()
     if failures:
         raise RuntimeError("drawing the report's figures failed: " + failures[0]) from error
+    if stopped:
+        warnings.warn(f"{len(stopped)} of {workers - 1} figure worker processes stopped ({stopped[0]}); "
+                      "this process drew their figures", RuntimeWarning, stacklevel=2)
     return done
 
 
