@@ -218,10 +218,6 @@ def figure_jobs(data: dict) -> list[FigureJob]:
 def render(data: dict, progress: Callable[[str], None] | None = None, workers: int | None = None) -> str:
     """The HTML page of report ``data`` (as written by :func:`fastact.report.build.collect`),
     its figures drawn in ``workers`` processes (:func:`fastact.report.drawing.draw_all`)."""
-    def step(label: str) -> None:
-        if progress:
-            progress(label)
-
     env_ctx, _ = _env_rows(data)
     bench = data["bench"]
     acts = list(fastact.REGISTRY.values())
@@ -242,9 +238,7 @@ def render(data: dict, progress: Callable[[str], None] | None = None, workers: i
         summary.append({"function": row["function"], "cells": cells})
 
     # figures: every one described first, then drawn (on every core: drawing.draw_all)
-    jobs = figure_jobs(data)
-    drawn = draw_all(jobs, workers, step)
-    figs = {j.fig_id: Fig(j.fig_id, drawn[j.fig_id], j.alt) for j in jobs}
+    figs = _draw(figure_jobs(data), workers, progress)
     throughput_figures = [figs[f"fig-throughput-{act.name}"] for act in acts]
     tutorial_figures = [figs[f"fig-tutorial-{act.name}"] for act in acts]
     accuracy_figures = [figs[f"fig-accuracy-{act.name}"] for act in acts]
@@ -301,6 +295,13 @@ def render(data: dict, progress: Callable[[str], None] | None = None, workers: i
     )
 
 
+def _draw(jobs: list[FigureJob], workers: int | None, progress: Callable[[str], None] | None) -> dict[str, Fig]:
+    """The page's figures for ``jobs`` (:func:`fastact.report.drawing.draw_all`), by id;
+    each job's ``alt`` is its caption."""
+    drawn = draw_all(jobs, workers, progress)
+    return {j.fig_id: Fig(j.fig_id, drawn[j.fig_id], j.alt) for j in jobs}
+
+
 def _page_template():
     from jinja2 import Environment
 
@@ -311,9 +312,7 @@ def convergence_section(playground: dict | None, progress: Callable[[str], None]
                         workers: int | None = 1) -> str:
     """The page's Convergence section alone, for playground data (or ``None``)."""
     template = _page_template()
-    jobs = _playground_jobs(playground)
-    drawn = draw_all(jobs, workers, progress)
-    figs = {j.fig_id: Fig(j.fig_id, drawn[j.fig_id], j.alt) for j in jobs}
+    figs = _draw(_playground_jobs(playground), workers, progress)
     context = template.new_context({"playground": _playground_context(playground, figs),
                                     "figure": _figure_html})
     return "".join(template.blocks["convergence"](context))
@@ -359,20 +358,14 @@ _PLAYGROUND_FIGURES = (
 )
 
 
-def _playground_figures():
-    """fastact.playground's figure module, or None where it is not installed."""
-    try:
-        from fastact.playground import figures
-    except ImportError:
-        return None
-    return figures
-
-
 def _playground_jobs(pg: dict | None) -> list[FigureJob]:
     """The playground's figures that this installation can draw (fastact.playground
     draws them)."""
-    pgf = _playground_figures()
-    if not pg or pgf is None:
+    if not pg:
+        return []
+    try:
+        from fastact.playground import figures as pgf
+    except ImportError:
         return []
     return [FigureJob(fig_id, f"{pgf.__name__}.{fn_name}", (pg,), alt=caption)
             for fig_id, fn_name, caption in _PLAYGROUND_FIGURES if hasattr(pgf, fn_name)]
@@ -410,8 +403,8 @@ def _playground_context(pg: dict | None, figs: dict[str, Fig]) -> dict | None:
                "ratio": "—" if r["ratio"] is None else f"{r['ratio']:.2f}",
                "ci": "—" if not r.get("ci95") else f"[{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}]"}
               for r in pg.get("ratios") or []]
-    pgf = _playground_figures()
-    missing = pgf is None or not all(hasattr(pgf, fn_name) for _, fn_name, _ in _PLAYGROUND_FIGURES)
+    # a figure missing here is one _playground_jobs could not draw
+    missing = any(fig_id not in figs for fig_id, _, _ in _PLAYGROUND_FIGURES)
     note = "The playground's figures need fastact.playground, which this installation lacks." if missing else ""
     shown = [figs[fig_id] for fig_id, _, _ in _PLAYGROUND_FIGURES if fig_id in figs]
     seeds = cfg.get("seeds")
