@@ -6,8 +6,8 @@ to a scalar loop that is 5-10x slower; and an in-place call (``out=x``) fails
 LLVM's runtime overlap check and runs scalar too.  These loops have two paths,
 so that each kernel is inlined (and vectorized, and compiled) only twice:
 
-1. direct: arrays contiguous, none of them the output, parameters broadcast
-   scalars (stride 0), output not streamed.  Parameters are loaded once; the
+1. direct: arrays contiguous, none sharing memory with the output, parameters
+   broadcast scalars (stride 0), output not streamed.  Parameters are loaded once; the
    aligned main part runs ``out[i] = kernel(a[i], ..., p, ...)`` straight from
    the inputs to the output (the common call, at full speed);
 2. chunked: everything else, and the few elements of a direct call outside its
@@ -15,8 +15,14 @@ so that each kernel is inlined (and vectorized, and compiled) only twice:
    inputs are read where they are and strided ones gathered into stack
    buffers; the kernel writes a stack buffer, as a SIMD loop, and that is
    copied, streamed or scattered to the output.  The stack buffer cannot alias
-   anything, so in-place calls vectorize too (a chunk is read before it is
-   written; NumPy hands over overlapping operands only as the very same array).
+   anything, so in-place calls vectorize too.  NumPy hands a loop overlapping
+   operands wherever computing the elements one by one, in order, is right: the
+   very same array, and an output that starts at or behind its input in the
+   same buffer (``np.negative(x[1:], out=x[:-1])``).  The chunks run in order
+   and each is read whole before it is written, which is right there too; the
+   direct path, which computes its aligned main part before the head, is not
+   (it once read inputs the main part had already overwritten), so it takes
+   only operands that share no memory with the output.
    A transcendental kernel in a scalar loop costs 10x its vectorized time, far
    more than the gather and the copy.
 3. parameters that vary per element (rare): a plain scalar strided loop.
@@ -181,16 +187,20 @@ def offset(typingctx, ptr, nbytes):
 
 
 @intrinsic
-def same_address(typingctx, a, b):
-    """``a == b`` for two raw pointers (Numba has no ``==`` on ``voidptr``)."""
-    if a != types.voidptr or b != types.voidptr:
+def apart(typingctx, a, b, nbytes):
+    """Whether the ``nbytes`` from raw pointer ``a`` and those from ``b`` share no byte."""
+    if a != types.voidptr or b != types.voidptr or not isinstance(nbytes, types.Integer):
         return None
 
     def codegen(context, builder, sig, args):
         i64 = ir.IntType(64)
-        return builder.icmp_unsigned("==", builder.ptrtoint(args[0], i64), builder.ptrtoint(args[1], i64))
+        lo_a, lo_b = builder.ptrtoint(args[0], i64), builder.ptrtoint(args[1], i64)
+        size = context.cast(builder, args[2], sig.args[2], types.int64)
+        a_first = builder.icmp_unsigned("<=", builder.add(lo_a, size), lo_b)
+        b_first = builder.icmp_unsigned("<=", builder.add(lo_b, size), lo_a)
+        return builder.or_(a_first, b_first)
 
-    return types.boolean(a, b), codegen
+    return types.boolean(a, b, nbytes), codegen
 
 
 @intrinsic
@@ -336,7 +346,7 @@ def _loop_source(
               # the chunked loop's two segments; by default the whole array
               "    hi0 = n", "    lo1 = n"]
     direct = [f"steps[{j}] == ITEM" for j in range(narrays)] + [f"steps[{nin}] == ITEM"]
-    direct += [f"not same_address(args[{j}], op)" for j in range(narrays)]
+    direct += [f"apart(args[{j}], op, n * ITEM)" for j in range(narrays)]
     if stream:
         lines.append(f"    stream = steps[{nin}] == ITEM and n * ITEM >= load_word(data, STREAM_THRESHOLD_OFFSET)")
         direct.append("not stream")
@@ -451,7 +461,7 @@ def _compile_loop(
         "carray": carray,
         "load_at": load_at,
         "store_at": store_at,
-        "same_address": same_address,
+        "apart": apart,
         "offset": offset,
         "address": address,
         "prefer_512_bit_vectors": prefer_512_bit_vectors,
@@ -537,7 +547,7 @@ def make_ufunc(
     # NumPy calls the shared dispatcher, which runs the serial loop on one or
     # several threads (see _parallel.py); each loop's data record says which.
     records = [
-        loop_record(loop.address, nin + 1, threshold_for(name, dt.name))
+        loop_record(loop.address, nin + 1, threshold_for(name, dt.name), dt.itemsize)
         for loop, dt in zip(loops, dtypes, strict=True)
     ]
     funcs = (ctypes.c_void_p * len(loops))(*(dispatch.address for _ in loops))

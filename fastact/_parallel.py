@@ -5,7 +5,7 @@ array: once for the whole array), with the GIL released.  The loop NumPy is give
 is :func:`dispatch`, one compiled function shared by every fastact ufunc; the loop's
 ``data`` pointer (which NumPy hands through untouched) points to a small record:
 
-    [threshold, serial loop address, number of operands, state address]
+    [threshold, serial loop address, number of operands, state address, item size]
 
 Below ``threshold`` elements, ``dispatch`` calls the serial loop (``_loops.py``)
 directly: small arrays pay one compare and an indirect call, nothing else.  Above
@@ -13,7 +13,9 @@ it, ``_run_chunks`` (a Numba ``parallel=True`` function) splits the index range 
 one chunk per thread, each a multiple of 64 elements (whole cache lines, so two
 threads never write one line), and runs the same serial loop on each chunk.  Every
 element goes through the same machine code either way, so results are bitwise
-identical to one thread.
+identical to one thread.  A call whose output shares memory with an input without
+being it (the output one element behind, say) stays on one thread: its elements
+must be computed in order.
 
 The process-wide state is three int64 words: the thread count
 (:func:`set_num_threads`), a busy flag, and the output size from which the
@@ -137,14 +139,43 @@ def _run_chunks(loop, args, steps, n, noperands, nchunks, state):  # pragma: no 
             _call_loop(loop, _address(local.ctypes.data), _address(dims.ctypes.data), steps, state)
 
 
+@njit(cache=True)
+def _shares_memory_unevenly(args, steps, n, noperands, item):  # pragma: no cover - compiled
+    """Whether an input shares memory with the output without being it (the same
+    address and stride): NumPy hands over such operands when computing the elements
+    in order is right (``np.negative(x[1:], out=x[:-1])``), and chunks run at once
+    on several threads would read values that another thread has already written."""
+    last = noperands - 1
+    out = _load_word(args + 8 * last)
+    out_step = _load_word(steps + 8 * last)
+    out_span = out_step * (n - 1)
+    out_lo = out + min(out_span, 0)
+    out_hi = out + max(out_span, 0) + item
+    for j in range(last):
+        ptr = _load_word(args + 8 * j)
+        step = _load_word(steps + 8 * j)
+        if ptr == out and step == out_step:
+            continue  # in place: each element reads and writes only itself
+        span = step * (n - 1)
+        if ptr + min(span, 0) < out_hi and out_lo < ptr + max(span, 0) + item:
+            return True
+    return False
+
+
 def _dispatch(args, dims, steps, data):  # pragma: no cover - compiled
     record = _address(data)
     n = dims[0]
     loop = _load_word(record + 8)
+    noperands = _load_word(record + 16)
     state = _load_word(record + 24)
     nthreads = _load_word(state)
-    if n >= _load_word(record) and nthreads > 1 and _try_acquire(state + 8):
-        _run_chunks(loop, _address(args), _address(steps), n, _load_word(record + 16), nthreads, state)
+    if (
+        n >= _load_word(record)
+        and nthreads > 1
+        and not _shares_memory_unevenly(_address(args), _address(steps), n, noperands, _load_word(record + 32))
+        and _try_acquire(state + 8)
+    ):
+        _run_chunks(loop, _address(args), _address(steps), n, noperands, nthreads, state)
         _release(state + 8)
     else:
         _call_loop(loop, _address(args), _address(dims), _address(steps), state)
@@ -307,9 +338,9 @@ def threshold_for(name: str, dtype: str) -> int:
     return _THRESHOLDS.get(f"{name}/{dtype}", DEFAULT_THRESHOLD)
 
 
-def loop_record(serial_loop_address: int, noperands: int, threshold: int) -> np.ndarray:
+def loop_record(serial_loop_address: int, noperands: int, threshold: int, itemsize: int) -> np.ndarray:
     """The ``data`` record of one ufunc loop; keep it alive as long as the ufunc."""
-    return np.array([threshold, serial_loop_address, noperands, _STATE.ctypes.data], np.int64)
+    return np.array([threshold, serial_loop_address, noperands, _STATE.ctypes.data, itemsize], np.int64)
 
 
 def set_threshold(record: np.ndarray, threshold: int) -> None:

@@ -119,6 +119,28 @@ def test_parallel_in_place_and_out():
         np.testing.assert_array_equal(out, np.where(x > 0, expected, 0))
 
 
+@needs_two_threads
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_parallel_output_behind_its_input(dtype):
+    """NumPy hands the loop an output one element behind its input in the same buffer
+    (no copy: computing the elements in order is right).  Chunks on several threads
+    would read elements a neighbouring chunk has already overwritten; the call stays
+    on one thread and gives the results of separate arrays."""
+    x = np.linspace(-50, 50, 100_003, dtype=dtype)
+    g = np.cos(x)
+    with threads(1):
+        expected = {name: fn(x[1:]) for name, fn in (("sigmoid", fastact.sigmoid), ("relu", fastact.relu))}
+        expected["sigmoid_backward"] = fastact.sigmoid_backward(g[:-1], x[1:])
+    with threads(POOL, threshold=1):
+        for name in ("sigmoid", "relu"):
+            buf = x.copy()
+            getattr(fastact, name)(buf[1:], out=buf[:-1])
+            np.testing.assert_array_equal(buf[:-1], expected[name], err_msg=name)
+        buf = x.copy()
+        fastact.sigmoid_backward(g[:-1], buf[1:], out=buf[:-1])
+        np.testing.assert_array_equal(buf[:-1], expected["sigmoid_backward"])
+
+
 def test_small_arrays_stay_on_the_calling_thread():
     # measured thresholds are far above the sizes where a thread launch (~10 us)
     # could pay off; a 1000-element call never reaches the parallel path

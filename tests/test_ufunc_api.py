@@ -284,6 +284,32 @@ def test_out_and_in_place(name, act, kind, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("name", "act", "kind"), PUBLIC)
+def test_output_overlapping_an_input(name, act, kind, dtype):
+    """An output in the same buffer as an input, a few elements behind or ahead of it,
+    forwards or backwards, gives the results of separate arrays.  NumPy copies the
+    input first where the output is ahead, but hands the loop the buffer itself
+    where it is behind (computing the elements in order is right there): the loop
+    must then not compute them out of order (it once did, the aligned main part
+    before the head, and read inputs it had already overwritten)."""
+    rng = np.random.default_rng(6)
+    nlead = n_leading(kind)
+    n, pad = 300, 20
+    for i in range(nlead):  # the output overlaps input i
+        for start in (0, 1, 5):  # the output's alignment
+            for shift in (-17, -1, 1, 3, 16):  # the input's start relative to the output
+                for step in (1, -1):
+                    buf = sample(dtype, (n + 2 * pad + start,), rng, grad_out=i < nlead - 1)
+                    arrays = [sample(dtype, (n,), rng, grad_out=j < nlead - 1) for j in range(nlead)]
+                    lo = pad + start
+                    out = buf[lo : lo + n][::step]
+                    arrays[i] = buf[lo + shift : lo + shift + n][::step]
+                    expected = call(name, kind, [a.copy() for a in arrays])
+                    res = call(name, kind, arrays, out=out)
+                    assert res is out and same_bits(out, expected), (i, start, shift, step)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("name", "act", "kind"), PUBLIC)
 def test_ufunc_keyword_dtype(name, act, kind, dtype):
     """dtype= selects the loop (and passes through the wrappers): the result is that
     of the inputs cast to it first."""
