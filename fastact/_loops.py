@@ -385,8 +385,9 @@ def _loop_source(
                   f"            g{j} = carray(g{j}p, (CHUNK,), DTYPE)",
                   "            for i in range(cnt):",
                   f"                g{j}[i] = load_at(args[{j}], (done + i) * steps[{j}], ZERO)",
-                  f"            q{j} = g{j}p",
-                  f"        a{j} = carray(q{j}, (cnt,), DTYPE)"]
+                  f"            q{j} = g{j}p"]
+        if blocked:  # read by the partial last block's copy only
+            body.append(f"        a{j} = carray(q{j}, (cnt,), DTYPE)")
     # whole blocks straight into the result buffer; a partial last block is
     # copied there (grad_out's into a pad buffer), padded with zeros and
     # computed in place, so the scalar kernel is never inlined into a block loop
@@ -416,18 +417,19 @@ def _loop_source(
     return "\n".join(lines) + "\n"
 
 
-def _span_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: bool, switch: bool) -> str:
+def _span_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: bool) -> str:
     """Source of the functions that hold the loop's only copies of its kernel: ``SPAN``,
     ``out[i] = kernel(a[i], ..., p, ...)`` over ``cnt`` contiguous elements, and
     ``BLOCKS``, the block kernel over ``nblk`` blocks of 16.  The loop calls them
     for its direct main part, for every chunk and for a partial last block (not
     inlined: a kernel inlined into the chunked loop ran 1.2-1.4x slower than in the
     direct one, its constants reloaded in every iteration under the outer loop's
-    register pressure, and each inlined copy costs compile time)."""
+    register pressure, and each inlined copy costs compile time).  A loop with a
+    block kernel and parameters needs both (the block computes the defaults only)."""
     srcs = [f"s{j}" for j in range(narrays)]
     par = [f"p{j}" for j in range(nparams)]
     lines = []
-    if not blocked or switch:
+    if not blocked or nparams > 0:
         reads = [f"a{j}[i]" for j in range(narrays)] + par + [f"BAKED{j}" for j in range(nbaked)]
         lines += [f"def {fname}_span({', '.join(srcs + ['dst', 'cnt'] + par)}):",
                   "    prefer_512_bit_vectors()"]
@@ -503,8 +505,7 @@ def _compile_loop(
         "CHUNK": CHUNK_BYTES // dtype.itemsize,
     }
     # Compiled "from" this file: Numba's cache locator needs a real source file.
-    switch = block is not None and nparams > 0
-    span_src = _span_source(fname, narrays, nparams, len(baked), block is not None, switch)
+    span_src = _span_source(fname, narrays, nparams, len(baked), block is not None)
     exec(compile(span_src, __file__, "exec"), namespace)
     jit = njit(cache=True, error_model="numpy", fastmath={"contract"})
     for symbol, suffix in (("SPAN", "_span"), ("BLOCKS", "_blocks")):

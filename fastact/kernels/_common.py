@@ -5,7 +5,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from .._core import JIT_OPTIONS
+from .._core import JIT_OPTIONS, inlined_by_numba
 
 _jit = njit(**JIT_OPTIONS)
 
@@ -66,6 +66,8 @@ def range_blocks(fast, general, lo: float, hi: float, saturated=None, saturated_
     _all_saturated = all_in_range(bits(saturated_lo), bits(np.inf), dtype)
     has_saturated = saturated is not None
     saturated = general if saturated is None else saturated
+    # in the lane loops as Numba IR, so that LLVM vectorizes each loop whole
+    fast, general, saturated = (inlined_by_numba(k) for k in (fast, general, saturated))
 
     @njit(**JIT_OPTIONS)
     def block(src, dst):
