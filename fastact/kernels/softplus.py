@@ -15,6 +15,7 @@ from .._core import (
     exp_limit,
     float_bits,
     fma,
+    inlined_by_numba,
     is_positive,
     ldexp_flush,
     ldexp_signed,
@@ -165,12 +166,20 @@ _softplus32_only = float32_only(softplus32)
 _log_sigmoid32_only = float32_only(log_sigmoid32)
 
 
+# Inlined by Numba (the whole call tree as one IR, as before LLVM did the
+# inlining): optimized as separate functions and inlined by LLVM, the float64
+# loop with beta != 1 computed the same bits but raised *underflow* for linear
+# lanes (beta x above ~667: beta 3.3 at x = 202.35, beta 20 at x = 33.4); which
+# operation LLVM moved there was not pinned down.
+_softplus_generic_ir = inlined_by_numba(_softplus_generic)
+
+
 @_jit
 def _softplus(x, beta, threshold):
     # the same bits whether beta = 1 is compiled in or passed
     if is_float32(x) and beta == type(x)(1):
         return _softplus32_only(x)
-    return _softplus_generic(x, beta, threshold)
+    return _softplus_generic_ir(x, beta, threshold)
 
 
 @_jit
