@@ -43,27 +43,3 @@ def test_install_is_idempotent():
     assert caching.CacheImpl._locator_classes == before
     assert sum(c.__name__.startswith("SourceKeyed") for c in before) == 3
 
-
-def test_kernels_inlined_by_numba_keep_their_results():
-    """``_core.inlined_by_numba``: the twin and every kernel it calls are inlined by
-    Numba (``inline="always"``), and it computes what the kernel does."""
-    import numpy as np
-
-    from fastact._core import inlined_by_numba
-    from fastact.kernels.softplus import _softplus_generic
-
-    twin = inlined_by_numba(_softplus_generic)
-    assert twin.targetoptions.get("inline") == "always" and not twin.targetoptions.get("forceinline")
-    callees = [twin.py_func.__globals__[n] for n in twin.py_func.__code__.co_names
-               if n in twin.py_func.__globals__ and hasattr(twin.py_func.__globals__[n], "targetoptions")]
-    assert callees and all(c.targetoptions.get("inline") == "always" for c in callees)
-    assert inlined_by_numba(_softplus_generic) is twin  # one twin per kernel
-
-    @njit
-    def both(x, beta):
-        return _softplus_generic(x, beta, 20.0), twin(x, beta, 20.0)
-
-    for x in (-800.0, -3.5, 0.0, 2.5, 202.35, 1e300):
-        for beta in (0.5, 3.3):
-            a, b = both(x, beta)
-            assert np.float64(a).view(np.uint64) == np.float64(b).view(np.uint64), (x, beta)
