@@ -103,10 +103,14 @@ def inlined_by_numba(kernel):
         cells = py.__closure__ and tuple(types_module.CellType(swap(c.cell_contents)) for c in py.__closure__)
         func = types_module.FunctionType(py.__code__, scope, py.__name__, py.__defaults__, cells)
         func.__qualname__, func.__module__ = py.__qualname__, py.__module__
-        twin = _NUMBA_INLINED[kernel] = njit(error_model="numpy", fastmath={"contract"}, inline="always")(func)
+        twin = _NUMBA_INLINED[kernel] = njit(**_NUMBA_INLINE_OPTIONS)(func)
     return twin
 
 
+#: JIT_OPTIONS with Numba's inlining instead of LLVM's (and uncached: a twin is
+#: never compiled on its own)
+_NUMBA_INLINE_OPTIONS = {k: v for k, v in JIT_OPTIONS.items() if k not in ("forceinline", "cache")} | {
+    "inline": "always"}
 _NUMBA_INLINED: dict = {}
 
 
