@@ -15,7 +15,6 @@ from .._core import (
     exp_limit,
     float_bits,
     fma,
-    inlined_by_numba,
     is_positive,
     ldexp_flush,
     ldexp_signed,
@@ -111,19 +110,23 @@ def _softplus_exp(x, beta):
 
 @_jit
 def _log1p_exp(p, p_lo, k):
-    """log(1 + e) as (hi, lo) for e = (p + p_lo) * 2**k <= 1.
+    """log(1 + e) for e = (p + p_lo) * 2**k <= 1: ``(hi, lo, lin)``.
 
-    Below 2**-40 / 2**-60, log1p(e) is e itself to working precision: e rounded once
-    from the double-word mantissa, scaled exactly (flushed below the smallest normal)."""
-    T = type(p)
+    Below e0 = 2**-40 / 2**-60 (``lin``), log1p(e) is e itself to working
+    precision; the caller forms that value (e's mantissa rounded once, scaled
+    exactly, flushed below the smallest normal) and selects it last.  (hi, lo) is
+    log1p of e clamped to at least e0 (the exact value wherever e >= e0), so it is
+    never tiny on any lane and arithmetic on it raises no flag there.  The
+    linear value must not be selected into hi before that arithmetic: LLVM may
+    drop a select whose result is discarded on the same lanes later (on linear
+    lanes hi / beta would be computed with hi = e, and the division's residual
+    underflow for e below ~2**-969)."""
     e0, k0 = log1p_linear_below(p)
-    e = ldexp_flush(p, k)
     # every e >= e0 has k >= k0: clamping k there only changes the linear lanes, and
     # keeps the series of log1p_dd (s**3) above the smallest normal number
     kk = max(k, k0)
     hi, lo = log1p_dd(ldexp_flush(p, kk), ldexp_signed(p_lo, kk))
-    lin = e < e0
-    return (ldexp_flush(p + p_lo, k) if lin else hi), (T(0) if lin else lo), lin
+    return hi, lo, ldexp_flush(p, k) < e0
 
 
 @_jit
@@ -138,17 +141,16 @@ def _softplus_generic(x, beta, threshold):
     _, xmax, _, _, _ = _softplus_bounds(x)
     xa, ba, p, p_lo, k = _softplus_exp(x, beta)
     hi, lo, lin = _log1p_exp(p, p_lo, k)
+    e = p + p_lo  # the linear lanes' mantissa, rounded once
     if beta != T(1):
-        # (hi + lo) / beta: corrected quotient; in the linear range on the mantissa,
-        # scaled afterwards (the quotient may be below the smallest normal number)
-        # (The quotient of a linear lane is replaced by 1 first: every lane computes
-        # both, and the residual of e / beta underflows for e below ~2**-102.)
-        hn = T(1) if lin else hi
-        q = hn / ba
-        q_lo = (fma(-q, ba, hn) + lo) / ba
-        ql = ldexp_flush((p + p_lo) / ba, k)
-        hi = ql if lin else q
-        lo = T(0) if lin else q_lo
+        # (hi + lo) / beta: corrected quotient; on the linear lanes e / beta on the
+        # mantissa (scaled below: the quotient may be below the smallest normal)
+        q = hi / ba
+        lo = (fma(-q, ba, hi) + lo) / ba
+        hi = q
+        e = e / ba
+    hi = ldexp_flush(e, k) if lin else hi
+    lo = T(0) if lin else lo
     # x > 0: x + log1p(exp(-beta x)) / beta, one rounding of the exact sum
     s, s_err = two_sum(xa, hi)
     pos = s + (s_err + lo)
@@ -166,20 +168,12 @@ _softplus32_only = float32_only(softplus32)
 _log_sigmoid32_only = float32_only(log_sigmoid32)
 
 
-# Inlined by Numba (the whole call tree as one IR, as before LLVM did the
-# inlining): optimized as separate functions and inlined by LLVM, the float64
-# loop with beta != 1 computed the same bits but raised *underflow* for linear
-# lanes (beta x above ~667: beta 3.3 at x = 202.35, beta 20 at x = 33.4); which
-# operation LLVM moved there was not pinned down.
-_softplus_generic_ir = inlined_by_numba(_softplus_generic)
-
-
 @_jit
 def _softplus(x, beta, threshold):
     # the same bits whether beta = 1 is compiled in or passed
     if is_float32(x) and beta == type(x)(1):
         return _softplus32_only(x)
-    return _softplus_generic_ir(x, beta, threshold)
+    return _softplus_generic(x, beta, threshold)
 
 
 @_jit
