@@ -356,14 +356,20 @@ def test_random_mantissas_in_every_binade_raise_no_flags(act, kind, dtype):
 @pytest.mark.parametrize("act", [a for a in RECORDS if a.params], ids=lambda a: a.name)
 def test_other_parameters_raise_no_flags(act, kind, dtype):
     """The flag rule holds for parameters other than the defaults (every default
-    scaled by 0.5, 3.3 and 20), on 0 <= |x| <= 1000 in steps of 1/20 and a log grid
-    over the whole range, both signs.  softplus with beta = 20 raised *underflow*
-    for x near -4.2 until its linear lanes stopped forming the residual of e / beta
-    (every lane computes both branches, and e is below 2**-102 there)."""
+    scaled by 0.5, 3.3 and 20, and by 1e-21 and 1e6 for the extremes), on
+    0 <= |x| <= 1000 in steps of 1/20 and a log grid over the whole range, both
+    signs.  softplus with beta = 20 raised *underflow* for x near -4.2 until its
+    linear lanes stopped forming the residual of e / beta (every lane computes both
+    branches, and e is below 2**-102 there), and float64 softplus at beta 3.3 and
+    20 for beta x in [667, 708] when LLVM dropped the select that fed those lanes
+    1 (their quotient is discarded); in float32, celu' at alpha = 1e-21
+    (x near 1e-33: the residual of x / alpha) and squareplus' at b = 4e6 (|x| in
+    [2**-60, 2**-55]: the correction of |x| / sqrt(b)) did until their operands
+    were scaled and clamped."""
     fi = np.finfo(dtype)
     mag = np.concatenate([np.linspace(0, 1000, 20001), np.exp2(np.linspace(fi.minexp, fi.maxexp - 1, 4000))])
     x = np.concatenate([mag, -mag, [np.inf, -np.inf]]).astype(dtype)
-    for scale in (0.5, 3.3, 20.0):
+    for scale in (0.5, 3.3, 20.0, 1e-21, 1e6):
         params = tuple(p * scale for p in act.param_defaults)
         got = evaluate(act, kind, x, params=params)  # under the flag rule (errstate all="raise")
         assert got.dtype == np.dtype(dtype)

@@ -214,7 +214,13 @@ def _celu_ratio(x, alpha, top):
     lo = da * expm1_linear_below(x)  # exact: a power of two
     a = abs_clamped(x, lo, da * top)
     q = a / da
-    return q, float_bits(abs(x)) < float_bits(lo), fma(-q, da, a) / da
+    # The residual a - q da, on operands scaled by 2**64 for a tiny alpha: unscaled
+    # (a as small as alpha 2**-40), it can fall below the normal range, inexact
+    # (an underflow flag: float32 celu' at alpha = 1e-21, x = 1e-33).  Scaled, it
+    # is exact, the same value times 2**64.  The scale is selected, not the operands.
+    sc = T(2.0**64) if da < T(2.0**-30) else T(1)
+    ds = da * sc
+    return q, float_bits(abs(x)) < float_bits(lo), fma(-q, ds, a * sc) / ds
 
 
 @_jit

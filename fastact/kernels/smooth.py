@@ -357,9 +357,12 @@ def _squareplus_parts(x, b):
     b_ok = ~quiet_greater(T(0), b) & (b == b)
     bc = abs_clamped(b, blo, bhi)
     bc = T(0) if b == T(0) else bc
-    # |x| enters linearly clamped to [2**-60 / 2**-120, xhi] (below, it changes no
-    # result by 2**-50 relative), and squared clamped to [xlo, xhi]
-    a = abs_clamped(x, xlo * xlo * xlo, T(2) * xhi)
+    # |x| enters linearly clamped to [xlo**3 max(b, 1), 2 xhi] (below, |x| / s is
+    # under 2**-50 / 2**-90 and changes no result), and squared clamped to
+    # [xlo, xhi].  The factor max(b, 1): the quotient |x| / s has the correction
+    # term (|x| / s) s_lo / s, about |x| xlo**2 / (2 b**1.5) where x**2 << b, below
+    # the normal range (an underflow flag) for float32 |x| < 2**-55 at b = 2**20.
+    a = abs_clamped(x, xlo * xlo * xlo * max(bc, T(1)), T(2) * xhi)
     a2 = max(a, xlo)
     sq = a2 * a2
     v, v_lo = two_sum(sq, bc)
