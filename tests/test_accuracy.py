@@ -21,6 +21,7 @@ from support import (
     evaluate,
     log_uniform,
     mp_expected,
+    mp_reference,
     params_as,
     record_max_ulp,
     ulp_error,
@@ -112,6 +113,49 @@ def test_other_parameters_match_reference(act, kind, scale, dtype):
     with np.errstate(all="raise", under="ignore", over="ignore"):
         expected = ref(x.astype(np.float64), *(float(p) for p in params)).astype(dtype)
     got = evaluate(act, kind, x, params=params)
+    err = ulp_error(got, expected)
+    assert err.max() <= act.ulp_bound[dtype], worst(got, expected, x, err)
+
+
+# betas near both ends of softplus's documented range (float32 [2**-30, 2**30],
+# float64 [2**-200, 2**200]), and where each bug below began
+_SOFTPLUS_EXTREME_BETAS = {
+    "float32": (2.0**-29, 1e-9, 2.0**-25, 2.0**20, 2.0**29),
+    "float64": (2.0**-199, 1e-21, 2.0**-54, 2.0**61, 1e21, 2.0**199),
+}
+
+
+@pytest.mark.parametrize("kind", ["forward", "grad"])
+@pytest.mark.parametrize(
+    ("dtype", "beta"),
+    [pytest.param(d, b, id=f"{d}-beta{b:.3g}") for d in DTYPES for b in _SOFTPLUS_EXTREME_BETAS[d]],
+)
+def test_softplus_at_the_ends_of_its_beta_range(dtype, beta, kind):
+    """softplus and its derivative against mpmath at extreme betas, on a random
+    part of the sample set, the left tail where beta |x| passes 80..140 and tiny
+    |x|.  Bugs this found (the default and the scales above were exact): below
+    beta = 2**-24 (float32) / 2**-53 (float64) the linear tail exp(-beta |x|) / beta
+    stayed at its value for beta |x| = 104 / 746, where exp was clamped, instead of
+    decaying (softplus(-3.8e30, 1e-9) = 6.8e-37 in float32, exactly 0 now); in float64
+    |x| was clamped to at least 2**-120, so beyond beta = 2**60 tiny inputs were
+    off (4 ULP at beta = 1e21) and at beta = 2**199 both results were 0 for
+    x = -7.6e-154 instead of 8.6e-61 and 0.5."""
+    act = next(a for a in RECORDS if a.name == "softplus")
+    t = np.dtype(dtype).type
+    rng = np.random.default_rng(5)
+    x = sample_set(dtype)
+    x = x[np.isfinite(x)]
+    tiny_exps = np.linspace(np.finfo(dtype).minexp - 10, -20, 1000)
+    x = np.concatenate([
+        rng.choice(x, 3000, replace=False),
+        -np.linspace(80, 140, 1201) / beta,
+        np.linspace(80, 140, 101) / beta,
+        np.exp2(tiny_exps) * np.where(np.arange(tiny_exps.size) % 2, 1.0, -1.0),
+    ]).astype(dtype)
+    params = (t(beta), t(20))
+    got = evaluate(act, kind, x, params=params)
+    fn = act.mp_forward if kind == "forward" else act.mp_grad
+    expected = mp_reference(fn, x, dtype, params)
     err = ulp_error(got, expected)
     assert err.max() <= act.ulp_bound[dtype], worst(got, expected, x, err)
 

@@ -63,12 +63,16 @@ def _softplus_bounds(x):
     """(|x| clamp low, high, beta clamp low, high, |beta x| clamp low) in the dtype of ``x``.
 
     |x| and beta are clamped before the product beta * |x| so that it can neither
-    overflow nor underflow (nor its FMA residual): float32 [2**-60, 2**60] and
-    [2**-30, 2**30], float64 [2**-120, 2**500] and [2**-200, 2**200].  Below the low
-    |x| clamp log1p(exp(-beta |x|)) is ln2 - beta |x| / 2 to far below an ULP; above
-    the high one, softplus(x) is x itself (the log1p term is 0).  |beta x| itself is
-    clamped to at least 2**-40 / 2**-60 (exp(-a) = 1 - a there to working precision,
-    and the result moves by less than 2**-8 ULP), so that powers of it stay normal.
+    overflow nor underflow, and its FMA residual is exact (a multiple of the
+    operands' two ULPs above the smallest subnormal): float32 [2**-70, 2**60] and
+    [2**-30, 2**30], float64 [2**-300, 2**500] and [2**-200, 2**200].  The low |x|
+    clamp times the largest beta is at most the |beta x| clamp: below both,
+    log1p(exp(-beta |x|)) is ln2 - beta |x| / 2 to far below an ULP.  (At 2**-120,
+    the float64 clamp was too high for beta above 2**60: 4 ULP at beta = 1e21.)
+    Above the high |x| clamp, softplus(x) is x itself (the log1p term is 0).
+    |beta x| itself is clamped to at least 2**-40 / 2**-60 (exp(-a) = 1 - a there
+    to working precision, and the result moves by less than 2**-8 ULP), so that
+    powers of it stay normal.
     """
     raise NotImplementedError  # pragma: no cover - replaced by the overload
 
@@ -77,11 +81,33 @@ def _softplus_bounds(x):
 def _softplus_bounds_overload(x):
     if x == types.float32:
         f = np.float32
-        b32 = (f(2.0**-60), f(2.0**60), f(2.0**-30), f(2.0**30), f(2.0**-40))
+        b32 = (f(2.0**-70), f(2.0**60), f(2.0**-30), f(2.0**30), f(2.0**-40))
         return lambda x: b32
     if x == types.float64:
-        b64 = (2.0**-120, 2.0**500, 2.0**-200, 2.0**200, 2.0**-60)
+        b64 = (2.0**-300, 2.0**500, 2.0**-200, 2.0**200, 2.0**-60)
         return lambda x: b64
+    return None
+
+
+def _exp_limit_of_quotient(beta):
+    """The largest |beta x| worth computing exp(-|beta x|) / beta for: exp_limit
+    plus ln(1 / beta) for beta < 1, bounded above from beta's exponent field
+    (ln(1 / beta) <= -E ln2 for beta = m 2**E, m in [1, 2)).  Clamped at exp_limit
+    alone, a beta below 2**-24 (float32) / 2**-53 (float64) held the linear tail
+    at exp(-104) / beta instead of letting it decay to 0 (softplus(-3.8e30, 1e-9)
+    was 6.8e-37 in float32).  At most 104 + 21 / 746 + 139: the exponent
+    arithmetic stays in range (``ldexp_flush``) and the reduction of ``exp_dd``
+    exact."""
+    raise NotImplementedError  # pragma: no cover - replaced by the overload
+
+
+@overload(_exp_limit_of_quotient, inline="always")
+def _exp_limit_of_quotient_overload(beta):
+    if beta == types.float32:
+        f = np.float32
+        return lambda beta: exp_limit(beta) + f(max(127 - (float_bits(beta) >> 23), 0)) * f(0.6931472)
+    if beta == types.float64:
+        return lambda beta: exp_limit(beta) + float(max(1023 - (float_bits(beta) >> 52), 0)) * 0.6931471805599454
     return None
 
 
@@ -98,7 +124,7 @@ def _softplus_exp(x, beta):
     # (calls, not ternaries: log_sigmoid's float64 kernel is inlined through an overload)
     a = _select(one, xa, ba * xa)
     a_lo = _select(one, T(0), fma(ba, xa, -a))
-    c = min(max(a, amin), exp_limit(x))  # NaN-free: both factors are clamped
+    c = min(max(a, amin), _exp_limit_of_quotient(ba))  # NaN-free: both factors are clamped
     # the residual belongs to the unclamped product: with a clamped (exp(-a) is 0
     # or 1 - a there anyway) it would be up to half an ULP of beta |x|, 2**35 in
     # float32, and no longer a low part of a
@@ -245,8 +271,8 @@ register(
             "beta is below half an ULP of x (beta x > 17 in float32, > 37 in float64), so\n"
             "``threshold`` is accepted for PyTorch compatibility and has no effect.\n"
             "softplus(+-0) is ln2 and softplus_grad(0) = 0.5.  Parameters: beta\n"
-            "> 0; beta = 0 is taken as 2**-30 (float32) / 2**-200 (float64), beta is\n"
-            "clamped to 2**30 / 2**200 above, and a negative beta gives NaN.  The\n"
+            "> 0; beta is clamped to [2**-30, 2**30] (float32) / [2**-200, 2**200]\n"
+            "(float64), beta = 0 included, and a negative beta gives NaN.  The\n"
             "derivative sigmoid(beta x) keeps its relative accuracy in the left tail.\n"
             "float32 at beta = 1 runs on the float32 sigmoid's table exp and a 16-entry\n"
             "table log1p, log(1/c_j) + log1p(c_j (1 + e) - 1), with one rounding at the end."
