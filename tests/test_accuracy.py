@@ -117,42 +117,59 @@ def test_other_parameters_match_reference(act, kind, scale, dtype):
     assert err.max() <= act.ulp_bound[dtype], worst(got, expected, x, err)
 
 
-# betas near both ends of softplus's documented range (float32 [2**-30, 2**30],
-# float64 [2**-200, 2**200]), and where each bug below began
-_SOFTPLUS_EXTREME_BETAS = {
-    "float32": (2.0**-29, 1e-9, 2.0**-25, 2.0**20, 2.0**29),
-    "float64": (2.0**-199, 1e-21, 2.0**-54, 2.0**61, 1e21, 2.0**199),
+# Parameters near both ends of their documented ranges (softplus's beta: float32
+# [2**-30, 2**30], float64 [2**-200, 2**200]; squareplus's b: [2**-20, 2**20],
+# [2**-60, 2**60]) and where each bug below began, with the scale of x at which the
+# function changes (1 / beta, sqrt(b)).
+_EXTREME_PARAMETERS = {
+    "softplus": (lambda beta: 1 / beta, {
+        "float32": (2.0**-29, 1e-9, 2.0**-25, 2.0**20, 2.0**29),
+        "float64": (2.0**-199, 1e-21, 2.0**-54, 2.0**61, 1e21, 2.0**199),
+    }),
+    "squareplus": (np.sqrt, {
+        "float32": (2.0**-19.5, 1e-6, 2.0**-10, 2.0**19, 2.0**19.9),
+        "float64": (2.0**-59.5, 2.0**59.5),
+    }),
 }
 
 
 @pytest.mark.parametrize("kind", ["forward", "grad"])
 @pytest.mark.parametrize(
-    ("dtype", "beta"),
-    [pytest.param(d, b, id=f"{d}-beta{b:.3g}") for d in DTYPES for b in _SOFTPLUS_EXTREME_BETAS[d]],
+    ("name", "dtype", "value"),
+    [pytest.param(n, d, v, id=f"{n}-{d}-{v:.3g}")
+     for n, (_, values) in _EXTREME_PARAMETERS.items() for d in DTYPES for v in values[d]],
 )
-def test_softplus_at_the_ends_of_its_beta_range(dtype, beta, kind):
-    """softplus and its derivative against mpmath at extreme betas, on a random
-    part of the sample set, the left tail where beta |x| passes 80..140 and tiny
-    |x|.  Bugs this found (the default and the scales above were exact): below
-    beta = 2**-24 (float32) / 2**-53 (float64) the linear tail exp(-beta |x|) / beta
-    stayed at its value for beta |x| = 104 / 746, where exp was clamped, instead of
-    decaying (softplus(-3.8e30, 1e-9) = 6.8e-37 in float32, exactly 0 now); in float64
-    |x| was clamped to at least 2**-120, so beyond beta = 2**60 tiny inputs were
-    off (4 ULP at beta = 1e21) and at beta = 2**199 both results were 0 for
-    x = -7.6e-154 instead of 8.6e-61 and 0.5."""
-    act = next(a for a in RECORDS if a.name == "softplus")
+def test_extreme_parameters_match_mpmath(name, dtype, value, kind):
+    """softplus and squareplus with their derivatives against mpmath at parameters
+    near the ends of their ranges, on a random part of the sample set, x = -140..140
+    times the function's scale of x (softplus: the tail where beta |x| passes
+    80..140), log-uniform multiples of it and tiny |x|.  Bugs this found (the
+    default and the scales above were exact): below beta = 2**-24 (float32) /
+    2**-53 (float64) softplus's linear tail exp(-beta |x|) / beta stayed at its value
+    for beta |x| = 104 / 746, where exp was clamped, instead of decaying
+    (softplus(-3.8e30, 1e-9) = 6.8e-37 in float32, exactly 0 now); in float64 |x|
+    was clamped to at least 2**-120, so beyond beta = 2**60 tiny inputs were off (4
+    ULP at beta = 1e21) and at beta = 2**199 both results were 0 for x = -7.6e-154
+    instead of 8.6e-61 and 0.5; squareplus in float32 clamped x**2 to at least
+    2**-40 whatever b, up to 12 ULP at b = 2**-19.5."""
+    act = next(a for a in RECORDS if a.name == name)
+    scale_of, _ = _EXTREME_PARAMETERS[name]
+    scale = scale_of(value)
     t = np.dtype(dtype).type
     rng = np.random.default_rng(5)
     x = sample_set(dtype)
     x = x[np.isfinite(x)]
     tiny_exps = np.linspace(np.finfo(dtype).minexp - 10, -20, 1000)
-    x = np.concatenate([
-        rng.choice(x, 3000, replace=False),
-        -np.linspace(80, 140, 1201) / beta,
-        np.linspace(80, 140, 101) / beta,
-        np.exp2(tiny_exps) * np.where(np.arange(tiny_exps.size) % 2, 1.0, -1.0),
-    ]).astype(dtype)
-    params = (t(beta), t(20))
+    signs = np.where(rng.random(2000) < 0.5, -1.0, 1.0)
+    with np.errstate(over="ignore"):
+        x = np.concatenate([
+            rng.choice(x, 3000, replace=False),
+            np.linspace(-140, 140, 2801) * scale,
+            np.exp2(rng.uniform(-60, 60, 2000)) * scale * signs,
+            np.exp2(tiny_exps) * np.where(np.arange(tiny_exps.size) % 2, 1.0, -1.0),
+        ]).astype(dtype)
+    x = x[np.isfinite(x)]  # the record's limits cover the infinities
+    params = tuple(t(v) for v in (value,) + tuple(act.param_defaults[1:]))
     got = evaluate(act, kind, x, params=params)
     fn = act.mp_forward if kind == "forward" else act.mp_grad
     expected = mp_reference(fn, x, dtype, params)

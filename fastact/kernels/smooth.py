@@ -315,8 +315,7 @@ def _squareplus_constants(x):
     float32: |x| in [2**-20, 2**30] for the main formulas (x**2 + b and s (s + |x|)
     stay far inside the normal range), beyond b / (4 |x|) and b / (4 x**2) (relative
     error b / x**2 < 2**-40), with b in [2**-20, 2**20]; float64: [2**-60, 2**200] and
-    [2**-60, 2**60].  Below the low |x| clamp x**2 is below 2**-40 b (2**-60 b): it
-    does not reach the result.
+    [2**-60, 2**60].  The low |x| clamps are these times sqrt(b) (``_squareplus_parts``).
     """
     raise NotImplementedError  # pragma: no cover - replaced by the overload
 
@@ -357,13 +356,18 @@ def _squareplus_parts(x, b):
     b_ok = ~quiet_greater(T(0), b) & (b == b)
     bc = abs_clamped(b, blo, bhi)
     bc = T(0) if b == T(0) else bc
-    # |x| enters linearly clamped to [xlo**3 max(b, 1), 2 xhi] (below, |x| / s is
-    # under 2**-50 / 2**-90 and changes no result), and squared clamped to
-    # [xlo, xhi].  The factor max(b, 1): the quotient |x| / s has the correction
-    # term (|x| / s) s_lo / s, about |x| xlo**2 / (2 b**1.5) where x**2 << b, below
-    # the normal range (an underflow flag) for float32 |x| < 2**-55 at b = 2**20.
-    a = abs_clamped(x, xlo * xlo * xlo * max(bc, T(1)), T(2) * xhi)
-    a2 = max(a, xlo)
+    # The low clamps scale with sqrt(b) (b = 0 computes as the lowest b, its result
+    # is relu's): x**2 + b is b (1 + (x / sqrt(b))**2), so the function of x /
+    # sqrt(b) is clamped where it is at b = 1.  |x| enters squared clamped to at
+    # least xlo sqrt(b), where x**2 is 2**-40 b (2**-120 b): it does not reach the
+    # result (at xlo alone, 2**-20 b for float32 b = 2**-20: up to 12 ULP), and
+    # linearly clamped to at least xlo**3 sqrt(b), where |x| / s is 2**-60 (2**-180)
+    # and changes no result either; the correction (|x| / s) s_lo / s of that
+    # quotient, about (|x| / s) (xlo**2 / 2) / s, then stays normal (2**-101 in
+    # float32; unscaled, it underflowed for float32 |x| < 2**-55 at b = 2**20).
+    sb = np.sqrt(max(bc, blo))
+    a = abs_clamped(x, sb * (xlo * xlo * xlo), T(2) * xhi)
+    a2 = max(a, sb * xlo)
     sq = a2 * a2
     v, v_lo = two_sum(sq, bc)
     v_lo = v_lo + fma(a2, a2, -sq)
