@@ -119,9 +119,15 @@ def test_other_parameters_match_reference(act, kind, scale, dtype):
 
 # Parameters near both ends of their documented ranges (softplus's beta: float32
 # [2**-30, 2**30], float64 [2**-200, 2**200]; squareplus's b: [2**-20, 2**20],
-# [2**-60, 2**60]) and where each bug below began, with the scale of x at which the
-# function changes (1 / beta, sqrt(b)).
+# [2**-60, 2**60]; celu's alpha: [2**-80, 2**80] inside x / alpha; elu's alpha is
+# a factor) and where each bug below began, with the scale of x at which the
+# function changes (1 / beta, sqrt(b), alpha, 1).
 _EXTREME_PARAMETERS = {
+    "celu": (lambda alpha: alpha, {
+        "float32": (2.0**-79, 1e-21, 1e21, 2.0**79),
+        "float64": (2.0**-79, 2.0**79),
+    }),
+    "elu": (lambda alpha: 1.0, {"float32": (1e-30, 1e30), "float64": (1e-300, 1e300)}),
     "softplus": (lambda beta: 1 / beta, {
         "float32": (2.0**-29, 1e-9, 2.0**-25, 2.0**20, 2.0**29),
         "float64": (2.0**-199, 1e-21, 2.0**-54, 2.0**61, 1e21, 2.0**199),
@@ -140,10 +146,10 @@ _EXTREME_PARAMETERS = {
      for n, (_, values) in _EXTREME_PARAMETERS.items() for d in DTYPES for v in values[d]],
 )
 def test_extreme_parameters_match_mpmath(name, dtype, value, kind):
-    """softplus and squareplus with their derivatives against mpmath at parameters
-    near the ends of their ranges, on a random part of the sample set, x = -140..140
-    times the function's scale of x (softplus: the tail where beta |x| passes
-    80..140), log-uniform multiples of it and tiny |x|.  Bugs this found (the
+    """softplus, squareplus, celu and elu with their derivatives against mpmath at
+    parameters near the ends of their ranges, on a random part of the sample set,
+    x = -140..140 times the function's scale of x (softplus: the tail where
+    beta |x| passes 80..140), log-uniform multiples of it and tiny |x|.  Bugs this found (the
     default and the scales above were exact): below beta = 2**-24 (float32) /
     2**-53 (float64) softplus's linear tail exp(-beta |x|) / beta stayed at its value
     for beta |x| = 104 / 746, where exp was clamped, instead of decaying
