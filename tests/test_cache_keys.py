@@ -42,4 +42,3 @@ def test_install_is_idempotent():
     assert _cache.install()
     assert caching.CacheImpl._locator_classes == before
     assert sum(c.__name__.startswith("SourceKeyed") for c in before) == 3
-
