@@ -55,6 +55,7 @@ an edit to ``_core.py`` would otherwise leave stale machine code in the cache.
 
 from __future__ import annotations
 
+import ast
 import ctypes
 import functools
 
@@ -74,6 +75,27 @@ __all__ = ["make_ufunc", "SOURCE_HASH"]
 _LOOP_SIG = types.void(
     types.CPointer(types.voidptr), types.CPointer(types.intp), types.CPointer(types.intp), types.voidptr
 )
+
+
+#: generated loops start this many lines past the top of this file (past its end)
+_GENERATED_LINE_OFFSET = 1_000_000
+
+
+def _compile_here(src: str):
+    """Generated source compiled "from" this file (Numba's cache locator needs a
+    real source file), its line numbers moved past the file's end.
+
+    Numba annotates each function it caches with its source, via
+    ``inspect.getsourcelines``.  At the generated code's own line numbers inspect
+    would read this file's lines there as the function's block: for the loops
+    that start at line 7 or 8, the middle of the module docstring, whose
+    apostrophes Python 3.13's tokenizer rejects (``TokenError``, which Numba does
+    not catch: ``fastact.leaky_relu(x)`` raised it on a cold cache).  Past the
+    end, inspect raises the ``OSError`` Numba expects, and the annotation is left
+    empty."""
+    tree = ast.parse(src)
+    ast.increment_lineno(tree, _GENERATED_LINE_OFFSET)
+    return compile(tree, __file__, "exec")
 
 
 def _byte_pointer(builder, ptr, nbytes):
@@ -504,15 +526,14 @@ def _compile_loop(
         "BLOCK_BYTES": 16 * dtype.itemsize,
         "CHUNK": CHUNK_BYTES // dtype.itemsize,
     }
-    # Compiled "from" this file: Numba's cache locator needs a real source file.
     span_src = _span_source(fname, narrays, nparams, len(baked), block is not None)
-    exec(compile(span_src, __file__, "exec"), namespace)
+    exec(_compile_here(span_src), namespace)
     jit = njit(cache=True, error_model="numpy", fastmath={"contract"})
     for symbol, suffix in (("SPAN", "_span"), ("BLOCKS", "_blocks")):
         if fname + suffix in namespace:
             namespace[fname + suffix].__module__ = __name__
             namespace[symbol] = jit(namespace[fname + suffix])
-    exec(compile(src, __file__, "exec"), namespace)
+    exec(_compile_here(src), namespace)
     fn = namespace[fname]
     fn.__module__ = __name__
     return cfunc(_LOOP_SIG, cache=True, error_model="numpy", fastmath={"contract"})(fn)

@@ -63,7 +63,9 @@ def _expm1_neg_abs(x):
     lin = expm1_linear_below(x)
     hi, lo = expm1_clamped(-abs_clamped(x, lin, _expm1_sat(x)))
     small = float_bits(abs(x)) < float_bits(lin)
-    return (x if small else hi), (T(0) if small else lo), small
+    # selects, not ternaries, as in softsign: under a branch on `small` LLVM drops
+    # the clamp at lin and the expm1 of a tiny x underflows on lanes that discard it
+    return _select(small, x, hi), _select(small, T(0), lo), small
 
 
 # --------------------------------------------------------------------------------
@@ -238,7 +240,7 @@ def _celu(x, alpha):
     hi, _ = expm1_clamped(-q)
     neg = chain_rule(alpha, hi)  # alpha != 1 here
     # |x| / alpha below the linear threshold: alpha * expm1(x / alpha) rounds to x
-    neg = x if small else neg
+    neg = _select(small, x, neg)  # a select: see _expm1_neg_abs
     y = x if is_positive(x) else (neg if _celu_alpha_ok(alpha) else T(np.nan))
     return x if x != x else y
 

@@ -8,6 +8,7 @@ from numba.extending import overload
 
 from .. import reference as ref
 from .._core import (
+    _select,
     abs_clamped,
     backward_product,
     float_bits,
@@ -52,7 +53,11 @@ def _softsign(x):
     res = fma(-q, d, a) - q * d_lo
     s = np.copysign(fma(res, inv, q), x)
     tiny = float_bits(abs(x)) < float_bits(T(_TINY))
-    return x if (x != x) | tiny else s
+    # a select, not a ternary: under a branch on `tiny` LLVM drops the clamp of a
+    # (redundant on the lanes that use s) and then computes s on every lane
+    # anyway, with a**2 underflowing for tiny x (Python 3.12+'s bytecode gave it
+    # that branch; tests/test_special_values.py caught the flag)
+    return _select((x != x) | tiny, x, s)
 
 
 @_jit
