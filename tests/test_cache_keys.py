@@ -4,6 +4,9 @@ coefficients, say) must recompile it, not hand back the cached old code."""
 
 from __future__ import annotations
 
+import inspect
+
+import pytest
 from numba import njit
 
 import fastact
@@ -42,3 +45,17 @@ def test_install_is_idempotent():
     assert _cache.install()
     assert caching.CacheImpl._locator_classes == before
     assert sum(c.__name__.startswith("SourceKeyed") for c in before) == 3
+
+
+def test_generated_loop_code_has_no_source_lines_to_misread():
+    """Numba annotates each function it caches with ``inspect.getsourcelines``; for
+    the generated loop code, compiled "from" ``_loops.py`` for the cache locator,
+    that must fail cleanly (OSError, which Numba handles) instead of reading the
+    module's unrelated lines at the generated line numbers: on Python 3.13 those
+    lines (its docstring) raised ``tokenize.TokenError`` on a cold cache."""
+    namespace: dict = {}
+    exec(_loops._compile_here("def generated(x):\n    return x\n"), namespace)
+    generated = namespace["generated"]
+    assert generated.__code__.co_filename == _loops.__file__
+    with pytest.raises(OSError):
+        inspect.getsourcelines(generated)
