@@ -17,7 +17,7 @@ up to 1.91 ULP; ours: one rounding of the exact t (t + 3), 0.5 ULP and a hair).
 Rounding the product before the scaling (12 operations) reached
 1.0000000075 ULP, beyond the 1 ULP certified for every float32 forward kernel,
 and x times a rounded hard_sigmoid(x) (9) was not monotone: both measured and
-dropped (README, "How it is fast").
+dropped (docs/how-it-is-fast.md).
 """
 
 from __future__ import annotations
