@@ -59,3 +59,25 @@ def test_generated_loop_code_has_no_source_lines_to_misread():
     assert generated.__code__.co_filename == _loops.__file__
     with pytest.raises(OSError):
         inspect.getsourcelines(generated)
+
+
+def test_a_read_only_install_caches_under_the_user_wide_directory_with_the_same_keys(monkeypatch, tmp_path):
+    """A wheel installed into a site-packages the user cannot write (a system
+    Python): Numba cannot put its cache in ``__pycache__`` beside the package, and
+    fastact's kernels must then go to the user-wide cache directory, still keyed
+    on every kernel source (checked by hand as a non-root user; here the unwritable
+    directory is simulated, since CI may run as root)."""
+    from numba import config
+    from numba.core import caching
+
+    def unwritable(self):
+        raise PermissionError(13, "Permission denied", self.get_cache_path())
+
+    monkeypatch.setattr(config, "CACHE_DIR", "")  # no $NUMBA_CACHE_DIR
+    monkeypatch.setattr(caching.InTreeCacheLocator, "ensure_cache_path", unwritable)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for kernel in (fastact.scalar.silu_grad, fastact.scalar.gelu):
+        locator = caching.FunctionCache(kernel.py_func)._impl.locator
+        assert type(locator).__name__ == "SourceKeyedUserWideCacheLocator"
+        assert locator.get_source_stamp()[-1] == _cache.SOURCE_HASH
+        assert locator.get_cache_path().startswith(str(tmp_path / "numba"))
