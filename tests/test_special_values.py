@@ -8,7 +8,11 @@ zero, and the conventions written in each record's ``notes``.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -240,6 +244,41 @@ def test_interesting_values_raise_no_flags(name, act, kind, dtype):
                 assert got.shape == x.shape
                 assert np.array_equal(np.isnan(got), np.isnan(x))
         assert got.dtype == np.dtype(dtype)
+
+
+_GENERIC_TARGET_CHECK = """
+import numpy as np
+import fastact
+from fastact._avx512 import BLOCK_ISA
+assert BLOCK_ISA is None, BLOCK_ISA  # a named target: no block kernels
+from test_special_values import interesting
+for dtype, big, huge in (("float32", 2.0**63, [1e19, 1e38]), ("float64", 2.0**511, [1e154, 1e308])):
+    # big: beyond it softsign' is below the smallest normal number (flushed)
+    x = np.concatenate([interesting(dtype), np.array([big, -big, *huge], dtype)])
+    x = np.tile(x, 5)  # whole vectors and a tail
+    g = np.ones_like(x)
+    with np.errstate(all="raise"):
+        for got in (fastact.softsign(x), fastact.softsign_grad(x), fastact.softsign_backward(g, x)):
+            assert np.array_equal(np.isnan(got), np.isnan(x))
+        assert not fastact.softsign_grad(x[np.abs(x) > big]).any()
+print("ok")
+"""
+
+
+def test_generic_cpu_target_raises_no_flags():
+    """With ``NUMBA_CPU_NAME=generic`` (what a portable Numba cache uses: plain
+    x86-64, SSE2, no FMA) LLVM costs code differently: it turned float32
+    softsign_backward's final select into a branch (the division makes the
+    chosen value expensive), dropped the clamp of |x| that the branch condition
+    made look redundant, and the discarded lanes of huge |x| raised *invalid*.
+    Built for that target in a subprocess (its own cache entries), softsign's
+    three kernels raise no flag on the interesting values."""
+    env = {**os.environ, "NUMBA_CPU_NAME": "generic"}
+    tests = str(Path(__file__).resolve().parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (tests, env.get("PYTHONPATH")) if p)
+    done = subprocess.run([sys.executable, "-c", _GENERIC_TARGET_CHECK], env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

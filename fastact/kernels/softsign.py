@@ -13,6 +13,7 @@ from .._core import (
     backward_product,
     float_bits,
     fma,
+    smallest_normal,
     two_sum,
 )
 from .._registry import Activation, register
@@ -80,8 +81,19 @@ def _softsign_grad(x):
     q = T(1) / dd
     res = fma(-q, dd, T(1)) - q * dd_lo
     g = fma(q, res, q)
-    g = T(0) if float_bits(abs(x)) > float_bits(big) else g
-    return x if x != x else g
+    # From a = big on, g rounds to exactly the smallest normal number (below, g is
+    # larger); beyond |x| = big the true value is below it and flushed to +0 (at
+    # big itself it rounds to it).  The test reads g, not |x| > big alone: a
+    # condition on |x| makes the clamp of a to big redundant on the lanes that
+    # keep g, and LLVM drops it (with the division an expensive operand, a generic
+    # x86-64 target turns the select into a branch and simplifies under it), after
+    # which the discarded lanes overflow d * d and raise invalid in
+    # fma(-q, dd, 1) = -0 * inf (float32 softsign_backward with
+    # NUMBA_CPU_NAME=generic did).
+    ab = float_bits(abs(x))
+    flushed = (float_bits(g) <= float_bits(smallest_normal(x))) & (ab != float_bits(big))
+    g = _select(flushed, T(0), g)
+    return _select(x != x, x, g)
 
 
 @_jit
