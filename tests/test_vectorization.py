@@ -59,3 +59,23 @@ def test_loop_is_vectorized_without_libm(loop_code, act, name, dtype):
         # arguments (for broadcast defaults)
         for loop in [name] + ([name + "[defaults]"] if act.params else []):
             assert loop_code[f"{loop}/{dtype}"]["block_kernel"] == loop_code["have_block_kernel"], loop
+
+
+def test_predicated_loads_are_the_masks_that_can_leave_a_lane_out():
+    # the masked-load check above, on IR lines as LLVM writes them: a gather with
+    # every lane set (AVX-512's strided loops) reads every element and does not count
+    every_lane = [
+        "%g = call <8 x double> @llvm.masked.gather.v8f64.v8p0(<8 x ptr> align 8 %p, <8 x i1> splat (i1 true),"
+        " <8 x double> poison)",
+        "%g = call <4 x double> @llvm.masked.gather.v4f64.v4p0(<4 x ptr> %p, i32 8,"
+        " <4 x i1> <i1 true, i1 true, i1 true, i1 true>, <4 x double> undef)",
+    ]
+    predicated = [
+        "%l = call <8 x float> @llvm.masked.load.v8f32.p0(ptr align 4 %p, <8 x i1> %mask, <8 x float> poison)",
+        "%g = call <4 x double> @llvm.masked.gather.v4f64.v4p0(<4 x ptr> %p, i32 8,"
+        " <4 x i1> <i1 true, i1 false, i1 true, i1 true>, <4 x double> undef)",
+    ]
+    ir = "\n".join("  " + line for line in every_lane + predicated)
+    assert [line.split("@")[1][:24] for line in support.predicated_loads(ir)] == [
+        "llvm.masked.load.v8f32.p", "llvm.masked.gather.v4f64",
+    ]
