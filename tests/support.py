@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -490,8 +491,6 @@ def predicated_loads(ir: str) -> list[str]:
     every lane set reads every element: on AVX-512 hosts LLVM vectorizes the strided
     loops with them (sigmoid_backward float64 has 10), where AVX2's cost model keeps
     scalar loads."""
-    import re
-
     return [m for m in re.findall(_MASKED_LOAD, ir) if re.search(_ALL_LANES, m) is None]
 
 
@@ -499,8 +498,6 @@ def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
     """Per compiled loop ("name/dtype"): widest vector, libm calls, packed arithmetic,
     block kernel fingerprints, streaming stores, fence (from its optimized IR and assembly).
     ``activations``: build and summarize only those (default: all)."""
-    import re
-
     from fastact._avx512 import HAVE_BLOCK_KERNEL
     from fastact._registry import LOOPS
 

@@ -76,6 +76,4 @@ def test_predicated_loads_are_the_masks_that_can_leave_a_lane_out():
         " <4 x i1> <i1 true, i1 false, i1 true, i1 true>, <4 x double> undef)",
     ]
     ir = "\n".join("  " + line for line in every_lane + predicated)
-    assert [line.split("@")[1][:24] for line in support.predicated_loads(ir)] == [
-        "llvm.masked.load.v8f32.p", "llvm.masked.gather.v4f64",
-    ]
+    assert support.predicated_loads(ir) == [line[line.index("call"):] for line in predicated]
