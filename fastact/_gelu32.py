@@ -10,8 +10,9 @@ With a = |x| and Phi the standard normal distribution function,
 factors are double words:
 
 - exp(-a^2/2) = 2^k (e_hi + e_lo) from ``_sigmoid32.exp_table32``, fed with the
-  exact double word a^2 = h + h_lo (an FMA residual): the exponent's absolute error
-  becomes the result's relative error, and h alone would be off by up to 2^-18.
+  exact double word -a^2/2 = y + y_lo (y = a (-a/2) and its FMA residual): the
+  exponent's absolute error becomes the result's relative error, and y alone would
+  be off by up to 2^-18.
 - F on 29 intervals of a, [0, 1/4] and j/2 + [-1/4, 1/4] (j = 1..28, to a = 14.25),
   a degree-6 polynomial in t = a - j/2 per interval (t exact), with its constant
   and linear coefficients as double words: F = c0 + t c1 + t^2 P2(t) with c0 + t c1
@@ -227,12 +228,23 @@ def mills_scaled32(a):
 
 
 @njit(**JIT_OPTIONS)
+def exp_neg_half_square32(a):
+    """exp(-a^2/2) = 2^k (e_hi + e_lo) for a in [2^-30, 14]: ``(e_hi, e_lo, k)``
+    (``_sigmoid32.exp_table32``) of the exact double word -a^2/2 = y + y_lo, y =
+    a (-a/2) rounded and y_lo its FMA residual.  These are the bits of a^2 and its
+    residual times -1/2 (nothing leaves the normal range for a >= 2^-30, so the
+    halving commutes with the rounding), one multiply fewer.  The scalar half of
+    :func:`emit_exp_neg_half_square32`."""
+    na = a * _F(-0.5)
+    y = a * na
+    return exp_table32(y, fma(a, na, -y))
+
+
+@njit(**JIT_OPTIONS)
 def normal_tail32(a):
     """Phi(-a) for a in [2^-30, 14] as ``2^k (p + p_lo)``: ``(p, p_lo, k)``, p_lo
     unnormalized (|p_lo| < 2^-22 p)."""
-    h = a * a
-    h_lo = fma(a, a, -h)
-    e_hi, e_lo, k = exp_table32(h * _F(-0.5), h_lo * _F(-0.5))
+    e_hi, e_lo, k = exp_neg_half_square32(a)
     f_hi, f_lo = mills_scaled32(a)
     p = e_hi * f_hi
     p_lo = fma(e_hi, f_lo, fma(e_lo, f_hi, fma(e_hi, f_hi, -p)))
@@ -288,14 +300,18 @@ def emit_mills_scaled32(v, a):
     return f_hi, f_lo
 
 
+def emit_exp_neg_half_square32(v, a):
+    """:func:`exp_neg_half_square32` on 16 lanes."""
+    na = v.builder.fmul(a, splat_f(-0.5))
+    y = v.builder.fmul(a, na)
+    return emit_exp_table32(v, y, v.fma(a, na, v.builder.fneg(y)))
+
+
 def emit_normal_tail32(v, a):
     """:func:`normal_tail32` on 16 lanes."""
     builder = v.builder
     fma = v.fma
-    half = splat_f(-0.5)
-    h = builder.fmul(a, a)
-    h_lo = fma(a, a, builder.fneg(h))
-    e_hi, e_lo, k = emit_exp_table32(v, builder.fmul(h, half), builder.fmul(h_lo, half))
+    e_hi, e_lo, k = emit_exp_neg_half_square32(v, a)
     f_hi, f_lo = emit_mills_scaled32(v, a)
     p = builder.fmul(e_hi, f_hi)
     p_lo = fma(e_hi, f_lo, fma(e_lo, f_hi, fma(e_hi, f_hi, builder.fneg(p))))
@@ -383,9 +399,7 @@ def gelu_grad32(x):
     ab = b & _ABS
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
     a = float_from_bits(cb, x)
-    h = a * a
-    h_lo = fma(a, a, -h)
-    e_hi, e_lo, k = exp_table32(h * _F(-0.5), h_lo * _F(-0.5))
+    e_hi, e_lo, k = exp_neg_half_square32(a)
     f_hi, f_lo = mills_scaled32(a)
     # g + g_lo = F - a / sqrt(2 pi) (TwoSum: either term can be the larger)
     m = a * _C_HI
@@ -429,7 +443,6 @@ def _emit_gelu_grad(v, b, store):
     fma = v.fma
     one = splat_f(1.0)
     ab = builder.and_(b, splat_i(int(_ABS)))
-    half = splat_f(-0.5)
 
     def evaluate(general, wide=False):
         """The kernel on 16 lanes; ``general=False`` leaves out what is an identity
@@ -438,9 +451,7 @@ def _emit_gelu_grad(v, b, store):
         14, the flush and the floor stay)."""
         cb = _emit_clamped_abs(v, ab, general, wide)
         a = builder.bitcast(cb, F16)
-        h = builder.fmul(a, a)
-        h_lo = fma(a, a, builder.fneg(h))
-        e_hi, e_lo, k = emit_exp_table32(v, builder.fmul(h, half), builder.fmul(h_lo, half))
+        e_hi, e_lo, k = emit_exp_neg_half_square32(v, a)
         f_hi, f_lo = emit_mills_scaled32(v, a)
         m = builder.fmul(a, splat_f(_C_HI))
         m_lo = fma(a, splat_f(_C_LO), fma(a, splat_f(_C_HI), builder.fneg(m)))
