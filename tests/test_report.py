@@ -410,6 +410,31 @@ def test_quick_measurement_is_pytest_benchmark_json():
     assert fastact.get_num_threads() == threads_before  # restored
 
 
+def test_thread_scaling_times_pytorch_for_every_transcendental_function():
+    """The thread-scaling groups of ``fastact report`` call PyTorch as the
+    single-thread comparison does (``fastact.peers``, whose values
+    tests/test_peers.py checks), for every function they cover: the quick report
+    once crashed on celu, which torch has without ``out=``."""
+    import torch
+
+    threads_before = fastact.get_num_threads()
+    torch_threads = torch.get_num_threads()
+    inputs = measure._Inputs()
+    covered = [g[1] for g in measure.plan(sizes=(1000,), dtypes=("float32",)) if g[0] == "threads"]
+    assert {"sigmoid", "tanh_backward", "celu", "gelu_backward", "tanhshrink"} <= set(covered)
+    try:
+        for function in covered:
+            groups = measure._thread_contenders(function, "float32", 1000, inputs, torch_too=True)
+            assert [n for n, _ in groups] == ([1, os.cpu_count()] if (os.cpu_count() or 1) > 1 else [1]), function
+            assert "torch-1-thread" in groups[0][1], function
+            for _, contenders in groups:
+                for call in contenders.values():
+                    call()
+    finally:
+        fastact.set_num_threads(threads_before)
+        torch.set_num_threads(torch_threads)
+
+
 # --------------------------------------------------------------------------------
 # fastact plot
 # --------------------------------------------------------------------------------

@@ -165,20 +165,13 @@ def _thread_contenders(function: str, dtype: str, size: int, inputs: _Inputs, to
         first[f"fastact-{pool}-threads"] = fastact_call(pool)
     if not torch_too:
         return [(1, first)]
-    import torch
+    from fastact.peers import peer_table
 
-    forward = getattr(torch, act.name, None)
-    backward = getattr(torch.ops.aten, act.name + "_backward", None)
-    if forward is None or (function.endswith("_backward") and backward is None):
+    # the same PyTorch calls as the single-thread comparison and bench/test_threads.py
+    make = peer_table("torch").get(function)
+    if make is None:
         return [(1, first)]
-    tx, tg, to = torch.from_numpy(x), torch.from_numpy(g), torch.from_numpy(out)
-    buf = torch.empty_like(tx)
-    if function.endswith("_backward"):
-        def call():
-            backward.grad_input(tg, forward(tx, out=buf), grad_input=to)
-    else:
-        def call():
-            forward(tx, out=to)
+    call = make(x, g, out, *act.param_defaults)
     cores = os.cpu_count() or 1
     groups = [(1, first | {"torch-1-thread": call})]
     if cores > 1:
