@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true",
-                      help="a short measurement and sampling (the default; under 3 minutes on 2 cores)")
+                      help="a short measurement and sampling (the default; about 4 minutes on 2 cores)")
     mode.add_argument("--full", action="store_true", help="longer measurement rounds and 10x the accuracy samples")
     ap.add_argument("--bench-json", metavar="PATH",
                     help="build from an existing `fastact bench --json` file instead of measuring")

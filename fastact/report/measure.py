@@ -1,7 +1,8 @@
 """The report's own benchmark: a small, interleaved measurement in pytest-benchmark's JSON shape.
 
 ``fastact bench`` (the pytest-benchmark suite) takes several minutes even in its
-quick mode; ``fastact report --quick`` has to finish in under three on two cores,
+quick mode; ``fastact report --quick`` takes about four on two cores (252 s for
+the 23 activations, figures included, on the 2-core development machine),
 accuracy analysis included.  This module measures the same cases over fewer
 rounds, with every implementation of a case timed in interleaved rounds
 (:func:`fastact._timing.interleaved_samples`), and writes records that
