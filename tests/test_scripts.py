@@ -1,0 +1,78 @@
+"""The measurement scripts the README tells people to run still run.
+
+``bench/compare.py``, ``bench/saturation.py``, ``bench/scaling.py`` and
+``tools/pipe_probe.py`` are not imported by anything else, so a change to the
+registry or the peers could break them unnoticed (``fastact report`` once
+crashed on celu that way).  Each runs here on tiny sizes and budgets, in a
+subprocess like a user's, and must exit 0 with the rows it promises; the numbers
+themselves are not checked (timings never gate the tests).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# a ratio as the scripts print them: 0.93, 1.00, 12.54
+RATIO = r"\d+\.\d\d"
+
+
+def _run(*args: str, timeout: int = 600) -> str:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+def test_compare_prints_a_row_per_function_dtype_and_size():
+    out = _run("bench/compare.py", "--sizes", "1000,4000", "--names", "sigmoid,celu,gelu", "--budget", "0.01")
+    for name in ("sigmoid", "sigmoid_grad", "celu_backward", "gelu", "gelu_grad"):
+        for dtype in ("float32", "float64"):
+            for n in (1000, 4000):
+                assert re.search(rf"^{name}\s+{dtype}\s+{n}\s+\S+\s+{RATIO}\s+{RATIO}$", out, re.M), (name, dtype, n)
+
+
+def test_saturation_prints_every_regime():
+    out = _run("bench/saturation.py", "--size", "2000", "--budget", "0.005")
+    for name in ("sigmoid", "gelu_backward", "tanhshrink"):
+        for dtype in ("float32", "float64"):  # wide, saturated, special against central
+            assert re.search(rf"^{name}\s+{dtype}(\s+{RATIO}){{3}}$", out, re.M), (name, dtype, out[-2000:])
+    assert re.search(rf"^lowest throughput ratio to central: {RATIO}", out, re.M), out[-500:]
+
+
+def test_scaling_runs_threads_and_dask():
+    out = _run("bench/scaling.py", "--size", "40000", "--small", "1000", "--budget", "0.01",
+               "--dask-size", "200000", "--dask-repeats", "1")
+    for name in ("sigmoid", "tanh_backward"):
+        for dtype in ("float32", "float64"):  # speed-up, against PyTorch, at the small size
+            assert re.search(rf"^{name}\s+{dtype}(\s+{RATIO}){{3}}$", out, re.M), (name, dtype, out[-2000:])
+    assert re.search(rf"{RATIO}\s+\(relative to the NumPy formula\)", out), out[-2000:]
+
+
+@pytest.mark.parametrize("args", [("latency", "silu_grad", "--dtype", "float64"),
+                                  ("latency", "fastact._gelu32:gelu32", "--dtype", "float32")])
+def test_pipe_probe_latency(args):
+    out = _run("tools/pipe_probe.py", *args)
+    assert re.search(rf"8 dependent adds {RATIO}\dx the kernel's time, 8 adds off its chain {RATIO}\dx", out), out
+
+
+def test_pipe_probe_pipes():
+    from fastact._avx512 import HAVE_BLOCK_KERNEL
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "tools/pipe_probe.py", "pipes"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    if HAVE_BLOCK_KERNEL:  # the table: every mix, FMA-only the unit
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert re.search(r"^fma\s+1\.00$", done.stdout, re.M), done.stdout
+        for mix in ("add", "perm", "fma,perm", "fma,add,perm"):
+            assert re.search(rf"^{re.escape(mix)}\s+{RATIO}$", done.stdout, re.M), (mix, done.stdout)
+    else:  # no vector block kernels on this CPU: a one-line refusal
+        assert done.returncode != 0 and "no block-kernel instruction set" in done.stderr, done.stderr
