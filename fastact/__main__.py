@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("plot", help="the tutorial's figure of activations (fastact plot --help)", add_help=False)
     sub.add_parser("playground", help="convergence per activation, Playground-style (fastact playground --help)",
                    add_help=False)
+    sub.add_parser("compile", help="compile every ufunc into Numba's cache now, on every core (fastact compile --help)",
+                   add_help=False)
     if argv is None:
         argv = sys.argv[1:]
     if argv[:1] == ["verify"]:
@@ -133,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         from fastact.report.cli import plot_main
 
         return plot_main(argv[1:])
+    if argv[:1] == ["compile"]:
+        from fastact.precompile import main as compile_main
+
+        return compile_main(argv[1:])
     if argv[:1] == ["playground"]:
         from fastact.playground.cli import main as playground_main
 

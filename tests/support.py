@@ -586,17 +586,6 @@ def _summarize_one(activation: str) -> dict[str, Any]:
     return summarize_loops([activation])
 
 
-#: seconds to compile and summarize each activation's loops, one after another in
-#: registry order in one process on a cold cache (2-core Zen 3 VM, 2026-12-01);
-#: only their order matters
-_COMPILE_SECONDS = {
-    "celu": 90, "squareplus": 78, "softplus": 67, "elu": 45, "gelu": 42, "selu": 27, "tanhshrink": 21,
-    "leaky_relu": 19, "mish": 16, "softshrink": 13, "hard_tanh": 12, "tanh": 11, "hardshrink": 11,
-    "sigmoid": 11, "silu": 11, "threshold": 9, "gelu_tanh": 9, "softsign": 8, "log_sigmoid": 8,
-    "hard_silu": 6, "hard_sigmoid": 5, "relu6": 4, "relu": 4,
-}
-
-
 def build_loops_in_parallel(workers: int) -> None:
     """Compile every loop into Numba's (cold) cache in ``workers`` processes at once,
     one activation per task, each summarizing the code it compiled for
@@ -608,10 +597,12 @@ def build_loops_in_parallel(workers: int) -> None:
     import concurrent.futures
     import multiprocessing
 
+    from fastact.precompile import longest_first
+
     # the longest compilations first, so that no core is left with one of them at
     # the end while the others idle (350 s on 2 cores in registry order, when the
     # work is 520 s); activations not in the table (new ones) go first
-    names = sorted(fastact.REGISTRY, key=lambda name: -_COMPILE_SECONDS.get(name, math.inf))
+    names = longest_first(fastact.REGISTRY)
     # spawned, not forked: the parent may already run Numba threads
     context = multiprocessing.get_context("spawn")
     result: dict[str, Any] = {}
