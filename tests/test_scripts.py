@@ -76,3 +76,23 @@ def test_pipe_probe_pipes():
             assert re.search(rf"^{re.escape(mix)}\s+{RATIO}$", done.stdout, re.M), (mix, done.stdout)
     else:  # no vector block kernels on this CPU: a one-line refusal
         assert done.returncode != 0 and "no block-kernel instruction set" in done.stderr, done.stderr
+
+
+def test_parallel_threshold_writes_a_threshold_per_loop(tmp_path):
+    import json
+
+    import fastact
+
+    out = tmp_path / "thresholds.json"
+    printed = _run("tools/parallel_threshold.py", "--budget", "0.001", "--out", str(out))
+    thresholds = json.loads(out.read_text())["thresholds"]
+    names = [n for act in fastact.REGISTRY.values() for n in act.public_names]
+    assert set(thresholds) == {f"{n}/{dt}" for n in names for dt in ("float32", "float64")}
+    assert all(t >= 16384 and t & (t - 1) == 0 for t in thresholds.values())  # powers of 2 from 2^14
+    assert re.search(rf"^sigmoid\s+float32\s+threshold\s+\d+(\s+{RATIO})+$", printed, re.M), printed[:2000]
+
+
+def test_stream_threshold_prints_a_ratio_per_size_and_kernel():
+    out = _run("tools/stream_threshold.py", "--budget", "0.001", "--dtypes", "float32")
+    assert re.search(r"^bytes\s+dtype\s+relu\s+relu_backward\s+leaky_relu\s+sigmoid\s+tanh$", out, re.M), out
+    assert len(re.findall(rf"^\s*\d+ float32(\s+{RATIO}){{5}}$", out, re.M)) == 9, out  # 256 KiB .. 64 MiB
