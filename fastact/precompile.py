@@ -112,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, help="processes compiling at once (default: every core; 1: this one)")
     a = ap.parse_args(argv)
     functions = a.functions.split(",") if a.functions else None
-    try:
-        if functions:
-            [activation_of(f) for f in functions]
-    except ValueError as error:
-        ap.error(str(error))
+    for name in functions or ():
+        try:
+            activation_of(name)
+        except ValueError as error:
+            ap.error(str(error))
     start = time.perf_counter()
     done = precompile(functions, a.jobs, lambda name, s: print(f"{name:14} {s:6.1f} s", flush=True))
     print(f"{len(done)} activations in {time.perf_counter() - start:.1f} s; Numba's cache: {cache_location()}")

@@ -63,4 +63,4 @@ def test_names_resolve_to_their_activation(name, activation):
 def test_longest_first_puts_unknown_activations_first():
     names = longest_first(["relu", "brand_new", "celu", "sigmoid"])
     assert names == ["brand_new", "celu", "sigmoid", "relu"]
-    assert set(COMPILE_SECONDS) == set(fastact.REGISTRY)  # every activation has its place
+    assert set(COMPILE_SECONDS) <= set(fastact.REGISTRY)  # no stale names (a new activation needs none)
