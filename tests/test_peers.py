@@ -4,7 +4,8 @@ Every ratio in ``bench/compare.py``, the benchmark suite and ``fastact report``
 divides fastact's time by a peer's (``fastact.peers``): a peer that computed
 something else (a wrong default, a missing factor of grad_out, the forward in
 place of the derivative) would make those ratios meaningless.  Each installed
-peer's result on ordinary inputs (N(0, 4^2), the benchmarks' central regime) is
+peer's result on ordinary inputs (N(0, 4^2), as in bench/compare.py; wider than the
+central regime's N(0, 1), so the tails the peers simplify are in) is
 compared with fastact's, within a tolerance loose enough for the peers'
 approximations (PyTorch's float32 erf is good to about 1e-7 absolute) and far
 too tight for a different function.
