@@ -13,7 +13,8 @@ and both run the kernel through one compiled copy of it (below):
 2. chunked: everything else, and the few elements of a direct call outside its
    aligned main part.  The call runs in chunks of ``CHUNK_BYTES``: contiguous
    inputs are read where they are and strided ones gathered into stack
-   buffers; the kernel writes a stack buffer, as a SIMD loop, and that is
+   buffers (every other element, ``x[::2]``, by contiguous loads and a shuffle:
+   ``copy_even16``); the kernel writes a stack buffer, as a SIMD loop, and that is
    copied, streamed or scattered to the output.  The stack buffer cannot alias
    anything, so in-place calls vectorize too.  NumPy hands a loop overlapping
    operands wherever computing the elements one by one, in order, is right: the
@@ -114,6 +115,35 @@ def load_at(typingctx, ptr, offset, like):
         return builder.load(builder.bitcast(addr, context.get_value_type(like).as_pointer()))
 
     return like(ptr, offset, like), codegen
+
+
+@intrinsic
+def copy_even16(typingctx, src, dst, block, like):
+    """``dst[16 block : 16 block + 16] = src[32 block : 32 block + 32 : 2]`` (raw
+    pointers to elements of the type of ``like``): one contiguous load of 32
+    elements and an even-lane shuffle (AVX-512: two loads and a ``vpermt2ps``/
+    ``vpermt2pd``) in place of a 16-lane gather.  It reads the odd elements between
+    the even ones too, so the caller must know ``src[32 block + 31]`` is memory of
+    the operand: there is an even element after it."""
+    if src != types.voidptr or dst != types.voidptr or not isinstance(block, types.Integer) \
+            or not isinstance(like, types.Float):
+        return None
+
+    def codegen(context, builder, sig, args):
+        elem = context.get_value_type(like)
+        size = like.bitwidth // 8
+        i64 = ir.IntType(64)
+        blk = context.cast(builder, args[2], sig.args[2], types.int64)
+        wide = ir.VectorType(elem, 32)
+        addr = _byte_pointer(builder, args[0], builder.mul(blk, ir.Constant(i64, 32 * size)))
+        pairs = builder.load(builder.bitcast(addr, wide.as_pointer()), align=size)
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), 16), list(range(0, 32, 2)))
+        even = builder.shuffle_vector(pairs, ir.Constant(wide, ir.Undefined), mask)
+        out = _byte_pointer(builder, args[1], builder.mul(blk, ir.Constant(i64, 16 * size)))
+        builder.store(even, builder.bitcast(out, even.type.as_pointer()), align=size)
+        return context.get_dummy_value()
+
+    return types.none(src, dst, block, like), codegen
 
 
 @intrinsic
@@ -402,10 +432,18 @@ def _loop_source(
     body = []  # one chunk, indented into the while loop below
     for j in range(narrays):
         # a contiguous input is read where it is; a strided one is gathered
+        # (every other element, x[::2] or a column of two, by contiguous loads and
+        # shuffles where the odd neighbour of a block's last element lies before the
+        # view's next element: LLVM gathers them one by one otherwise)
         body += [f"        q{j} = offset(args[{j}], done * ITEM)",
                   f"        if steps[{j}] != ITEM:",
                   f"            g{j} = carray(g{j}p, (CHUNK,), DTYPE)",
-                  "            for i in range(cnt):",
+                  "            first = 0",
+                  f"            if steps[{j}] == 2 * ITEM:",
+                  "                first = (cnt - 1) // 16 * 16",
+                  "                for blk in range(first // 16):",
+                  f"                    copy_even16(offset(args[{j}], done * 2 * ITEM), g{j}p, blk, ZERO)",
+                  "            for i in range(first, cnt):",
                   f"                g{j}[i] = load_at(args[{j}], (done + i) * steps[{j}], ZERO)",
                   f"            q{j} = g{j}p"]
         if blocked:  # read by the partial last block's copy only
@@ -510,6 +548,7 @@ def _compile_loop(
         "ZERO": dtype.type(0),
         "carray": carray,
         "load_at": load_at,
+        "copy_even16": copy_even16,
         "store_at": store_at,
         "apart": apart,
         "offset": offset,

@@ -344,6 +344,10 @@ def _views(base: np.ndarray) -> dict[str, np.ndarray]:
     flat = base.reshape(-1)
     return {
         "step3": flat[::3],
+        # every other element (loaded as pairs and shuffled): from the first, and
+        # the second column of two, whose last element ends the buffer
+        "step2": flat[::2],
+        "column-of-two": flat.reshape(-1, 2)[:, 1],
         "reversed": flat[::-1],
         "reversed-step2": flat[-2::-2],
         "transposed": base[0].T,
@@ -386,6 +390,44 @@ def test_layouts_match_contiguous_bitwise(name, act, kind, dtype):
         expected = call(name, kind, [gc, xc])
         assert same_bits(call(name, kind, [g, xc]), expected)
         assert same_bits(call(name, kind, [gc, x]), expected)
+
+
+def _guarded(values: np.ndarray):
+    """A copy of ``values`` (1-D) that ends exactly where a page the process may not
+    touch begins (any read past it is a segmentation fault), and the mapping that
+    holds it (the array keeps it alive)."""
+    import ctypes
+    import mmap
+
+    page = mmap.PAGESIZE
+    size = values.nbytes
+    pages = -(-size // page)
+    region = mmap.mmap(-1, (pages + 1) * page)
+    start = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    assert libc.mprotect(start + pages * page, page, 0) == 0, ctypes.get_errno()  # 0: PROT_NONE
+    guarded = np.frombuffer(region, values.dtype, values.size, pages * page - size)
+    guarded[:] = values
+    return guarded, region
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["sigmoid", "gelu_backward", "elu", "relu_backward"])
+def test_every_other_element_never_reads_past_the_view(name, dtype):
+    """x[::2] goes through pairs of contiguous elements: the view of an array of odd
+    length ends on the buffer's last element, and nothing beyond it is read (the
+    next page is protected), at every length across the 16-value blocks and the
+    4 KiB chunks."""
+    kind = "backward" if name.endswith("_backward") else "forward"
+    rng = np.random.default_rng(6)
+    chunk = 4096 // np.dtype(dtype).itemsize
+    for n in [*range(1, 40), chunk - 1, chunk, chunk + 1, chunk + 17, 2 * chunk + 33]:
+        # (each view keeps its mapping alive; both go when the view does)
+        arrays = [_guarded(sample(dtype, (2 * n - 1,), rng, grad_out=i < n_leading(kind) - 1))[0][::2]
+                  for i in range(n_leading(kind))]
+        expected = call(name, kind, [np.ascontiguousarray(a) for a in arrays])
+        assert same_bits(call(name, kind, arrays), expected), n
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
