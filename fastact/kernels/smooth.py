@@ -22,7 +22,7 @@ from .._core import (
     sign_clear,
     two_sum,
 )
-from .._logistic64 import exp_neg64, quotient_parts64
+from .._logistic64 import exp_neg64_lean
 from .._registry import Activation, Param, register
 from .._squareplus4 import (
     squareplus32,
@@ -53,119 +53,128 @@ from .logistic import by_dtype
 # ================================================================================
 # float32: tanhshrink32 and tanhshrink_grad32 (_tanhshrink32.py: piecewise
 # polynomials in float32 arithmetic, AVX-512 block kernels).  float64, below, two
-# branches, both evaluated in every lane (branch-free, so LLVM vectorizes them):
-#  - |x| < 0.8: (x - tanh x) / x**3 = 1/3 + u Q(u), u = x**2: a relative minimax fit
-#    of Q (tools/fit_tanhshrink.py; relative error of 1/3 + u Q(u): 5.2e-19);
-#  - |x| >= 0.8: with e = exp(-2|x|), tanh|x| = 1 - q, q = 2e / (1 + e), so
-#    |x| - tanh|x| = (|x| - 1) + q, with |x| - 1 a double word (exact below 2**53;
-#    beyond, its rounding error decides the ties that the tiny q breaks).  q is a
-#    double word (the exp's parts, one division and its residual; relative error
-#    about 2**-55.5, the exp's); the sum cancels at most 1.3 bits and is >= 1/8, so q's error
-#    stays below 0.3 ULP (from 1/2 on it would reach 1.7 ULP, measured 1.52, where
-#    the result drops below 1/16).
-_TANHSHRINK_Q64 = (
-    -0.13333333333333325,
-    0.05396825396824285,
-    -0.021869488535599745,
-    0.008863235515837701,
-    -0.0035921278247601,
-    0.001455832314471887,
-    -0.0005900135381945025,
-    0.00023906301398408074,
-    -9.668819888370962e-05,
-    3.87086368425722e-05,
-    -1.4876145901523439e-05,
-    5.06886872004315e-06,
-    -1.3036860619895465e-06,
-    1.797207941226104e-07,
-)
+# branches that share one division, both evaluated in every lane (branch-free, so
+# LLVM vectorizes them), with a = |x|:
+#  - a < 1: a**3 E(u) / D(u), u = a**2, E / D from Lambert's continued fraction of
+#    tanh truncated after 19 (tools/fit_tanhshrink.py: x - tanh x = x (D - N) / D
+#    with D - N = u E formed in exact rational arithmetic; relative error 2**-62 on
+#    [0, 1]).  E and D have positive coefficients (no cancellation); their last
+#    steps 1/3 + u E1 and 1 + u D1 are double words, and so are a**3 and the
+#    quotient (a residual correction), since D(u) up to 1.5 would otherwise carry
+#    the rounding of u D1 (0.3 of D) into the result;
+#  - a >= 1: with e = exp(-2a), tanh a = 1 - q, q = 2e / (1 + e), so a - tanh a =
+#    (a - 1) + q with a - 1 exact (Sterbenz up to 2, then multiples of the ULP up
+#    to 2**53) and q <= 0.24 <= the result: q's error (e's, 2**-54.4, the lean
+#    double-word exp) reaches the result at most at its own size.  Beyond 2**53
+#    the result rounds to x itself (a - 1 + q lies within 1 of a, less than half
+#    its ULP from 2**53 on; at 2**53, a - 1 is exact).
+# The quotient of the lane's branch, E / D or 2e / (1 + e), both as double words,
+# is formed by one division (1 / d) and its residual.
+# This replaced (2026-12-03) a minimax polynomial of 14 coefficients on [0, 0.8]
+# and the exp branch beyond, with a division of its own, as double words
+# throughout: 0.887 ULP at 1.3-1.5x the time of np.tanh and np.subtract.
+_TS_E64 = (0.02456140350877193, 0.0004422821760283061, 2.184109511250894e-06, 1.5273493085670588e-09)
+_TS_D64 = (0.47368421052631576, 0.02889576883384933, 0.00048159614723082214, 2.2681137232220826e-06,
+           1.5273493085670588e-09)
 _THIRD64 = (1 / 3, 1.850371707708594e-17)
-# |x| below _TS_TINY (2**-300) is scaled by 2**_TS_SHIFT before it is cubed or
-# squared (x**3 would leave the normal range) and the result by 2**-3s or 2**-2s
-# afterwards, flushed to zero below the smallest normal number; below _TS_LOW
-# (2**-520) x**2 and x**3 are below it anyway.  Above _TS_HIGH (2**500)
-# x - tanh x rounds to x - sign(x) = x.
+# a**3 is formed on a * 2**s (s = _TS_SHIFT = 300) in every lane and the result's
+# bit pattern lowered by 3s in the exponent afterwards (exact), flushed to zero
+# below the smallest normal number: no select, and where a**3 E / D is normal the
+# bits are those of the unscaled product.  a is clamped to [_TS_LOW, 1] there
+# (2**-520: below, x**3 / 3 is below the smallest normal number anyway).  Above
+# _TS_HUGE (2**53) x - tanh x rounds to x; NaN and +-inf come back as x too.
 #
 # 2**300 (not less) keeps every residual term of the double words normal: the FMA
 # residual of a square of a*2**s is a multiple of 2**(2e - 104) (e the exponent of
-# a*2**s), and times a*2**s it must stay above 2**-1022, so e >= -306.  With 2**200
-# (e down to -320), x = 4.88e-157 raised the underflow flag in tanhshrink_grad.
+# a*2**s), and times a*2**s it must stay above 2**-1022, so e >= -306; and a*2**s
+# <= 2**300 keeps a**3 2**3s <= 2**900 finite.  (With 2**200, e down to -320,
+# x = 4.88e-157 raised the underflow flag in tanhshrink_grad.)
 _TS_LOW = 2.0**-520
-_TS_HIGH = 2.0**500
-_TS_TINY = 2.0**-300
+_TS_HUGE = 2.0**53
+_TS_U_MIN = 2.0**-50
 _TS_SHIFT = 300
 _TS_SCALE = 2.0**300
-# the series below, the exp branch from here on
-_TS_SPLIT = 0.8
+# the rational function below, the exp branch from here on
+_TS_SPLIT = 1.0
 # the exp branch takes |x| clamped to 40: q = 2e/(1+e) < 2**-114 there, far below
 # an ULP of |x| - 1 >= 39 (and e stays normal)
 _TS_EXP_MAX = 40.0
 
 
 @_jit
-def _q64(u):
-    """Q(u) for u >= 2**-100 (Estrin: u**8 stays normal)."""
-    c = _TANHSHRINK_Q64
-    u2 = u * u
-    u4 = u2 * u2
-    p0 = (c[0] + u * c[1]) + u2 * (c[2] + u * c[3])
-    p1 = (c[4] + u * c[5]) + u2 * (c[6] + u * c[7])
-    p2 = (c[8] + u * c[9]) + u2 * (c[10] + u * c[11])
-    p3 = c[12] + u * c[13]
-    return (p0 + u4 * p1) + (u4 * u4) * (p2 + u4 * p3)
+def _shrink_ratio64(u):
+    """(E, E_lo, D, D_lo): E(u) = 1/3 + u E1(u) and D(u) = 1 + u D1(u) as double
+    words, for u in [2**-100, 1] (the lanes of a >= 1 take u = 1)."""
+    c, d = _TS_E64, _TS_D64
+    e1 = fma(fma(fma(c[3], u, c[2]), u, c[1]), u, c[0])
+    d1 = fma(fma(fma(fma(d[4], u, d[3]), u, d[2]), u, d[1]), u, d[0])
+    t = u * e1
+    e = _THIRD64[0] + t  # Fast2Sums: 1/3 > t and 1 > t2
+    e_lo = ((_THIRD64[0] - e) + t) + (fma(u, e1, -t) + _THIRD64[1])
+    t2 = u * d1
+    dd = 1.0 + t2
+    return e, e_lo, dd, ((1.0 - dd) + t2) + fma(u, d1, -t2)
 
 
 @_jit
-def _third_plus64(u):
-    """1/3 + u Q(u) = (x - tanh x) / x**3 at u = x**2 (u in [2**-100, 0.64]) as a
-    double word (p, p_lo)."""
-    q = _q64(u)
-    uq = u * q
-    uq_lo = fma(u, q, -uq)
-    p = _THIRD64[0] + uq
-    return p, ((_THIRD64[0] - p) + uq) + (uq_lo + _THIRD64[1])
-
-
-@_jit
-def _one_minus_tanh64(a):
-    """q = 1 - tanh(a) = 2e / (1 + e), e = exp(-2a), as a double word (q, q_lo) for
-    a >= 0.8 (a taken clamped to [0.8, 40]): e = 2**k (ph + pl), one division and
-    its residual."""
-    ph, pl, k = exp_neg64(2.0 * min(max(a, _TS_SPLIT), _TS_EXP_MAX), 0.0)
+def _two_e_over_one_plus_e64(a):
+    """(2e, 2e_lo, 1 + e, its low part) for e = exp(-2a), a in [1, 40], from the
+    lean double-word exp: e = 2**k (p + p_lo)."""
+    p, p_lo, k = exp_neg64_lean(2.0 * a)
     sc = float_from_bits((k + np.int64(1023)) << np.int64(52), a)
-    inv, q, res = quotient_parts64(2.0 * sc * ph, 2.0 * sc * pl, ph, pl, sc)  # 2e exact
-    return q, res * inv
+    d = fma(sc, p, 1.0)
+    return 2.0 * sc * p, 2.0 * sc * p_lo, d, fma(sc, p_lo, fma(sc, p, 1.0 - d))
+
+
+_TS_SIGN = np.int64(-(2**63))
+_TS_ABS = np.int64(0x7FFFFFFFFFFFFFFF)
+_TS_MIN_NORMAL_BITS = np.int64(1 << 52)
+_TS_UNSCALE_BITS = np.int64((3 * _TS_SHIFT) << 52)  # times 2**-3s on the bit pattern
 
 
 @_jit
-def _tanhshrink64(x):
-    a = abs_clamped(x, _TS_LOW, _TS_HIGH)
-    tiny = float_bits(a) < float_bits(_TS_TINY)
-    # --- |x| < 0.8: a**3 (1/3 + u Q(u)), every product a double word, on a clamped
-    # to 0.8 (the lanes beyond take the other branch) and scaled by 2**s where tiny
-    s = _TS_SHIFT
-    a1 = min(a, _TS_SPLIT)
-    sa = a1 * _select(tiny, _TS_SCALE, 1.0)
+def _tanhshrink_parts64(a, a1, small):
+    """(bits of a**3 E / D times 2**-3s, y_big): the first on a1 (a clamped to
+    [2**-520, 1]) scaled by 2**s in every lane (no select: where the unscaled
+    product is normal, its bits are the same), the second (a - 1) + 2e / (1 + e)
+    on a clamped to [1, 40], from one division (``small``: the lanes of the
+    first)."""
+    sa = a1 * _TS_SCALE
     u2 = sa * sa
     u2_lo = fma(sa, sa, -u2)
     c3 = sa * u2
     c3_lo = fma(sa, u2, -c3) + sa * u2_lo
-    # u for P only: below the tiny threshold P = 1/3 to working precision anyway
-    a2 = max(a1, _TS_TINY)
-    p, p_lo = _third_plus64(max(a2 * a2, 2.0**-100))
-    w = c3 * p
-    w_lo = fma(c3, p, -w) + (c3 * p_lo + c3_lo * p)
-    small = ldexp_signed(w + w_lo, _select(tiny, -3 * s, 0))
-    # --- |x| >= 0.8: (a - 1) + q, a - 1 a double word
-    q, q_lo = _one_minus_tanh64(a)
-    m = a - 1.0
-    m_err = (a - m) - 1.0  # 0 below 2**53 (Sterbenz to 2, then multiples of the ULP)
-    r, r_err = two_sum(m, q)
-    big = r + (r_err + (q_lo + m_err))
-    y = _select(float_bits(a) < float_bits(_TS_SPLIT), small, big)
-    # + 0: tanhshrink(-0.0) and the flushed tiny results are +0.0
-    y = np.copysign(y, x) + 0.0
-    return _select((x != x) | (float_bits(abs(x)) > float_bits(_TS_HIGH)), x, y)
+    # u for E and D, unscaled; below 2**-50 E / D = 1/3 to working precision
+    ua = max(a1, _TS_U_MIN)
+    e, e_lo, d, d_lo = _shrink_ratio64(ua * ua)
+    ne, ne_lo, de, de_lo = _two_e_over_one_plus_e64(min(max(a, _TS_SPLIT), _TS_EXP_MAX))
+    # the lane's quotient, one division and its residual: q + q_lo
+    num = _select(small, e, ne)
+    num_lo = _select(small, e_lo, ne_lo)
+    den = _select(small, d, de)
+    den_lo = _select(small, d_lo, de_lo)
+    inv = 1.0 / den
+    q = num * inv
+    q_lo = (fma(-q, den, num) + fma(-q, den_lo, num_lo)) * inv
+    w = fma(c3, q, c3 * q_lo + c3_lo * q)
+    return float_bits(w) - _TS_UNSCALE_BITS, (a - 1.0) + (q + q_lo)
+
+
+@_jit
+def _tanhshrink64(x):
+    b = float_bits(x)
+    # NaN taken as 0 by a quiet compare (no flag; a min or max on it would raise
+    # *invalid*), put back at the end; +-inf goes through (a - 1 = inf, no flag)
+    a = abs(_select(x != x, 0.0, x))
+    small = float_bits(a) < float_bits(_TS_SPLIT)
+    rs, big = _tanhshrink_parts64(a, max(min(a, _TS_SPLIT), _TS_LOW), small)
+    # a >= 2**-520 is scaled to >= 2**-220, so w is normal and rs its unscaled
+    # bits, below the smallest normal number's (negative, even) where it is flushed
+    # to +0 (also for x = -0.0)
+    rb = _select(small, rs, float_bits(big))
+    rb = _select(rb < _TS_MIN_NORMAL_BITS, np.int64(0), rb | (b & _TS_SIGN))
+    # NaN, +-inf and |x| > 2**53: x (its bit pattern as an integer is above 2**53's)
+    return _select((b & _TS_ABS) > float_bits(_TS_HUGE), x, float_from_bits(rb, x))
 
 
 # tanhshrink' = tanh(a)**2 needs no cancellation-free series, only tanh to about
@@ -215,9 +224,13 @@ def _tanhshrink_grad64(x):
 # beyond 20, 6e-5 beyond 40) take the fast blocks too; a clamp at 20 in the fast
 # kernel instead cost 5-7% of its time, and a branch between blocks of two kinds
 # that alternate (a third of them) costs more than either.  Blocks whose every |x|
-# lies in [20, inf] (saturated inputs) are all 1.  The forward's blocks measured
-# 9% slower than the plain loop (its both branches stay, and LLVM reloads 57
-# constants per 8 values inside a block of 16), so it has none.
+# lies in [20, inf] (saturated inputs) are all 1.  The forward has none: its
+# blocks measured 9% slower than the plain loop with the old kernel, and with
+# today's (a fast kernel for |x| in [2**-50, 2**53], without the clamps, the flush
+# and the final select) 7-10% slower again at 10^5-10^7, although that fast kernel
+# alone, as a plain loop, takes 0.87 of the general one: both branches stay in
+# every lane and 16 lanes spill (the plain loop already reloads 33 broadcast
+# constants and spills 44 times per 8 values).
 _TSG_FAST_MAX = 40.0
 
 
@@ -281,10 +294,11 @@ register(
         grad_limits=(1.0, 1.0),
         notes=(
             "Stable evaluation: x - tanh(x) cancels catastrophically near 0 (it is x^3/3 -\n"
-            "2x^5/15 + ...), so it is never formed as a difference.  float64: for |x| < 0.8\n"
-            "x^3 (1/3 + x^2 Q(x^2)) with a minimax Q (tools/fit_tanhshrink.py) in double\n"
-            "words, and from 0.8 on (|x| - 1) + q with q = 1 - tanh|x| = 2e / (1 + e),\n"
-            "e = exp(-2|x|), as a double word (no harmful cancellation left); the derivative\n"
+            "2x^5/15 + ...), so it is never formed as a difference.  float64: for |x| < 1\n"
+            "x^3 E(x^2) / D(x^2), the Pade approximant from Lambert's continued fraction of\n"
+            "tanh (tools/fit_tanhshrink.py: positive coefficients, E = (D - N) / x^2 exact),\n"
+            "and from 1 on (|x| - 1) + q with q = 1 - tanh|x| = 2e / (1 + e), e = exp(-2|x|)\n"
+            "(no harmful cancellation left), one shared division in double words; the derivative\n"
             "tanh(x)^2 squares tanh = -t / (2 + t), t = expm1(-2|x|), all double words.\n"
             "float32: x^2 G(|x|) (|x| < 2) or x G(|x|) (beyond),\n"
             "tanh(x)^2 = x^2 G(|x|) or G(|x|), with G a piecewise polynomial on 29 intervals\n"
