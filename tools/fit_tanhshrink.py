@@ -18,9 +18,12 @@ in rational arithmetic before anything is rounded.  Every coefficient of E and D
 is positive, so neither polynomial cancels at u >= 0.  k = 9 gives E of degree 4
 and D of degree 5 (9 multiply-adds) with a relative error of 2**-62 on [0, 1]
 (k = 8: 2**-53.5, too little; on [0, 1.25] k = 9 gives 2**-56.7, which is why
-the split stays at 1).  A minimax polynomial in u of the same accuracy took 15
-coefficients on [0, 1] (the nearest singularity of tanh, u = -(pi/2)**2, limits
-polynomials; a rational function places poles of its own).
+the split stays at 1).  Rounded to float64 the coefficients add 2**-55.6 (0.2-0.3
+ULP of the result near x = 1); with the first coefficients of E1 and D1 (7/285
+and 9/19) as double words, which costs the kernel one multiply-add, 2**-60.4.
+A minimax polynomial in u of the same accuracy took 15 coefficients on [0, 1]
+(the nearest singularity of tanh, u = -(pi/2)**2, limits polynomials; a
+rational function places poles of its own).
 
 Run: ``python tools/fit_tanhshrink.py [k]`` (needs mpmath); prints the
 coefficients as Python literals and the relative error of the rounded ones.
@@ -87,14 +90,18 @@ def main():
     exact = relative_error([mp.mpf(c.numerator) / c.denominator for c in e],
                            [mp.mpf(c.numerator) / c.denominator for c in d], 1)
     e64, d64 = [float(c) for c in e], [float(c) for c in d]
-    # the kernel keeps E(0) = 1/3 as a double word; the rest rounded once
-    rounded = relative_error([mp.mpf(1) / 3] + [mp.mpf(c) for c in e64[1:]], [mp.mpf(c) for c in d64], 1)
+    # the kernel keeps E(0) = 1/3 and the u^1 coefficients of E and D as double
+    # words (the last two adds of each Horner scheme); the rest rounded once
+    lo = [float(c - Fraction(float(c))) for c in (e[1], d[1])]
+    rounded = relative_error([mp.mpf(1) / 3, mp.mpf(e64[1]) + lo[0]] + [mp.mpf(c) for c in e64[2:]],
+                             [mp.mpf(1), mp.mpf(d64[1]) + lo[1]] + [mp.mpf(c) for c in d64[2:]], 1)
     print(f"# k = {k}: E = {' + '.join(f'({c})u^{i}' for i, c in enumerate(e))}")
     print(f"#        D = {' + '.join(f'({c})u^{i}' for i, c in enumerate(d))}")
     print(f"# relative error on [0, 1]: 2^{float(mp.log(exact, 2)):.1f} exact, "
           f"2^{float(mp.log(rounded, 2)):.1f} with the float64 coefficients")
     print(f"_TS_E64 = ({', '.join(repr(c) for c in e64[1:])})  # E(u) = 1/3 + u (...)")
     print(f"_TS_D64 = ({', '.join(repr(c) for c in d64[1:])})  # D(u) = 1 + u (...)")
+    print(f"_TS_E1_LO, _TS_D1_LO = {lo[0]!r}, {lo[1]!r}  # the low parts of their first coefficients")
 
 
 if __name__ == "__main__":

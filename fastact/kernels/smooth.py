@@ -76,6 +76,8 @@ from .logistic import by_dtype
 _TS_E64 = (0.02456140350877193, 0.0004422821760283061, 2.184109511250894e-06, 1.5273493085670588e-09)
 _TS_D64 = (0.47368421052631576, 0.02889576883384933, 0.00048159614723082214, 2.2681137232220826e-06,
            1.5273493085670588e-09)
+# the low parts of 7/285 and 9/19, their first coefficients (2**-55.6 -> 2**-60.4)
+_TS_E1_LO, _TS_D1_LO = -2.434699615406045e-20, 2.6294755846385285e-17
 _THIRD64 = (1 / 3, 1.850371707708594e-17)
 # a**3 is formed on a * 2**s (s = _TS_SHIFT = 300) in every lane and the result's
 # bit pattern lowered by 3s in the exponent afterwards (exact), flushed to zero
@@ -104,16 +106,17 @@ _TS_EXP_MAX = 40.0
 @_jit
 def _shrink_ratio64(u):
     """(E, E_lo, D, D_lo): E(u) = 1/3 + u E1(u) and D(u) = 1 + u D1(u) as double
-    words, for u in [2**-100, 1] (the lanes of a >= 1 take u = 1)."""
+    words, for u in [2**-100, 1] (the lanes of a >= 1 take u = 1), with 1/3 and the
+    first coefficients of E1 and D1 as double words."""
     c, d = _TS_E64, _TS_D64
     e1 = fma(fma(fma(c[3], u, c[2]), u, c[1]), u, c[0])
     d1 = fma(fma(fma(fma(d[4], u, d[3]), u, d[2]), u, d[1]), u, d[0])
     t = u * e1
     e = _THIRD64[0] + t  # Fast2Sums: 1/3 > t and 1 > t2
-    e_lo = ((_THIRD64[0] - e) + t) + (fma(u, e1, -t) + _THIRD64[1])
+    e_lo = ((_THIRD64[0] - e) + t) + (fma(u, e1, -t) + fma(u, _TS_E1_LO, _THIRD64[1]))
     t2 = u * d1
     dd = 1.0 + t2
-    return e, e_lo, dd, ((1.0 - dd) + t2) + fma(u, d1, -t2)
+    return e, e_lo, dd, ((1.0 - dd) + t2) + fma(u, _TS_D1_LO, fma(u, d1, -t2))
 
 
 @_jit
