@@ -37,7 +37,7 @@ from ._avx512 import backward_block_intrinsic, block_intrinsic
 from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = [
-    "exp_neg64", "exp_neg64_lean", "quotient_parts64", "sigmoid64", "silu64", "silu_grad64_off_root",
+    "exp_neg64", "one_plus64", "exp_neg64_lean", "quotient_parts64", "sigmoid64", "silu64", "silu_grad64_off_root",
     "sigmoid64_block16",
     "sigmoid_product64_block16", "silu64_block16", "silu_grad64_blocks",
     "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64", "emit_gate_quotient64", "gate64", "emit_gate64",
@@ -112,15 +112,22 @@ def exp_neg64_lean(a):
 
 
 @njit(**JIT_OPTIONS)
+def one_plus64(sc, p, p_lo):
+    """1 + sc (p + p_lo) as a double word (d, d_lo): 1 + sc p rounded once (fma),
+    its rounding error and sc p_lo (the first step of :func:`quotient_parts64` and
+    :func:`reciprocal_one_plus64`)."""
+    d = fma(sc, p, 1.0)
+    return d, fma(sc, p_lo, fma(sc, p, 1.0 - d))
+
+
+@njit(**JIT_OPTIONS)
 def quotient_parts64(num, num_lo, p, p_lo, sc):
     """The first steps of (num + num_lo) / (1 + sc (p + p_lo)): 1 + sc p as
     fma(sc, p, 1) and its exact rounding error d_lo, one division: ``(inv, q0,
     res)``, 1 / d, (num / d) rounded and its residual, so that the quotient is the
     double word q0 + res / d (the scalar half of :func:`_emit_quotient_parts64`)."""
-    one = 1.0
-    d = fma(sc, p, one)
-    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
-    inv = one / d
+    d, d_lo = one_plus64(sc, p, p_lo)
+    inv = 1.0 / d
     q0 = num * inv
     return inv, q0, fma(-q0, d, num) + fma(-q0, d_lo, num_lo)
 
@@ -245,8 +252,7 @@ def reciprocal_one_plus64(sc, p, p_lo):
     """u + u_lo = 1 / (1 + sc (p + p_lo)) as a double word: 1 + sc p rounded once
     (fma) and its exact error, one division and its exact residual."""
     one = 1.0
-    d = fma(sc, p, one)
-    d_lo = fma(sc, p_lo, fma(sc, p, one - d))
+    d, d_lo = one_plus64(sc, p, p_lo)
     u = one / d
     return u, u * fma(-u, d_lo, fma(-u, d, one))
 

@@ -22,7 +22,7 @@ from .._core import (
     sign_clear,
     two_sum,
 )
-from .._logistic64 import exp_neg64_lean
+from .._logistic64 import exp_neg64_lean, one_plus64
 from .._registry import Activation, Param, register
 from .._squareplus4 import (
     squareplus32,
@@ -125,8 +125,8 @@ def _two_e_over_one_plus_e64(a):
     lean double-word exp: e = 2**k (p + p_lo)."""
     p, p_lo, k = exp_neg64_lean(2.0 * a)
     sc = float_from_bits((k + np.int64(1023)) << np.int64(52), a)
-    d = fma(sc, p, 1.0)
-    return 2.0 * sc * p, 2.0 * sc * p_lo, d, fma(sc, p_lo, fma(sc, p, 1.0 - d))
+    d, d_lo = one_plus64(sc, p, p_lo)
+    return 2.0 * sc * p, 2.0 * sc * p_lo, d, d_lo
 
 
 _TS_SIGN = np.int64(-(2**63))
