@@ -531,6 +531,9 @@ def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
             # loads the vectorizer predicated (vmaskmovps on AVX2, {k} loads on AVX-512)
             "masked_loads": len(predicated_loads(ir)),
             "store_fence": "sfence" in asm,
+            # software prefetches (``_loops.PREFETCH_BYTES``: the block loops ask for
+            # every input line ahead of their reads)
+            "prefetches": len(re.findall(r"\bprefetcht0\s", asm)),
         }
     return out
 
