@@ -533,7 +533,7 @@ def summarize_loops(activations: list[str] | None = None) -> dict[str, Any]:
             "store_fence": "sfence" in asm,
             # software prefetches (``_loops.PREFETCH_BYTES``: the block loops ask for
             # every input line ahead of their reads)
-            "prefetches": len(re.findall(r"\bprefetcht0\s", asm)),
+            "prefetches": len(re.findall(r"\b(?:prefetcht0|prfm)\s", asm)),  # x86-64, AArch64
         }
     return out
 
