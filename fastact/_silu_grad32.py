@@ -37,7 +37,10 @@ from x = -91.84571 on it is below the smallest normal number and flushes to +0,
 like every fastact kernel.  Tiny and subnormal x go through the table as they
 are: on the interval holding 0 the low part of c0 = 1/2 is 2^-90 instead of 0,
 which keeps every rounded value in it normal (no underflow flag) and is far below
-an ULP of the result.  NaN in, NaN out.
+an ULP of the result, and the anchor is -2^-100 instead of 0, so that t = x + 2^-100
+is normal too (a subnormal operand costs Intel cores a microcode assist per vector
+instruction: with t = x the kernel took 73x its time on subnormal inputs on
+Rocket Lake; ``tools/band_probe.py``).  NaN in, NaN out.
 
 The block kernel branches once per 16 values: every |x| <= 12.4 takes the table
 only; otherwise every |x| beyond 12.4 (saturated inputs) the tails only, no
@@ -89,7 +92,7 @@ def _table(*values):
 # log2 error, interval n: 2:-32.4 3:-33.0 4:-34.5 5:-35.2 6:-35.3 7:-34.7 8:-33.4 9:-33.6
 # log2 error, interval n: 10:-35.2 11:-33.1 12:-34.2 13:-34.6 14:-33.4 15:-34.3 16:-33.6 17:-33.1
 _ANCHOR = _table(
-    -1.2784645557403564, -0.5625, 0.0, 1.09375,
+    -1.2784645557403564, -0.5625, -7.888609052210118e-31, 1.09375,
     1.921875, 2.71875, 3.515625, 4.328125,
     5.125, 5.921875, 6.71875, 7.515625,
     8.328125, 9.125, 9.921875, 10.71875,

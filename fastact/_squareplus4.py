@@ -19,7 +19,11 @@ s_lo.  The quotients are ``ratio_dw32``'s: one division, its residual and one
 correction.  Exhaustive float32 errors: see ``reports/verify-exhaustive.json``.
 
 Ranges.  The square is formed on |x| raised to
-2^-20 [2^-60] (x^2 is then below 2^-42 [2^-122] of 4 and changes no result); |x|
+2^-20 [2^-60] (x^2 is then below 2^-42 [2^-122] of 4 and changes no result), and a
+itself is raised to 2^-40 [2^-120], where every result is 1 or 1/2 as it is for
+smaller |x|: a subnormal a would enter d_lo and the quotient's FMAs, and Intel cores
+take a microcode assist for every vector instruction with a subnormal operand
+(3.7-5.8x the kernels' time on subnormal inputs, Rocket Lake); |x|
 is clamped to 2^63 [2^511], where s (s + a) still fits.  Beyond it,
 squareplus(x) is x (x > 0) or 1 / |x| (x < 0: the next term is 2^-126 [2^-1022]
 relative), flushed to +0 beyond 2^126 [2^1022] (+0 at -inf), and squareplus'(x)
@@ -57,6 +61,8 @@ _INF_BITS = 0x7F800000
 # (the scalar kernels and the block kernels' emitters take these)
 _SQUARE_LO, _TOP, _FLUSH = 2.0**-20, 2.0**63, 2.0**126
 _SQUARE_LO_BITS = int(_F(_SQUARE_LO).view(np.int32))
+#: |x| raised to the square of _SQUARE_LO: no subnormal operand (see Ranges)
+_A_FLOOR_BITS = int(_F(_SQUARE_LO**2).view(np.int32))
 _TOP_BITS = int(_F(_TOP).view(np.int32))
 _FLUSH_BITS = int(_F(_FLUSH).view(np.int32))
 
@@ -67,6 +73,7 @@ def _scalar_kernels(F, Int, square_lo, top, flush):
     ``flush``."""
     mag = Int(np.iinfo(Int).max)
     inf_bits = Int(np.array(np.inf, F).view(Int))
+    floor_bits = Int(np.array(square_lo**2, F).view(Int))
     square_lo = F(square_lo)
     top_bits = Int(np.array(top, F).view(Int))
     flush_bits = Int(np.array(flush, F).view(Int))
@@ -74,9 +81,10 @@ def _scalar_kernels(F, Int, square_lo, top, flush):
     @njit(**JIT_OPTIONS)
     def root_parts(ab, x):
         """(a, s, s_lo, d, d_lo) for the bit pattern ``ab`` of |x|: a = |x| clamped to
-        ``top``, s + s_lo = sqrt(a^2 + 4) and d + d_lo = s + a + s_lo."""
+        ``top`` (and raised to ``square_lo`` squared), s + s_lo = sqrt(a^2 + 4) and
+        d + d_lo = s + a + s_lo."""
         four = F(4)
-        a = float_from_bits(min(ab, top_bits), x)
+        a = float_from_bits(min(max(ab, floor_bits), top_bits), x)
         a2 = max(a, square_lo)
         sq = a2 * a2
         sq_lo = fma(a2, a2, -sq)
@@ -151,7 +159,7 @@ def _emit_root_parts(v, ab, general):
     builder = v.builder
     fma = v.fma
     four = splat_f(4.0)
-    a = builder.bitcast(v.smin(ab, splat_i(_TOP_BITS)) if general else ab, F16)
+    a = builder.bitcast(v.smin(v.smax(ab, splat_i(_A_FLOOR_BITS)), splat_i(_TOP_BITS)) if general else ab, F16)
     a2 = builder.select(builder.fcmp_ordered(">", a, splat_f(_SQUARE_LO)), a, splat_f(_SQUARE_LO)) if general else a
     sq = builder.fmul(a2, a2)
     sq_lo = fma(a2, a2, builder.fneg(sq))

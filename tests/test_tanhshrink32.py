@@ -10,11 +10,17 @@ mpmath, and the exhaustive ``fastact verify``).
 
 from __future__ import annotations
 
+import contextlib
+import io
+import runpy
+from pathlib import Path
+
 import mpmath as mp
 import numpy as np
 import support
 
 import fastact
+from fastact import _tanhshrink32 as table_kernel
 from fastact._tanhshrink32 import tanhshrink32, tanhshrink_grad32
 
 _scalar_loop = support.scalar_loop(tanhshrink32)
@@ -90,3 +96,19 @@ def test_seams_and_switches_are_accurate_on_both_sides():
         want = _exact(x, grad)
         ulps = np.abs(got - want) / np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
         assert ulps.max() <= 1.0, (ufunc.__name__, x[ulps.argmax()], ulps.max())
+
+
+def test_tables_are_the_fit_tools_output():
+    # including the packed low parts of the forward's interval 0, where c0 = 0: a
+    # normal stand-in for c0_lo (a subnormal one cost Intel cores 8x the kernel's time)
+    tool = Path(__file__).resolve().parents[1] / "tools" / "fit_tanhshrink32.py"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        runpy.run_path(str(tool), run_name="__main__")
+    generated: dict = {"_table": table_kernel._table}
+    exec(printed.getvalue(), generated)  # the tool prints assignments to paste
+    tables = table_kernel._FWD_TABLES + table_kernel._GRAD_TABLES
+    names = [name for name in generated if name.startswith("_") and isinstance(generated[name], np.ndarray)]
+    assert len(names) == len(tables)
+    for name in names:
+        support.assert_same_bits(generated[name], getattr(table_kernel, name))

@@ -15,7 +15,8 @@ kernel 0.3-0.4 ULP next to the root).  The anchors keep t exact:
 - the root's interval [-1.68, -0.88]: m = r (x - r is exact by Sterbenz's lemma),
   so c0 = silu'(r) is about -2.8e-9 and t (c1 + ...) carries silu' through its
   zero crossing with its relative accuracy;
-- the interval holding 0: m = 0 (t = x, exact for every tiny x);
+- the interval holding 0: m = 0 in the fit, -2^-100 in the table (t = x + 2^-100:
+  no subnormal t for tiny x, whose silu' is 1/2);
 - elsewhere the multiple of 1/64 whose rounding costs least (:func:`anchor_cost`):
   the kernel's sum c0 + g rounds g = t c1 + w first, and next to the root, where
   silu' changes by a factor of 3 across the interval, the centre's c0 and g
@@ -159,6 +160,13 @@ def main():
     c1_lo = float(np.uint32(int(np.float32(zero[2]).view(np.uint32)) << 16 & 0xFFFFFFFF).view(np.float32))
     assert abs(c1_lo) > 2.0**-100  # it keeps p normal
     zero[2] = pack(2.0**-90, c1_lo)
+    # and its anchor -2^-100 instead of 0: t = x + 2^-100 is normal for tiny and
+    # subnormal x, where t = x was subnormal in every FMA of the polynomial, and
+    # Intel cores take a microcode assist for each vector instruction with a
+    # subnormal operand (73x the kernel's time on subnormal inputs on Rocket Lake).
+    # t is not exact below |x| = 2^-75, where silu'(x) rounds to 1/2 anyway; the
+    # shift by 2^-100 is far below an ULP everywhere
+    zero[0] = -(2.0**-100)
     print(f"# silu': {len(numbers)} intervals of width {1 / SCALE}, degree {DEGREE}, "
           f"relative error 2^{np.log2(worst):.1f}")
     errors = [f"{n}:{np.log2(fits[n][1]):.1f}" for n in numbers]
