@@ -96,3 +96,10 @@ def test_stream_threshold_prints_a_ratio_per_size_and_kernel():
     out = _run("tools/stream_threshold.py", "--budget", "0.001", "--dtypes", "float32")
     assert re.search(r"^bytes\s+dtype\s+relu\s+relu_backward\s+leaky_relu\s+sigmoid\s+tanh$", out, re.M), out
     assert len(re.findall(rf"^\s*\d+ float32(\s+{RATIO}){{5}}$", out, re.M)) == 9, out  # 256 KiB .. 64 MiB
+
+
+def test_band_probe_prints_the_slowest_band_per_function_and_dtype():
+    out = _run("tools/band_probe.py", "--names", "relu,tanhshrink", "--dtypes", "float32", "--budget", "0.01", "--all")
+    rows = re.findall(rf"^(\w+)\s+float32\s+{RATIO}  [+-]+2\^-?\d+", out, re.M)
+    assert rows == ["relu", "relu_grad", "relu_backward", "tanhshrink", "tanhshrink_grad", "tanhshrink_backward"], out
+    assert len(re.findall(rf"[+-]+2\^-?\d+={RATIO}", out)) == 6 * 3 * 28, out  # --all: every band, both signs and each
