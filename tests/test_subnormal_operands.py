@@ -7,7 +7,8 @@ none).  AMD's Zen cores handle most of them in hardware, so that a kernel can be
 fast on one machine and 8-70x slower on some inputs on the other.  Found with
 ``tools/band_probe.py`` (2026-12-04): a subnormal entry in float32 tanhshrink's
 tables (8x on |x| < 1/8), and subnormal inputs reaching products in silu' (73x),
-hard_silu' (13x), selu (7x) and squareplus (3.7-5.8x).
+hard_silu' (13x), selu (7x) and squareplus (3.7-5.8x), and elu with alpha != 1
+(7x, in its chain_rule).
 
 Two checks: no lookup table holds a subnormal number (exact, on any machine, in
 every run), and every public function takes about as long on subnormal inputs as
@@ -69,19 +70,28 @@ def _inputs(dtype):
     return subnormal, tiny_normal
 
 
+def _doubled(params: tuple) -> tuple:
+    """Other parameters than the defaults (other kernels: elu's alpha != 1 takes
+    chain_rule, squareplus's b != 4 the general kernel): each doubled, 0 made 1."""
+    return tuple(2 * p if p != 0 else 1.0 for p in params)
+
+
 @pytest.mark.timing
+@pytest.mark.parametrize("params", ["defaults", "doubled"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_subnormal_inputs_cost_about_what_tiny_normal_ones_do(dtype):
+def test_subnormal_inputs_cost_about_what_tiny_normal_ones_do(dtype, params):
     subnormal, tiny_normal = _inputs(dtype)
     g = np.full(N, 1.5, dtype)
     out = np.empty(N, dtype)
     slow = []
     for act in support.RECORDS:
+        if params == "doubled" and not act.param_defaults:
+            continue
         for kind in support.KINDS:
             fn = support.public_function(act, kind)
-            params = act.param_defaults
+            params_ = act.param_defaults if params == "defaults" else _doubled(act.param_defaults)
 
-            def call(x, fn=fn, kind=kind, params=params):
+            def call(x, fn=fn, kind=kind, params=params_):
                 args = (g, x) if kind == "backward" else (x,)
                 return lambda: fn(*args, *params, out=out)
 
@@ -89,5 +99,5 @@ def test_subnormal_inputs_cost_about_what_tiny_normal_ones_do(dtype):
                 times = best_times({"subnormal": call(subnormal), "normal": call(tiny_normal)}, 0.05)
             ratio = times["subnormal"] / times["normal"]
             if ratio > RATIO:
-                slow.append(f"{support.public_name(act, kind)}: {ratio:.1f}x")
+                slow.append(f"{support.public_name(act, kind)}{params_}: {ratio:.1f}x")
     assert not slow, slow

@@ -26,6 +26,7 @@ from .._core import (
     ldexp_flush,
     ldexp_signed,
     quiet_greater,
+    scaled_exactly,
 )
 from .._exp_grad32 import exp_backward32_block16, exp_grad32, exp_grad32_block16, scaled_exp32, scaled_exp_blocks
 from .._registry import Activation, Param, register
@@ -331,22 +332,6 @@ _SMALLEST_NORMAL = _per_dtype(2.0**-126, 2.0**-1022)
 _SUBNORMAL_UNIT_2P64 = _per_dtype(2.0**-85, 2.0**-1010)
 
 
-@_jit
-def _scaled_exactly(w, sc):
-    """w sc for a power of two sc that is 2**64 wherever w is subnormal, exact where
-    the product is normal, with no product on a subnormal operand: a subnormal w is
-    its mantissa bits, an integer, converted to a float (exact) times 2**64 ulp(0).
-    A product with a subnormal operand costs Intel cores a microcode assist per
-    vector instruction (selu took 7x its time on subnormal inputs, Rocket Lake).
-    The product itself takes |w| raised to the smallest normal (an integer max,
-    which LLVM cannot fold into the select) and is discarded there."""
-    T = type(w)
-    tiny = _SMALLEST_NORMAL(w)
-    w_bits = float_bits(abs(w))
-    product = np.copysign(abs_clamped(w, tiny, largest_finite(w)), w) * sc
-    return _select(w_bits < float_bits(tiny), np.copysign(T(w_bits) * _SUBNORMAL_UNIT_2P64(w), w), product)
-
-
 def _selu_constants(x):
     """(scale hi, lo, scale*alpha hi, lo, flush floor) in the dtype of ``x``."""
     raise NotImplementedError  # pragma: no cover - replaced by the overload
@@ -384,7 +369,8 @@ def _selu(x):
     c_hi = s_hi if pos else sa_hi
     c_lo = T(0) if float_bits(abs(x)) < float_bits(floor) else (s_lo if pos else sa_lo)
     sc = T(2.0**64) if small else T(0.25)
-    ws = _scaled_exactly(w_hi, sc)
+    # no product on a subnormal w (small, so sc is 2**64 there)
+    ws = scaled_exactly(w_hi, sc, _SMALLEST_NORMAL(x), T(2.0**64), _SUBNORMAL_UNIT_2P64(x))
     y = fma(c_hi, ws, c_hi * (w_lo * sc) + c_lo * ws)
     y = ldexp_signed(y, -64 if small else 2)
     return x if (x != x) | (x == T(0)) else y  # selu(-0.0) = -0.0
