@@ -664,7 +664,7 @@ def _select(condition, if_true, if_false):
 
 
 @_jit
-def scaled_exactly(v, s, smallest_normal, unit_scale, subnormal_unit):
+def scaled_exactly(v, s, unit_scale, subnormal_unit):
     """v s for a power of two s, exact where the product is normal, with no product
     on a subnormal operand where s is ``unit_scale``: a subnormal v is then its
     mantissa bits, an integer, converted to a float (exact) times
@@ -672,19 +672,19 @@ def scaled_exactly(v, s, smallest_normal, unit_scale, subnormal_unit):
     returned unscaled, and the caller's product meets it: exact, but slow).  A
     product with a subnormal operand costs Intel cores a microcode assist per
     vector instruction (selu and elu with alpha took 6-7x their time on subnormal
-    inputs, Rocket Lake).  The product itself takes |v| raised to
-    ``smallest_normal`` (an integer max, which LLVM cannot fold into the select)
-    and is discarded there.  Infinities and NaN take the product."""
+    inputs, Rocket Lake).  The product itself takes |v| raised to the smallest
+    normal number (an integer max, which LLVM cannot fold into the select) and is
+    discarded there.  Infinities and NaN take the product."""
     T = type(v)
     bits = float_bits(abs(v))
-    normal_bits = float_bits(smallest_normal)
+    normal_bits = float_bits(smallest_normal(v))
     product = np.copysign(float_from_bits(max(bits, normal_bits), v), v) * s
     subnormal = _select(s == unit_scale, np.copysign(T(bits) * subnormal_unit, v), v)
     return _select(bits < normal_bits, subnormal, product)
 
 
 @_jit
-def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below, flush_below, tiny, subnormal_unit):
+def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below, flush_below, subnormal_unit):
     T = type(grad_out)
     blocked = (derivative == T(0)) & (abs(grad_out) == T(np.inf))
     # Unbiased exponents from the bit patterns (a subnormal counts as 2**-bias,
@@ -700,8 +700,7 @@ def _chain_rule(grad_out, derivative, mant, bias, half_scale, big, scaled_below,
     g = _select(blocked | (e < flush_below), T(0), grad_out)
     # a subnormal factor scaled by half_scale without a product on it (the other
     # factor >= 2**big leaves both unscaled)
-    p = (scaled_exactly(g, s, tiny, half_scale, subnormal_unit)
-         * scaled_exactly(derivative, s, tiny, half_scale, subnormal_unit))
+    p = scaled_exactly(g, s, half_scale, subnormal_unit) * scaled_exactly(derivative, s, half_scale, subnormal_unit)
     back = np.copysign(ldexp_flush(abs(p), 2 * bias - 2 * (float_bits(half_scale) >> mant)), p)
     return _select(scaled, back, p)
 
@@ -711,13 +710,12 @@ def _chain_rule32(grad_out, derivative):
     # scale 2**32 per factor; scaled iff |g*d| < 2**40 and both factors < 2**60;
     # flushed iff |g*d| < 2**-166 (so the scaled product stays normal); |derivative|
     # <= 1, so the product cannot overflow
-    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166, np.float32(2.0**-126),
-                       np.float32(2.0**-117))
+    return _chain_rule(grad_out, derivative, 23, 127, np.float32(2.0**32), 60, 40, -166, np.float32(2.0**-117))
 
 
 @_jit
 def _chain_rule64(grad_out, derivative):
-    return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096, 2.0**-1022, 2.0**-1010)
+    return _chain_rule(grad_out, derivative, 52, 1023, 2.0**64, 900, 40, -1096, 2.0**-1010)
 
 
 def chain_rule(grad_out, derivative):

@@ -52,8 +52,7 @@ def bands(dtype: str, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return out
 
 
-def probe(name: str, dtype: str, budget: float):
-    act = fastact.REGISTRY[name.removesuffix("_backward").removesuffix("_grad")]
+def probe(act, name: str, dtype: str, budget: float):
     fn = getattr(fastact.ufuncs, name)
     rng = np.random.default_rng(7)
     g = rng.standard_normal(N).astype(dtype)
@@ -78,9 +77,10 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     print(f"# slowest band / median band, {N} values per band, one thread")
     for base in a.names.split(","):
-        for name in fastact.REGISTRY[base].public_names:
+        act = fastact.REGISTRY[base]
+        for name in act.public_names:
             for dtype in a.dtypes.split(","):
-                ratios = probe(name, dtype, a.budget)
+                ratios = probe(act, name, dtype, a.budget)
                 band = max(ratios, key=ratios.get)
                 mark = "  <--" if ratios[band] > a.flag else ""
                 print(f"{name:22} {dtype:8} {ratios[band]:6.2f}  {band}{mark}", flush=True)

@@ -327,8 +327,7 @@ with localcontext() as _ctx:
                + (np.float64(2.0**-1024),))
 
 
-#: the smallest normal number, and the smallest subnormal one times 2**64, per dtype
-_SMALLEST_NORMAL = _per_dtype(2.0**-126, 2.0**-1022)
+#: the smallest subnormal number times 2**64, per dtype
 _SUBNORMAL_UNIT_2P64 = _per_dtype(2.0**-85, 2.0**-1010)
 
 
@@ -370,7 +369,7 @@ def _selu(x):
     c_lo = T(0) if float_bits(abs(x)) < float_bits(floor) else (s_lo if pos else sa_lo)
     sc = T(2.0**64) if small else T(0.25)
     # no product on a subnormal w (small, so sc is 2**64 there)
-    ws = scaled_exactly(w_hi, sc, _SMALLEST_NORMAL(x), T(2.0**64), _SUBNORMAL_UNIT_2P64(x))
+    ws = scaled_exactly(w_hi, sc, T(2.0**64), _SUBNORMAL_UNIT_2P64(x))
     y = fma(c_hi, ws, c_hi * (w_lo * sc) + c_lo * ws)
     y = ldexp_signed(y, -64 if small else 2)
     return x if (x != x) | (x == T(0)) else y  # selu(-0.0) = -0.0

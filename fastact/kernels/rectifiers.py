@@ -152,15 +152,16 @@ def _clip(x, lo, hi):
 
 
 @_jit
-def _clamp_sym(x, c):
-    """x clamped to [-c, c] (c > 0) by an integer min on |x|'s bits, never NaN.
+def _clamp_sym(x, c, floor=0.0):
+    """x clamped to [-c, c] (c > 0) by an integer min on |x|'s bits, never NaN; with
+    ``floor``, |x| raised to it as well (the sign kept).
 
     The operand of arithmetic whose result is selected only inside (-c, c): it must
     not be a select on the same quiet_greater conditions as the final select, or
     LLVM proves it equal to x in the selected arm and evaluates the arithmetic on x
     itself everywhere (overflow flags for huge x)."""
     T = type(x)
-    return np.copysign(abs_clamped(x, T(0), c), x)
+    return np.copysign(abs_clamped(x, T(floor), c), x)
 
 
 @_jit
@@ -326,7 +327,7 @@ def _hard_silu(x):
     # (|t| >= 2**-60).  Below 2**-60, x (x + 3) / 6 rounds to x / 2 (the x**2/6
     # term is 2**-61 relative): halved on the bit pattern, flushed to 0 below the
     # smallest normal.
-    t = np.copysign(abs_clamped(x, T(2.0**-60), T(3)), x)
+    t = _clamp_sym(x, T(3), T(2.0**-60))
     # t (t + 3) / 6 within a hair of one rounding (plain, the three roundings reach
     # 1.91 ULP): t + 3 = s + s_err exactly (Fast2Sum, |t| <= 3), the product
     # t (s + s_err) = p_hi + p_lo (FMA residual), and the product by 1/6 = c + c_lo
@@ -357,7 +358,7 @@ def _hard_silu_grad(x):
     # smaller |x|: a subnormal 2t would reach _plus3_div6's last FMA as the sum's
     # error, and Intel cores take a microcode assist for every vector instruction
     # with a subnormal operand (13x the loop's time on subnormal inputs, Rocket Lake).
-    t = np.copysign(abs_clamped(x, T(2.0**-60), T(3)), x)
+    t = _clamp_sym(x, T(3), T(2.0**-60))
     inner = _plus3_div6(T(2) * t)
     g = (inner if quiet_greater(T(3), x) else T(1)) if quiet_greater(x, T(-3)) else T(0)
     return x if x != x else g
