@@ -325,14 +325,16 @@ def prefetch(typingctx, ptr, nbytes):
     return types.none(ptr, nbytes), codegen
 
 
-#: Streaming stores: outputs of at least ``_parallel.get_stream_threshold()`` bytes
-#: per loop call (per thread chunk) are computed into a small stack buffer and
-#: copied to memory with non-temporal stores.  Such an output does not fit in the
-#: caches anyway; a plain store first reads each destination line from memory
-#: (read-for-ownership), so a memory-bound kernel moves 3 bytes per 2 useful ones.
-#: Below it, the output may stay cached for the next call, where plain stores win.
-#: The threshold depends on the machine (``_parallel.default_stream_min_bytes``);
-#: it is read at call time from the process state the loop gets as ``data``.
+#: Streaming stores: contiguous outputs of calls whose arrays (inputs and output)
+#: hold at least ``_parallel.get_stream_threshold()`` bytes are computed into a
+#: small stack buffer and copied to memory with non-temporal stores.  Such arrays
+#: do not stay in the caches anyway; a plain store first reads each destination
+#: line from memory (read-for-ownership), so a memory-bound kernel moves 3 bytes
+#: per 2 useful ones.  Below it, input and output may stay cached for the next
+#: call, where plain stores win.  The threshold depends on the machine
+#: (``_parallel.default_stream_min_bytes``); it is read at call time from the
+#: process state the loop gets as ``data`` (a parallel call's chunks get a copy
+#: that says whether the whole call streams).
 STREAM_THRESHOLD_OFFSET = 16  # byte offset of the threshold in that state
 #: Every call runs in chunks of this many bytes per operand: the kernel reads
 #: contiguous inputs where they are (strided ones are gathered into a stack
@@ -450,7 +452,10 @@ def _loop_source(
     direct = [f"steps[{j}] == ITEM" for j in range(narrays)] + [f"steps[{nin}] == ITEM"]
     direct += [f"apart(args[{j}], op, n * ITEM)" for j in range(narrays)]
     if stream:
-        lines.append(f"    stream = steps[{nin}] == ITEM and n * ITEM >= load_word(data, STREAM_THRESHOLD_OFFSET)")
+        # the call's arrays (inputs and output, not the broadcast parameters)
+        # against the threshold: what they displace from the cache decides
+        lines.append(f"    stream = steps[{nin}] == ITEM and n * {(narrays + 1)} * ITEM"
+                     " >= load_word(data, STREAM_THRESHOLD_OFFSET)")
         direct.append("not stream")
     # The common call (contiguous, not in place, not streamed) runs its aligned main
     # part straight from the inputs to the output: no copy through the buffer.
@@ -694,8 +699,9 @@ def make_ufunc(
     or, for a two-array kernel, ``block(grad_out, x, dst)``.
     For a kernel with parameters, the block computes it at the parameter values
     ``block_params`` (the defaults) and runs where the parameters are broadcast
-    and equal to them.  ``stream``: write contiguous outputs of ``_parallel.get_stream_threshold()`` or
-    more with non-temporal stores.
+    and equal to them.  ``stream``: write contiguous outputs with non-temporal
+    stores where the call's arrays hold ``_parallel.get_stream_threshold()`` bytes
+    or more.
     ``quiet_range``: discard the overflow and underflow flags the loop's arithmetic
     raises (for kernels whose last step is a plain product, the fused backward
     ones: see ``_core.backward_product``).  Returns the ufunc and everything it
@@ -713,7 +719,7 @@ def make_ufunc(
     # NumPy calls the shared dispatcher, which runs the serial loop on one or
     # several threads (see _parallel.py); each loop's data record says which.
     records = [
-        loop_record(loop.address, nin + 1, threshold_for(name, dt.name), dt.itemsize)
+        loop_record(loop.address, nin + 1, threshold_for(name, dt.name), dt.itemsize, (narrays + 1) * dt.itemsize)
         for loop, dt in zip(loops, dtypes, strict=True)
     ]
     funcs = (ctypes.c_void_p * len(loops))(*(dispatch.address for _ in loops))

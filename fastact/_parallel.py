@@ -5,7 +5,8 @@ array: once for the whole array), with the GIL released.  The loop NumPy is give
 is :func:`dispatch`, one compiled function shared by every fastact ufunc; the loop's
 ``data`` pointer (which NumPy hands through untouched) points to a small record:
 
-    [threshold, serial loop address, number of operands, state address, item size]
+    [threshold, serial loop address, number of operands, state address, item size,
+     bytes per element of the arrays (inputs and output, not broadcast parameters)]
 
 Below ``threshold`` elements, ``dispatch`` calls the serial loop (``_loops.py``)
 directly: small arrays pay one compare and an indirect call, nothing else.  Above
@@ -18,12 +19,14 @@ being it (the output one element behind, say) stays on one thread: its elements
 must be computed in order.
 
 The process-wide state is three int64 words: the thread count
-(:func:`set_num_threads`), a busy flag, and the output size from which the
-memory-bound loops write with streaming stores (:func:`set_stream_threshold`;
-every serial loop gets the state's address as its ``data``).  A call goes parallel only if it wins
-the flag with an atomic compare-and-swap; a call that loses (another thread's
-large call is running, e.g. Dask's threaded scheduler) runs serially on its own
-thread instead of waiting.  That keeps the cores from being oversubscribed, and
+(:func:`set_num_threads`), a busy flag, and the size of a call's arrays from
+which the memory-bound loops write with streaming stores
+(:func:`set_stream_threshold`; every serial loop gets the state's address as its
+``data``, and the chunks of a parallel call a copy whose threshold says whether
+the whole call streams).  A call goes parallel only if it wins the flag with an
+atomic compare-and-swap; a call that loses (another thread's large call is
+running, e.g. Dask's threaded scheduler) runs serially on its own thread instead
+of waiting.  That keeps the cores from being oversubscribed, and
 Numba's ``workqueue`` threading layer, which aborts the process on concurrent
 parallel launches, safe.  Nothing else is written at call time.
 
@@ -123,10 +126,28 @@ def _address(typingctx, ptr):
     return types.int64(ptr), codegen
 
 
+#: a streaming threshold no output reaches
+_NEVER = 1 << 62
+
+
+@njit(cache=True)
+def _chunk_stream_threshold(n, array_bytes, threshold):  # pragma: no cover - compiled
+    """The threshold each chunk of a parallel call of ``n`` elements gets
+    (``array_bytes`` per element over its arrays): 0 (stream) where the call's
+    arrays reach ``threshold``, else never.  All chunks share the last-level
+    cache, so the whole call decides: every chunk streams or none does."""
+    return 0 if n * array_bytes >= threshold else _NEVER
+
+
 @njit(parallel=True, cache=True)
-def _run_chunks(loop, args, steps, n, noperands, nchunks, state):  # pragma: no cover - compiled
+def _run_chunks(loop, args, steps, n, noperands, nchunks, state, array_bytes):  # pragma: no cover - compiled
     chunk = (n + nchunks - 1) // nchunks
     chunk = (chunk + _CHUNK_QUANTUM - 1) // _CHUNK_QUANTUM * _CHUNK_QUANTUM
+    # the chunks' loops read the streaming threshold from this copy of the state
+    chunk_state = np.empty(3, np.int64)
+    for j in range(3):
+        chunk_state[j] = _load_word(state + 8 * j)
+    chunk_state[2] = _chunk_stream_threshold(n, array_bytes, chunk_state[2])
     for c in prange(nchunks):
         start = c * chunk
         count = min(n, start + chunk) - start
@@ -136,7 +157,8 @@ def _run_chunks(loop, args, steps, n, noperands, nchunks, state):  # pragma: no 
                 local[j] = _load_word(args + 8 * j) + start * _load_word(steps + 8 * j)
             dims = np.empty(1, np.int64)
             dims[0] = count
-            _call_loop(loop, _address(local.ctypes.data), _address(dims.ctypes.data), steps, state)
+            _call_loop(loop, _address(local.ctypes.data), _address(dims.ctypes.data), steps,
+                       _address(chunk_state.ctypes.data))
 
 
 @njit(cache=True)
@@ -175,7 +197,7 @@ def _dispatch(args, dims, steps, data):  # pragma: no cover - compiled
         and not _shares_memory_unevenly(_address(args), _address(steps), n, noperands, _load_word(record + 32))
         and _try_acquire(state + 8)
     ):
-        _run_chunks(loop, _address(args), _address(steps), n, noperands, nthreads, state)
+        _run_chunks(loop, _address(args), _address(steps), n, noperands, nthreads, state, _load_word(record + 40))
         _release(state + 8)
     else:
         _call_loop(loop, _address(args), _address(dims), _address(steps), state)
@@ -211,8 +233,12 @@ def _default_threads() -> int:
 
 
 STREAM_ENV_VAR = "FASTACT_STREAM_MIN_BYTES"
-#: the streaming threshold where no measurement says otherwise (Intel Sapphire Rapids)
-DEFAULT_STREAM_MIN_BYTES = 2 << 20
+#: the streaming threshold where the last-level cache size is unknown (bytes of a
+#: call's arrays: a 2 MiB output of a one-input kernel)
+DEFAULT_STREAM_MIN_BYTES = 4 << 20
+#: the largest default threshold: a virtual machine reports its host's whole
+#: last-level cache, most of which serves other guests
+MAX_STREAM_MIN_BYTES = 64 << 20
 
 
 def _last_level_cache_bytes() -> int | None:
@@ -236,21 +262,27 @@ def _cpu_vendor() -> str:
 
 
 def default_stream_min_bytes() -> int:
-    """The output size (bytes per loop call) from which memory-bound loops stream.
+    """The size of a call's arrays (inputs and output, all threads together) from
+    which memory-bound loops stream their output.
 
-    ``$FASTACT_STREAM_MIN_BYTES`` if set.  Otherwise measured per machine with
-    ``tools/stream_threshold.py``: on Intel Sapphire Rapids streaming wins from
-    2 MiB; on AMD Zen 4 (32 MiB L3) plain stores into the L3 are 1.15-1.8x
-    faster up to 8 MiB (relu, leaky_relu) and streaming is 0.6-0.9x from 16 MiB:
-    half the last-level cache, the rule used for AMD CPUs.
+    ``$FASTACT_STREAM_MIN_BYTES`` if set.  Otherwise the last-level cache, at most
+    64 MiB (4 MiB where its size is unknown): streaming pays once a call's arrays
+    no longer stay in the cache.  Measured with ``tools/stream_threshold.py`` and
+    ``bench/compare.py`` (one thread): on AMD Zen 4 (32 MiB L3) plain stores into
+    the L3 are 1.15-1.8x faster up to outputs of 8 MiB (relu, leaky_relu: 16 MiB
+    of arrays) and streaming is 0.6-0.9x from 16 MiB (32 MiB of arrays).  The
+    Intel VM of 2026-12-04 reports its host's 480 MiB L3: there plain stores are
+    1.05-1.3x faster at 10^6 elements (8-24 MiB of arrays, every memory-bound
+    kernel), and at 10^7 (80-240 MiB) streaming is as fast for relu with calls
+    back to back, 0.9x for relu_backward, and 0.6-0.9x in interleaved rounds;
+    in between the two ways of timing disagree.
     """
     wanted = _env_int(STREAM_ENV_VAR, 0, "a byte count >= 0")
     if wanted is not None:
         return wanted
-    if _cpu_vendor() == "AuthenticAMD":
-        llc = _last_level_cache_bytes()
-        if llc:
-            return max(DEFAULT_STREAM_MIN_BYTES, llc // 2)
+    llc = _last_level_cache_bytes()
+    if llc:
+        return min(max(DEFAULT_STREAM_MIN_BYTES, llc), MAX_STREAM_MIN_BYTES)
     return DEFAULT_STREAM_MIN_BYTES
 
 
@@ -262,9 +294,9 @@ _STATE[2] = default_stream_min_bytes()
 
 
 def set_stream_threshold(nbytes: int) -> None:
-    """Write outputs of ``nbytes`` or more per loop call (per thread's chunk) with
-    streaming stores, in the memory-bound kernels (measurement and tests; the
-    default is :func:`default_stream_min_bytes`)."""
+    """Write the outputs of calls whose arrays (inputs and output) hold ``nbytes``
+    or more with streaming stores, in the memory-bound kernels (measurement and
+    tests; the default is :func:`default_stream_min_bytes`)."""
     nbytes = int(nbytes)
     if nbytes < 0:
         raise ValueError(f"streaming threshold must be >= 0 bytes, got {nbytes}")
@@ -272,7 +304,7 @@ def set_stream_threshold(nbytes: int) -> None:
 
 
 def get_stream_threshold() -> int:
-    """Bytes per loop call from which memory-bound kernels stream their output."""
+    """Bytes of a call's arrays from which memory-bound kernels stream their output."""
     return int(_STATE[2])
 
 
@@ -338,9 +370,13 @@ def threshold_for(name: str, dtype: str) -> int:
     return _THRESHOLDS.get(f"{name}/{dtype}", DEFAULT_THRESHOLD)
 
 
-def loop_record(serial_loop_address: int, noperands: int, threshold: int, itemsize: int) -> np.ndarray:
-    """The ``data`` record of one ufunc loop; keep it alive as long as the ufunc."""
-    return np.array([threshold, serial_loop_address, noperands, _STATE.ctypes.data, itemsize], np.int64)
+def loop_record(
+    serial_loop_address: int, noperands: int, threshold: int, itemsize: int, array_bytes: int
+) -> np.ndarray:
+    """The ``data`` record of one ufunc loop (``array_bytes``: bytes per element
+    of its arrays, inputs and output); keep it alive as long as the ufunc."""
+    return np.array([threshold, serial_loop_address, noperands, _STATE.ctypes.data, itemsize, array_bytes],
+                    np.int64)
 
 
 def set_threshold(record: np.ndarray, threshold: int) -> None:

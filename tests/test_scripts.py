@@ -96,6 +96,10 @@ def test_stream_threshold_prints_a_ratio_per_size_and_kernel():
     out = _run("tools/stream_threshold.py", "--budget", "0.001", "--dtypes", "float32")
     assert re.search(r"^bytes\s+dtype\s+relu\s+relu_backward\s+leaky_relu\s+sigmoid\s+tanh$", out, re.M), out
     assert len(re.findall(rf"^\s*\d+ float32(\s+{RATIO}){{5}}$", out, re.M)) == 9, out  # 256 KiB .. 64 MiB
+    out = _run("tools/stream_threshold.py", "--budget", "0.001", "--dtypes", "float64", "--back-to-back",
+               "--sizes", "256,1024", "--kernels", "relu,relu_backward")
+    assert "calls back to back" in out, out
+    assert len(re.findall(rf"^\s*\d+ float64(\s+{RATIO}){{2}}$", out, re.M)) == 2, out
 
 
 def test_band_probe_prints_the_slowest_band_per_function_and_dtype():

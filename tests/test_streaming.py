@@ -4,7 +4,7 @@ bytes, read at call time).  That path must give bitwise the results of every oth
 path: the element-by-element strided loop, in-place calls, outputs at every
 alignment within a cache line, and a tail that is not a whole buffer.  The tests
 lower the threshold to 64 KiB, so the streamed path runs whatever the machine's
-default (2 MiB to half the last-level cache) and the arrays stay small."""
+default (the last-level cache, 4 to 64 MiB of arrays) and the arrays stay small."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import support
 
 import fastact
 from fastact import _parallel
+from fastact._registry import LOOP_RECORDS
 
 #: the threshold the tests stream from (several whole 4 KiB buffers per call)
 TEST_STREAM_BYTES = 64 << 10
@@ -80,6 +81,34 @@ def test_streaming_is_parallel_safe(low_stream_threshold):
         fastact.set_num_threads(before)
 
 
+def test_parallel_call_streams_by_its_whole_output(low_stream_threshold):
+    # a parallel call's chunks all stream where the call's arrays reach the
+    # threshold, though each chunk's are fewer bytes; bitwise the serial results
+    assert _parallel._chunk_stream_threshold(3 * 1024, 8, 24 << 10) == 0
+    assert _parallel._chunk_stream_threshold(3 * 1024 - 1, 8, 24 << 10) == _parallel._NEVER
+    fastact.ufuncs.build_all()
+    x = np.random.default_rng(6).standard_normal(low_stream_threshold // 8 + 77).astype(np.float32)
+    g = np.random.default_rng(7).standard_normal(x.size).astype(np.float32)
+    calls = {"relu": (x,), "hard_sigmoid": (x,), "softshrink_backward": (g, x)}
+    _parallel.set_stream_threshold(1 << 62)
+    serial = {name: getattr(fastact, name)(*args) for name, args in calls.items()}
+    saved = {key: int(record[0]) for key, record in LOOP_RECORDS.items()}
+    before = fastact.get_num_threads()
+    try:
+        for record in LOOP_RECORDS.values():
+            _parallel.set_threshold(record, 1)
+        fastact.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        for threshold in (low_stream_threshold, 1 << 62):  # the whole output streamed, then not
+            _parallel.set_stream_threshold(threshold)
+            for name, args in calls.items():
+                got = getattr(fastact, name)(*args)
+                np.testing.assert_array_equal(support.bits(got), support.bits(serial[name]), err_msg=name)
+    finally:
+        for key, value in saved.items():
+            LOOP_RECORDS[key][0] = value
+        fastact.set_num_threads(before)
+
+
 def test_threshold_is_read_at_call_time(low_stream_threshold):
     # the same ufunc, streaming and not, gives the same bits on both sides of the
     # threshold (the loop reads it from the process state on every call)
@@ -94,14 +123,14 @@ def test_threshold_is_read_at_call_time(low_stream_threshold):
 
 def test_default_threshold_rule(monkeypatch):
     monkeypatch.delenv(_parallel.STREAM_ENV_VAR, raising=False)
-    monkeypatch.setattr(_parallel, "_cpu_vendor", lambda: "AuthenticAMD")
     monkeypatch.setattr(_parallel, "_last_level_cache_bytes", lambda: 32 << 20)
-    assert _parallel.default_stream_min_bytes() == 16 << 20  # measured on Zen 4
+    assert _parallel.default_stream_min_bytes() == 32 << 20  # measured on Zen 4
+    monkeypatch.setattr(_parallel, "_last_level_cache_bytes", lambda: 480 << 20)
+    assert _parallel.default_stream_min_bytes() == 64 << 20  # measured on the Intel VM
+    monkeypatch.setattr(_parallel, "_last_level_cache_bytes", lambda: 1 << 20)
+    assert _parallel.default_stream_min_bytes() == 4 << 20
     monkeypatch.setattr(_parallel, "_last_level_cache_bytes", lambda: None)
-    assert _parallel.default_stream_min_bytes() == 2 << 20
-    monkeypatch.setattr(_parallel, "_cpu_vendor", lambda: "GenuineIntel")
-    monkeypatch.setattr(_parallel, "_last_level_cache_bytes", lambda: 105 << 20)
-    assert _parallel.default_stream_min_bytes() == 2 << 20  # measured on Sapphire Rapids
+    assert _parallel.default_stream_min_bytes() == 4 << 20
     monkeypatch.setenv(_parallel.STREAM_ENV_VAR, "12345")
     assert _parallel.default_stream_min_bytes() == 12345
     for bad in ("-1", "lots"):
