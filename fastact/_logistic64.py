@@ -1,5 +1,4 @@
-"""float64 silu, x sigmoid(x), its derivative and an accurate sigmoid (for softplus')
-on a lean double-word exp: the float32 kernels' scheme
+"""float64 silu, x sigmoid(x), and its derivative on a lean double-word exp: the float32 kernels' scheme
 (``_sigmoid32``, ``_silu32``) in float64.
 
 The generic gated kernel (``kernels.gated``: exp as a double word p 2^k, then e and
@@ -37,10 +36,9 @@ from ._avx512 import backward_block_intrinsic, block_intrinsic
 from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = [
-    "exp_neg64", "one_plus64", "exp_neg64_lean", "quotient_parts64", "sigmoid64", "silu64", "silu_grad64_off_root",
-    "sigmoid64_block16",
-    "sigmoid_product64_block16", "silu64_block16", "silu_grad64_blocks",
-    "near_root_grad64_blocks", "emit_exp_neg64", "emit_quotient64", "emit_gate_quotient64", "gate64", "emit_gate64",
+    "exp_neg64", "one_plus64", "exp_neg64_lean", "quotient_parts64", "silu64", "silu_grad64_off_root",
+    "silu64_block16", "silu_grad64_blocks",
+    "near_root_grad64_blocks", "emit_exp_neg64", "emit_gate_quotient64", "gate64", "emit_gate64",
     "reciprocal_one_plus64", "gate_grad64", "emit_reciprocal_one_plus64", "emit_gate_grad64", "emit_two_sum",
     "emit_ldexp_signed64", "emit_ldexp_flush64",
 ]
@@ -133,14 +131,6 @@ def quotient_parts64(num, num_lo, p, p_lo, sc):
 
 
 @njit(**JIT_OPTIONS)
-def _quotient64(num, num_lo, p, p_lo, sc):
-    """(num + num_lo) / (1 + sc (p + p_lo)), rounded once: one residual correction
-    of :func:`quotient_parts64`."""
-    inv, q0, res = quotient_parts64(num, num_lo, p, p_lo, sc)
-    return fma(inv, res, q0)
-
-
-@njit(**JIT_OPTIONS)
 def _gate_quotient64(m, m_lo, a, p, p_lo, sc):
     """a (m + m_lo) / (1 + sc (p + p_lo)), rounded once: the quotient of m + m_lo
     as a double word q0 + res / d (:func:`quotient_parts64`), then times a in one
@@ -148,26 +138,6 @@ def _gate_quotient64(m, m_lo, a, p, p_lo, sc):
     multiply-add fewer than forming a (m + m_lo) first).  a may carry x's sign."""
     inv, q0, res = quotient_parts64(m, m_lo, p, p_lo, sc)
     return fma(a, q0, res * (a * inv))
-
-
-@njit(**JIT_OPTIONS)
-def sigmoid64(x):
-    """1 / (1 + exp(-x)) of a float64 value within 1 ULP: 1 / (1 + e) for x >= 0 and
-    2^k (p + p_lo) / (1 + e) for x < 0, rounded once, 2^k applied last (flushed to
-    +0 below the smallest normal number).  (The float64 sigmoid kernel itself
-    rounds e first: faster, within 1.381 ULP.)  softplus' (beta = 1) and
-    log_sigmoid' (of -x) take this one."""
-    one = 1.0
-    b = float_bits(x)
-    ab = b & _ABS
-    a = float_from_bits(min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS)), x)
-    p, p_lo, k = exp_neg64(a, 0.0)
-    sc = float_from_bits((max(k, np.int64(_E_FLOOR)) + np.int64(1023)) << np.int64(52), x)
-    neg = b < np.int64(0)
-    q = _quotient64(_select(neg, p, one), _select(neg, p_lo, 0.0), p, p_lo, sc)
-    rb = float_bits(q) + (_select(neg, k, np.int64(0)) << np.int64(52))
-    rb = _select(rb < np.int64(_MIN_NORMAL_BITS), np.int64(0), rb)
-    return float_from_bits(_select(ab > np.int64(_INF_BITS), b, rb), x)  # NaN in, NaN out
 
 
 @njit(**JIT_OPTIONS)
@@ -381,12 +351,6 @@ def _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc, d_is_one=False):
     return inv, q0, builder.fadd(fma_(nq0, d, num), fma_(nq0, d_lo, num_lo))
 
 
-def emit_quotient64(v, num, num_lo, p, p_lo, sc, d_is_one=False):
-    """:func:`_quotient64` on 16 lanes (``d_is_one``: see :func:`_emit_quotient_parts64`)."""
-    inv, q0, res = _emit_quotient_parts64(v, num, num_lo, p, p_lo, sc, d_is_one)
-    return v.fma(inv, res, q0)
-
-
 def emit_gate_quotient64(v, m, m_lo, a, p, p_lo, sc, d_is_one=False):
     """:func:`_gate_quotient64` on 16 lanes (``d_is_one``: see
     :func:`_emit_quotient_parts64`)."""
@@ -405,45 +369,6 @@ def _emit_prologue(v, b, general, floor, lean=False):
     ks = v.smax(k, v.splat_i(floor)) if general else k
     sc = builder.bitcast(builder.shl(builder.add(ks, v.splat_i(1023)), v.splat_i(52)), v.F)
     return ab, a, p, p_lo, k, sc
-
-
-def _emit_sigmoid64(v, b, store):
-    builder = v.builder
-    ab = builder.and_(b, v.splat_i(v.ABS))
-
-    def evaluate(general, saturated=False):
-        """``saturated``: every |x| >= 38, no NaN (1 + sc p rounds to 1: the
-        division by 1 folded away)."""
-        _, _, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
-        neg = builder.icmp_signed("<", b, v.splat_i(0))
-        num = builder.select(neg, p, v.splat_f(1.0))
-        num_lo = builder.select(neg, p_lo, v.splat_f(0.0))
-        q = emit_quotient64(v, num, num_lo, p, p_lo, sc, saturated)
-        scale = builder.shl(builder.select(neg, k, v.splat_i(0)), v.splat_i(52))
-        rb = builder.add(builder.bitcast(q, v.I), scale)
-        if general:
-            rb = builder.select(builder.icmp_signed("<", rb, v.splat_i(_MIN_NORMAL_BITS)), v.splat_i(0), rb)
-        if general and not saturated:
-            rb = builder.select(builder.icmp_signed(">", ab, v.splat_i(_INF_BITS)), b, rb)
-        store(rb, nonzero=not general)  # short path: sigmoid(x) >= sigmoid(-40) > 0
-
-    tiers = [(_TINY_BITS, _FAST_BITS, lambda: evaluate(False)),
-             (_SATURATED_BITS, _INF_BITS, lambda: evaluate(True, saturated=True))]
-    v.dispatch(ab, tiers, lambda: evaluate(True))
-
-
-@intrinsic
-def sigmoid64_block16(typingctx, src, dst):
-    """``dst[0:16] = sigmoid64(src[0:16])``, as AVX-512 vector code (softplus' at
-    beta = 1; raw pointers, which may be equal)."""
-    return block_intrinsic(src, dst, _emit_sigmoid64, "float64")
-
-
-@intrinsic
-def sigmoid_product64_block16(typingctx, grad, src, dst):
-    """``dst[0:16] = grad[0:16] * sigmoid64(src[0:16])`` (``backward_product``;
-    softplus's fused backward at beta = 1), as AVX-512 vector code."""
-    return backward_block_intrinsic(grad, src, dst, _emit_sigmoid64, "float64")
 
 
 def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits, saturated_bits=None):

@@ -32,6 +32,7 @@ from ._logistic64 import emit_ldexp_flush64
 
 __all__ = [
     "sigmoid64_generic_block16",
+    "sigmoid_product64_generic_block16",
     "sigmoid_of_negated64_generic_block16",
     "sigmoid_of_negated_backward64_generic_block16",
 ]
@@ -109,6 +110,14 @@ def sigmoid64_generic_block16(typingctx, src, dst):
     """``dst[0:16] = sigmoid(src[0:16])`` for float64 (``_sigmoid_generic``), as
     AVX-512 vector code (raw pointers, which may be equal)."""
     return block_intrinsic(src, dst, _emit_sigmoid, "float64")
+
+
+@intrinsic
+def sigmoid_product64_generic_block16(typingctx, grad, src, dst):
+    """``dst[0:16] = grad[0:16] * sigmoid(src[0:16])`` for float64
+    (``backward_product``; softplus's fused backward at beta = 1), as AVX-512
+    vector code."""
+    return backward_block_intrinsic(grad, src, dst, _emit_sigmoid, "float64")
 
 
 def _emit_sigmoid_of_negated(v, b, store):

@@ -1,7 +1,7 @@
-"""The float64 block kernels of fastact/_logistic64.py (silu, silu', the accurate
-sigmoid behind softplus', and their fused backward kernels), of
-fastact/_gelu_tanh64.py (gelu_tanh on the same exp), fastact/_sigmoid64.py (the
-float64 sigmoid itself, and of -x: log_sigmoid'), fastact/_mish64.py and
+"""The float64 block kernels of fastact/_logistic64.py (silu, silu' and their
+fused backward kernels), of fastact/_gelu_tanh64.py (gelu_tanh on the same exp),
+fastact/_sigmoid64.py (the float64 sigmoid itself: softplus', and of -x:
+log_sigmoid'), fastact/_mish64.py and
 fastact/_softplus64.py (softplus and log_sigmoid): bit for bit their scalar
 twins in every loop layout, short and general paths in agreement; silu' and
 gelu_tanh' near their roots against mpmath.  The accuracy elsewhere is certified
@@ -167,6 +167,20 @@ def test_softplus_with_the_default_beta_passed_takes_the_same_bits():
         support.assert_same_bits(fastact.ufuncs.softplus(x, 1.0, 20.0), fastact.softplus(x))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softplus_grad_is_the_sigmoid_bit_for_bit(dtype):
+    # softplus'(x) = sigmoid(x) at beta = 1 takes fastact.sigmoid's kernels (block
+    # and scalar), and its fused backward multiplies by it
+    with np.errstate(all="ignore"):  # float64 patterns beyond float32's range
+        x = support.float64_patterns(1_000_000).astype(dtype)
+    g = np.random.default_rng(8).standard_normal(x.size).astype(dtype)
+    s = fastact.sigmoid(x)
+    support.assert_same_bits(fastact.softplus_grad(x), s)
+    support.assert_same_bits(fastact.softplus_grad(x[::3]), s[::3])  # the scalar kernel's loop
+    with np.errstate(invalid="ignore", over="ignore", under="ignore"):
+        support.assert_same_bits(fastact.softplus_backward(g, x), g * s)
+
+
 def _saturated_inputs(lo: float = 38.0) -> np.ndarray:
     """log-uniform |x| in [lo, 800], the float64 neighbours of lo and infinities,
     both signs."""
@@ -183,7 +197,7 @@ def _saturated_inputs(lo: float = 38.0) -> np.ndarray:
                                         ("softplus_grad", 38.0), ("gelu_tanh", 8.0), ("softplus", 42.0),
                                         ("log_sigmoid", 42.0), ("mish", 42.0)])
 def test_saturated_blocks_equal_the_scalar_kernel(name, lo):
-    # float64 sigmoid (both kernels: softplus' takes the accurate one) and silu from
+    # float64 sigmoid (softplus' too, and log_sigmoid' of -x) and silu from
     # |x| = 38 on, gelu_tanh from 8 on (e < 2^-54:
     # 1 + e rounds to 1, and for sigmoid 1 - e too) take a division-free path in
     # blocks whose every |x| is there, softplus and log_sigmoid from 42 on (e <

@@ -25,11 +25,6 @@ from .._core import (
     two_sum,
 )
 from .._core_log import exp_dd, log1p_dd, log1p_linear_below
-from .._logistic64 import (
-    sigmoid64,
-    sigmoid64_block16,
-    sigmoid_product64_block16,
-)
 from .._mish32 import (
     MISH_C1_32,
     MISH_TAYLOR,
@@ -49,7 +44,12 @@ from .._sigmoid32 import (
     sigmoid_of_negated_backward32_block16,
     sigmoid_product32_block16,
 )
-from .._sigmoid64 import sigmoid_of_negated64_generic_block16, sigmoid_of_negated_backward64_generic_block16
+from .._sigmoid64 import (
+    sigmoid64_generic_block16,
+    sigmoid_of_negated64_generic_block16,
+    sigmoid_of_negated_backward64_generic_block16,
+    sigmoid_product64_generic_block16,
+)
 from .._softplus32 import log_sigmoid32, log_sigmoid32_block16, softplus32, softplus32_block16
 from .._softplus64 import log_sigmoid64_block16, softplus64_block16
 from ._common import _jit
@@ -219,12 +219,15 @@ def _softplus_grad_generic(x, beta, threshold):
     return _select(x != x, x, _select(_beta_ok(beta), g, T(np.nan)))
 
 
-# At beta = 1 the derivative is the sigmoid: float32 takes the float32 sigmoid
-# (_sigmoid32: table exp, 0.568 ULP, an AVX-512 block kernel for the loops with the
-# default parameters) instead of the double-word quotient above (0.632 ULP, about
-# twice the time); float64 the accurate float64 sigmoid of _logistic64 (the
-# float64 sigmoid kernel itself is faster but reaches 1.381 ULP).
-_softplus_grad_unit_by_dtype = by_dtype(sigmoid32, sigmoid64)
+# At beta = 1 the derivative is the sigmoid, and it is fastact.sigmoid's bits:
+# float32 the float32 sigmoid (_sigmoid32: table exp, 0.568 ULP, an AVX-512 block
+# kernel for the loops with the default parameters) instead of the double-word
+# quotient above (0.632 ULP, about twice the time); float64 the float64 sigmoid
+# kernel (exp rounded once, then a corrected quotient: 1.381 ULP), as log_sigmoid'
+# takes it of -x.  A one-rounding sigmoid (within 0.6 ULP, _logistic64.sigmoid64
+# until 2026-12-04) took 1.35x its time and left softplus_backward at 0.95-1.04
+# of PyTorch's at 10^6 on the Intel VM (0.70 with this one).
+_softplus_grad_unit_by_dtype = by_dtype(sigmoid32, _sigmoid_generic)
 
 
 @_jit
@@ -273,7 +276,8 @@ register(
             "softplus(+-0) is ln2 and softplus_grad(0) = 0.5.  Parameters: beta\n"
             "> 0; beta is clamped to [2**-30, 2**30] (float32) / [2**-200, 2**200]\n"
             "(float64), beta = 0 included, and a negative beta gives NaN.  The\n"
-            "derivative sigmoid(beta x) keeps its relative accuracy in the left tail.\n"
+            "derivative sigmoid(beta x) keeps its relative accuracy in the left tail;\n"
+            "at beta = 1 it is fastact.sigmoid(x), bit for bit.\n"
             "float32 at beta = 1 runs on the float32 sigmoid's table exp and a 16-entry\n"
             "table log1p, log(1/c_j) + log1p(c_j (1 + e) - 1), with one rounding at the end."
         ),
@@ -282,8 +286,8 @@ register(
         grad_block_f32=sigmoid32_block16,  # beta = 1: the sigmoid
         backward_block_f32=sigmoid_product32_block16,
         forward_block_f64=softplus64_block16,  # beta = 1
-        grad_block_f64=sigmoid64_block16,  # beta = 1: the accurate float64 sigmoid
-        backward_block_f64=sigmoid_product64_block16,
+        grad_block_f64=sigmoid64_generic_block16,  # beta = 1: the float64 sigmoid
+        backward_block_f64=sigmoid_product64_generic_block16,
     )
 )
 
@@ -311,8 +315,8 @@ def _log_sigmoid_grad32(x):
 
 # float32: the float32 sigmoid of -x (table exp, within 1 ULP, an AVX-512 block
 # kernel); float64: the float64 sigmoid kernel of -x (exp rounded once, then a
-# corrected quotient: within 1.4 ULP, the bits of fastact.sigmoid(-x)).  The
-# one-rounding sigmoid64 of _logistic64 (within 1 ULP) took 40% longer, and
+# corrected quotient: within 1.4 ULP, the bits of fastact.sigmoid(-x)), as for
+# softplus'.  A one-rounding sigmoid (within 0.6 ULP) took 40% longer, and
 # PyTorch's backward, which reuses a buffer of exp values from its forward, was
 # 1.2-1.3x faster than that.
 _log_sigmoid_grad_by_dtype = by_dtype(_log_sigmoid_grad32, _log_sigmoid_grad64)
