@@ -238,7 +238,7 @@ STREAM_ENV_VAR = "FASTACT_STREAM_MIN_BYTES"
 DEFAULT_STREAM_MIN_BYTES = 4 << 20
 #: the largest default threshold: a virtual machine reports its host's whole
 #: last-level cache, most of which serves other guests
-MAX_STREAM_MIN_BYTES = 64 << 20
+MAX_STREAM_MIN_BYTES = 96 << 20
 
 
 def _last_level_cache_bytes() -> int | None:
@@ -266,16 +266,16 @@ def default_stream_min_bytes() -> int:
     which memory-bound loops stream their output.
 
     ``$FASTACT_STREAM_MIN_BYTES`` if set.  Otherwise the last-level cache, at most
-    64 MiB (4 MiB where its size is unknown): streaming pays once a call's arrays
+    96 MiB (4 MiB where its size is unknown): streaming pays once a call's arrays
     no longer stay in the cache.  Measured with ``tools/stream_threshold.py`` and
     ``bench/compare.py`` (one thread): on AMD Zen 4 (32 MiB L3) plain stores into
     the L3 are 1.15-1.8x faster up to outputs of 8 MiB (relu, leaky_relu: 16 MiB
     of arrays) and streaming is 0.6-0.9x from 16 MiB (32 MiB of arrays).  The
     Intel VM of 2026-12-04 reports its host's 480 MiB L3: there plain stores are
     1.05-1.3x faster at 10^6 elements (8-24 MiB of arrays, every memory-bound
-    kernel), and at 10^7 (80-240 MiB) streaming is as fast for relu with calls
-    back to back, 0.9x for relu_backward, and 0.6-0.9x in interleaved rounds;
-    in between the two ways of timing disagree.
+    kernel) and for float32 forwards at 10^7 (80 MiB; 1.10x with calls back to
+    back, 1.1-1.2x in interleaved rounds), streaming 0.84-0.95x for relu_backward
+    from 96 MiB of arrays and 0.6-0.9x for everything from 160 MiB.
     """
     wanted = _env_int(STREAM_ENV_VAR, 0, "a byte count >= 0")
     if wanted is not None:
