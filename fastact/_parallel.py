@@ -47,8 +47,6 @@ from numba import cfunc, config, njit, prange, types
 from numba.extending import intrinsic
 from numba.np.ufunc.parallel import _launch_threads
 
-from .environment import _cpuinfo
-
 __all__ = ["dispatch", "loop_record", "set_num_threads", "get_num_threads", "threshold_for"]
 
 #: the environment variable giving the default thread count
@@ -255,10 +253,6 @@ def _last_level_cache_bytes() -> int | None:
         if digits.isdigit() and level > best_level:
             best_level, best_size = level, int(digits) * scale
     return best_size
-
-
-def _cpu_vendor() -> str:
-    return _cpuinfo("vendor_id") or ""
 
 
 def default_stream_min_bytes() -> int:

@@ -27,6 +27,8 @@ import mpmath
 import numpy as np
 
 import fastact
+from fastact import _parallel
+from fastact._registry import LOOP_RECORDS
 
 DTYPES = ("float32", "float64")
 RECORDS = tuple(fastact.REGISTRY.values())
@@ -39,6 +41,24 @@ KINDS = ("forward", "grad", "backward")
 # flushed without the underflow flag by fastact._core.chain_rule; the fused backward
 # kernels' loops discard the flags of their final product, _core.backward_product).
 # --------------------------------------------------------------------------------
+@contextlib.contextmanager
+def threads(n: int, threshold: int | None = None):
+    """Run with ``n`` threads and (optionally) every loop's threshold set to ``threshold``."""
+    fastact.ufuncs.build_all()
+    saved = {key: int(record[0]) for key, record in LOOP_RECORDS.items()}
+    before = fastact.get_num_threads()
+    fastact.set_num_threads(n)
+    try:
+        if threshold is not None:
+            for record in LOOP_RECORDS.values():
+                _parallel.set_threshold(record, threshold)
+        yield
+    finally:
+        for key, value in saved.items():
+            LOOP_RECORDS[key][0] = value
+        fastact.set_num_threads(before)
+
+
 def fp_errstate(name: str) -> np.errstate:
     """``np.errstate(all="raise")`` for public function ``name`` (no exceptions)."""
     return np.errstate(all="raise")

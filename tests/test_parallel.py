@@ -9,7 +9,6 @@ bit patterns (NaN payloads and signed zeros included) against ``set_num_threads(
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -28,24 +27,7 @@ from fastact._registry import LOOP_RECORDS
 
 POOL = numba.config.NUMBA_NUM_THREADS
 SIZES = (1, 63, 64, 65, 1000, 4099)
-
-
-@contextlib.contextmanager
-def threads(n: int, threshold: int | None = None):
-    """Run with ``n`` threads and (optionally) every loop's threshold set to ``threshold``."""
-    fastact.ufuncs.build_all()
-    saved = {key: int(record[0]) for key, record in LOOP_RECORDS.items()}
-    before = fastact.get_num_threads()
-    fastact.set_num_threads(n)
-    try:
-        if threshold is not None:
-            for record in LOOP_RECORDS.values():
-                _parallel.set_threshold(record, threshold)
-        yield
-    finally:
-        for key, value in saved.items():
-            LOOP_RECORDS[key][0] = value
-        fastact.set_num_threads(before)
+threads = support.threads
 
 
 def _inputs(act, kind: str, dtype: str, size: int, seed: int) -> tuple:

@@ -15,7 +15,6 @@ import support
 
 import fastact
 from fastact import _parallel
-from fastact._registry import LOOP_RECORDS
 
 #: the threshold the tests stream from (several whole 4 KiB buffers per call)
 TEST_STREAM_BYTES = 64 << 10
@@ -86,27 +85,17 @@ def test_parallel_call_streams_by_its_whole_output(low_stream_threshold):
     # threshold, though each chunk's are fewer bytes; bitwise the serial results
     assert _parallel._chunk_stream_threshold(3 * 1024, 8, 24 << 10) == 0
     assert _parallel._chunk_stream_threshold(3 * 1024 - 1, 8, 24 << 10) == _parallel._NEVER
-    fastact.ufuncs.build_all()
     x = np.random.default_rng(6).standard_normal(low_stream_threshold // 8 + 77).astype(np.float32)
     g = np.random.default_rng(7).standard_normal(x.size).astype(np.float32)
     calls = {"relu": (x,), "hard_sigmoid": (x,), "softshrink_backward": (g, x)}
     _parallel.set_stream_threshold(1 << 62)
     serial = {name: getattr(fastact, name)(*args) for name, args in calls.items()}
-    saved = {key: int(record[0]) for key, record in LOOP_RECORDS.items()}
-    before = fastact.get_num_threads()
-    try:
-        for record in LOOP_RECORDS.values():
-            _parallel.set_threshold(record, 1)
-        fastact.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    with support.threads(numba.config.NUMBA_NUM_THREADS, threshold=1):
         for threshold in (low_stream_threshold, 1 << 62):  # the whole output streamed, then not
             _parallel.set_stream_threshold(threshold)
             for name, args in calls.items():
                 got = getattr(fastact, name)(*args)
                 np.testing.assert_array_equal(support.bits(got), support.bits(serial[name]), err_msg=name)
-    finally:
-        for key, value in saved.items():
-            LOOP_RECORDS[key][0] = value
-        fastact.set_num_threads(before)
 
 
 def test_threshold_is_read_at_call_time(low_stream_threshold):

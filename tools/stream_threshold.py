@@ -31,10 +31,11 @@ import fastact
 from fastact import _loops, _parallel
 from fastact._registry import REGISTRY
 from fastact._timing import best_time, best_times
+from fastact.environment import _cpuinfo
 
 KERNELS = ("relu", "relu_backward", "leaky_relu", "sigmoid", "tanh")
 SIZES = [2**k for k in range(18, 27)]  # output bytes
-NEVER = 1 << 62
+NEVER = _parallel._NEVER  # a threshold no call reaches: plain stores
 
 
 def _build(name: str) -> np.ufunc:
@@ -68,7 +69,7 @@ def main() -> None:
     fastact.set_num_threads(1)
     kernels = args.kernels.split(",")
     ufuncs = {name: _build(name) for name in kernels}
-    print(f"CPU: {_parallel._cpu_vendor()}, last-level cache {_parallel._last_level_cache_bytes()} bytes, "
+    print(f"CPU: {_cpuinfo('vendor_id')}, last-level cache {_parallel._last_level_cache_bytes()} bytes, "
           f"default threshold {_parallel.default_stream_min_bytes()} bytes")
     how = "calls back to back" if args.back_to_back else "interleaved rounds"
     print(f"time with streaming stores / time with plain stores (one thread, {how}; < 1: streaming wins)")
