@@ -437,6 +437,7 @@ THRESHOLDS = (
     0.5,
     1.0,
     0.34657359027997264,  # ln2/2: edge of the exp reduction interval
+    1.0397207708399179,  # 3 ln2/2, the next edge: float64 silu' is least accurate at -1.04
     1e4,
 )
 

@@ -135,15 +135,17 @@ def _mp_gelu_tanh_grad(mp, x):
     return (1 + e * (1 + x * c * (1 + 3 * k * x**2))) / (1 + e) ** 2
 
 
-@pytest.mark.parametrize(("name", "exact", "root", "half_width"), [
-    ("silu_grad", _mp_silu_grad, _SILU_ROOT, _SILU_HALF_WIDTH),
-    ("gelu_tanh_grad", _mp_gelu_tanh_grad, _GELU_TANH_ROOT, _GELU_TANH_HALF_WIDTH),
+@pytest.mark.parametrize(("name", "exact", "root", "half_width", "bound"), [
+    ("silu_grad", _mp_silu_grad, _SILU_ROOT, _SILU_HALF_WIDTH, 2.0),
+    ("gelu_tanh_grad", _mp_gelu_tanh_grad, _GELU_TANH_ROOT, _GELU_TANH_HALF_WIDTH, 1.0),
 ])
-def test_within_one_ulp_around_the_root(name, exact, root, half_width):
+def test_accurate_around_the_root(name, exact, root, half_width, bound):
     # float64 silu' and gelu_tanh' near their roots: the polynomial within the
     # window, the cancellation-free off-root formula beyond (its error grows as
-    # 2^-59 / |x - x0|), and both sides of the window's edges; against 40 digits.
-    # (The degree-16 silu' fit on x0 +- 1/2 this replaced failed it at 1.116 ULP.)
+    # the exp's error / |x - x0|), and both sides of the window's edges; against 40
+    # digits.  gelu_tanh' within 1 ULP (full exp, window 1/8); silu' within its
+    # contract's 2 (lean exp, window 1/32: 1.33 here, 1.53 at worst found, near
+    # -1.04).  (The degree-16 silu' fit on x0 +- 1/2 once failed 1 ULP at 1.116.)
     import mpmath as mp
 
     x0 = root.float64[0]
@@ -157,7 +159,7 @@ def test_within_one_ulp_around_the_root(name, exact, root, half_width):
             want = exact(mp, mp.mpf(float(xi)))
             ulp = mp.mpf(2) ** (mp.floor(mp.log(abs(want), 2)) - 52)
             worst = max(worst, float(abs(mp.mpf(float(yi)) - want) / ulp))
-    assert worst <= 1.0, worst
+    assert worst <= bound, worst
 
 
 def test_softplus_with_the_default_beta_passed_takes_the_same_bits():
