@@ -1,4 +1,4 @@
-"""float32 gelu and gelu' within 1 ULP (0.589 and 0.636 over every float32) in
+"""float32 gelu and gelu' within 1 ULP (0.678 and 0.979 over every float32) in
 float32 arithmetic: the table exp of ``_sigmoid32``, a piecewise polynomial for the
 scaled Mills ratio, and AVX-512 block kernels.
 
@@ -9,33 +9,37 @@ With a = |x| and Phi the standard normal distribution function,
 (R: Mills' ratio; F falls smoothly from 1/2 at a = 0 to ~1/(a sqrt(2 pi))).  Both
 factors are double words:
 
-- exp(-a^2/2) = 2^k (e_hi + e_lo) from ``_sigmoid32.exp_table32``, fed with the
+- exp(-a^2/2) = 2^k (t_hi + p) from ``_sigmoid32.exp_table_parts32``, fed with the
   exact double word -a^2/2 = y + y_lo (y = a (-a/2) and its FMA residual): the
   exponent's absolute error becomes the result's relative error, and y alone would
   be off by up to 2^-18.
 - F on 29 intervals of a, [0, 1/4] and j/2 + [-1/4, 1/4] (j = 1..28, to a = 14.25),
-  a degree-6 polynomial in t = a - j/2 per interval (t exact), with its constant
-  and linear coefficients as double words: F = c0 + t c1 + t^2 P2(t) with c0 + t c1
-  formed exactly (|t c1| <= 0.2 F, and its rounding alone would cost 2^-26) and
-  t^2 P2(t) below 4% of F, where its roundings weigh little.  j comes from one FMA
-  (2a rounded to an integer in the low mantissa bits); the 9 coefficients are
-  32-entry tables, one ``vpermi2ps`` each (``tools/fit_gelu32.py``: relative
-  error 2^-28.3).
+  a degree-6 polynomial in an exact t per interval; j comes from one FMA (2a
+  rounded to an integer in the low mantissa bits) and each coefficient is a
+  32-entry table, one ``vpermi2ps`` (``tools/fit_gelu32.py``).  In two forms:
+  gelu's (:func:`mills_centred32`) expands about a centre c near j/2 where F(c)
+  is within ~2^-10 of its ULP of a float32 c0, so f = c0 + t w is one FMA and its
+  rounding error one more (relative error 2^-26.3 at worst: the rounding of w in
+  t w, at most a fifth of F).  The derivative's (:func:`mills_scaled32`) needs
+  more, since F - a/sqrt(2 pi) cancels by up to 9 outside its root window: t = a
+  - j/2, c0 and c1 double words and c0 + t c1 formed exactly (2^-28.3; five
+  operations more).
 
-Then Phi(-a) / 2^k = p + p_lo (E F as a double word), and
+For gelu, Phi(-a) / 2^k = q + q_lo (:func:`normal_tail32`), and
 
-    x < 0:   gelu(x) = -a Phi(-a)           = -(a (p + p_lo)) 2^k
-    x >= 0:  gelu(x) = a (1 - Phi(-a))      = a (d + d_lo),  d + d_lo = 1 - 2^k (p + p_lo)
+    x < 0:   gelu(x) = -a Phi(-a)           = -(a (q + q_lo)) 2^k
+    x >= 0:  gelu(x) = a (1 - Phi(-a))      = a (d + d_lo),  d + d_lo = 1 - 2^k (q + q_lo)
 
 each rounded once at the end; 2^k is applied to the negative side's result on its
 bit pattern (exact, flushed to +0 below the smallest normal, like every fastact
-kernel: gelu(x) = -0 never comes from the tail) and to the positive side's p before
-the subtraction from 1 (Fast2Sum: 1 >= 2^k p).  No division anywhere.
+kernel: gelu(x) = -0 never comes from the tail) and to the positive side's q before
+the subtraction from 1 (Fast2Sum: 1 >= 2^k q).  No division anywhere.
 
 The derivative gelu'(x) = Phi(x) + x phi(x) is 2^k E (F - a/sqrt(2 pi)) for x < 0
-(F - a/sqrt(2 pi) as a double word, by a TwoSum) and 1 minus that for x >= 0; within
-1/16 of its root x0 = -0.7518, where that difference cancels, a polynomial in the
-exact x - x0_hi takes over (in the block kernels only for blocks with a lane there).
+(E = t_hi + p renormalized, F - a/sqrt(2 pi) as a double word, by a TwoSum) and 1
+minus that for x >= 0; within 1/16 of its root x0 = -0.7518, where that difference
+cancels, a polynomial in the exact x - x0_hi takes over (in the block kernels only
+for blocks with a lane there).
 
 The float64 evaluation this replaces (``kernels.gated``, a rational in float64 with
 one division: 0.512 and 0.577 ULP) took 8 lanes per vector and 2-3x PyTorch's
@@ -50,7 +54,15 @@ from numba.extending import intrinsic
 
 from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
-from ._sigmoid32 import _MIN_NORMAL_BITS, _TINY_BITS, emit_exp_table32, emit_pow2, exp_table32
+from ._sigmoid32 import (
+    _MIN_NORMAL_BITS,
+    _TINY_BITS,
+    emit_exp_table32,
+    emit_exp_table_parts32,
+    emit_pow2,
+    exp_table32,
+    exp_table_parts32,
+)
 
 __all__ = [
     "gelu32", "gelu32_block16", "gelu_grad32", "gelu_grad32_block16", "gelu_backward32_block16",
@@ -209,6 +221,93 @@ _F_C6 = _table(
 )
 
 
+# gelu's F in one word: on the same intervals, F(c + t) = c0 + t (c1 + ... + t c6)
+# about a centre c within 2^-11 of j/2 (on a 2^-20 grid, so t = a - c is exact)
+# where F(c) lies within ~2^-10 of its ULP of the float32 c0; printed by
+# tools/fit_gelu32.py (relative error 2^-28.1).
+# gelu's one-word F: 29 intervals, degree 6, relative error 2^-28.1
+_G_CENTRE = _table(
+    0.0, 0.4999856948852539, 1.0001230239868164, 1.4996871948242188,
+    1.9998359680175781, 2.500199317932129, 2.999652862548828, 3.4999094009399414,
+    3.999948501586914, 4.499788284301758, 4.999898910522461, 5.499595642089844,
+    6.000046730041504, 6.500472068786621, 7.000314712524414, 7.500197410583496,
+    8.000130653381348, 8.50047492980957, 8.999528884887695, 9.500443458557129,
+    10.000066757202148, 10.499581336975098, 10.999773025512695, 11.499905586242676,
+    11.999951362609863, 12.500043869018555, 13.000483512878418, 13.500090599060059,
+    14.000456809997559,
+)
+_G_C0 = _table(
+    0.5, 0.34962204098701477, 0.26156139373779297, 0.20580890774726868,
+    0.16811229288578033, 0.14132224023342133, 0.12152589112520218, 0.10634757578372955,
+    0.09441173821687698, 0.08480706065893173, 0.0769207552075386, 0.07034756988286972,
+    0.06477883458137512, 0.06001150235533714, 0.05589106306433678, 0.05229176580905914,
+    0.04912176728248596, 0.046307522803545, 0.04380102828145027, 0.041541390120983124,
+    0.03950643539428711, 0.03766033425927162, 0.0359756201505661, 0.03443433716893196,
+    0.03301910310983658, 0.03171481564640999, 0.030508292838931084, 0.029391536489129066,
+    0.028351744636893272,
+)
+_G_C1 = _table(
+    -0.3989422619342804, -0.22413629293441772, -0.1373487114906311, -0.09029330313205719,
+    -0.06274527311325073, -0.0456085130572319, -0.034406792372465134, -0.026735400781035423,
+    -0.021300189197063446, -0.01732846163213253, -0.014346280135214329, -0.012059091590344906,
+    -0.010266246274113655, -0.00883918534964323, -0.007687249220907688, -0.0067437137477099895,
+    -0.00596172409132123, -0.005306343547999859, -0.0047536613419651985, -0.0042806523852050304,
+    -0.003875289112329483, -0.0035245376639068127, -0.003218624275177717, -0.002950653899461031,
+    -0.002714649075642228, -0.0025056935846805573, -0.0023197224363684654, -0.0021538748405873775,
+    -0.002004904206842184,
+)
+_G_C2 = _table(
+    0.24999897181987762, 0.11877855658531189, 0.06209788843989372, 0.03519860655069351,
+    0.02131602354347706, 0.013645936734974384, 0.009158728644251823, 0.006388049107044935,
+    0.004606037866324186, 0.0034163242671638727, 0.0025954018346965313, 0.0020137212704867125,
+    0.0015904398169368505, 0.001276311813853681, 0.0010389491217210889, 0.0008562894072383642,
+    0.0007135969935916364, 0.0006005405448377132, 0.0005101581919007003, 0.00043664767872542143,
+    0.00037664308911189437, 0.00032708141952753067, 0.0002857420186046511, 0.0002510475169401616,
+    0.00022172335593495518, 0.0001967684947885573, 0.00017539031978230923, 0.0001570147433085367,
+    0.00014108569303061813,
+)
+_G_C3 = _table(
+    -0.13295979797840118, -0.05491248890757561, -0.025080261752009392, -0.012501602992415428,
+    -0.006705360487103462, -0.003830220317468047, -0.002311291405931115, -0.0014592314837500453,
+    -0.0009587753447704017, -0.0006519471644423902, -0.00045651575783267617, -0.00032814836595207453,
+    -0.00024115326232276857, -0.00018086143245454878, -0.00013809841766487807, -0.00010713195661082864,
+    -8.42913577798754e-05, -6.716467760270461e-05, -5.4152005759533495e-05, -4.410073233884759e-05,
+    -3.627785190474242e-05, -3.0107161364867352e-05, -2.5176459530484863e-05, -2.1217076209723018e-05,
+    -1.7991669665207155e-05, -1.5356392395915464e-05, -1.318305658060126e-05, -1.1392876331228763e-05,
+    -9.875705472950358e-06,
+)
+_G_C4 = _table(
+    0.06229120492935181, 0.022829759865999222, 0.009253552183508873, 0.004112107213586569,
+    0.0019763950258493423, 0.0010172812035307288, 0.000556419079657644, 0.00032016399200074375,
+    0.00019278645049780607, 0.00012072583194822073, 7.823464693501592e-05, 5.225560744293034e-05,
+    3.58440047421027e-05, 2.5172699679387733e-05, 1.806830186978914e-05, 1.3232907804194838e-05,
+    9.83737572823884e-06, 7.420062047458487e-06, 5.696326752513414e-06, 4.400245416036341e-06,
+    3.456249032751657e-06, 2.765516455838224e-06, 2.195538854721235e-06, 1.773295366547245e-06,
+    1.4496137055175495e-06, 1.1887005939570372e-06, 9.873699582385598e-07, 8.221720122492115e-07,
+    6.854111234133597e-07,
+)
+_G_C5 = _table(
+    -0.025491492822766304, -0.00881538912653923, -0.0031961214262992144, -0.0012802609708160162,
+    -0.0005556360702030361, -0.0002594905090518296, -0.00012853920634370297, -6.835794920334592e-05,
+    -3.743341949302703e-05, -2.1348972950363532e-05, -1.3046188541920856e-05, -8.139775673043914e-06,
+    -5.505934041138971e-06, -3.3414798963349313e-06, -2.263596115881228e-06, -1.5082659956533462e-06,
+    -1.0524045137572102e-06, -7.007349722698564e-07, -6.665845830866601e-07, -4.6453448021566146e-07,
+    -3.35440802246012e-07, -2.2159323975756706e-07, -1.9013509700016584e-07, -8.204861501326377e-08,
+    -1.3550537403261842e-07, -1.3289748324041284e-07, -1.2561706341784884e-07, 5.797776481131223e-09,
+    -1.020163225007309e-07,
+)
+_G_C6 = _table(
+    0.007366873789578676, 0.003108865348622203, 0.0010195563081651926, 0.00037311308551579714,
+    0.00014767520769964904, 6.317976658465341e-05, 2.8680302420980297e-05, 1.4125655980024021e-05,
+    6.878274689370301e-06, 3.70372458746715e-06, 2.0294471596571384e-06, 1.2967623206350254e-06,
+    7.41993062547408e-07, 4.587519981669175e-07, 2.5576977691343927e-07, -8.214108504489559e-09,
+    3.812749582721153e-08, 1.1207419703396226e-07, 1.770239066445356e-09, 1.5041410961202928e-07,
+    9.984839977050797e-08, -1.3286779676491278e-07, 7.527754064540204e-08, 7.121109035779227e-08,
+    2.24222418410136e-08, 3.818378147002477e-08, -5.834754457367808e-09, -2.211913319172254e-09,
+    3.263437520217849e-08,
+)
+
+
 @njit(**JIT_OPTIONS)
 def mills_scaled32(a):
     """F(a) = Phi(-a) exp(a^2/2) for a in [0, 14.25] as a renormalized double word
@@ -233,6 +332,28 @@ def mills_scaled32(a):
 
 
 @njit(**JIT_OPTIONS)
+def mills_centred32(a):
+    """F(a) = Phi(-a) exp(a^2/2) for a in [0, 14.25] as a double word ``(f, f_lo)``
+    from the centred tables: f = c0 + t w rounded once (w = c1 + t (c2 + ...)) and
+    f_lo = t w + (c0 - f) its rounding error (c0 - f exact: f is within a fifth of
+    c0).  What is left is the fit's 2^-28.1 and w's rounding, t w being at most a
+    fifth of F: 2^-26.3 of F at worst.  Two operations where the c0 + t c1 of
+    :func:`mills_scaled32` takes seven.  The scalar half of
+    :func:`emit_mills_centred32`."""
+    w = fma(a, _F(2), _ROUND_SHIFT)  # round(2a) in the low mantissa bits
+    j = float_bits(w) - np.int32(_ROUND_SHIFT_BITS)
+    t = a - _G_CENTRE[j]  # exact
+    poly = fma(t, _G_C6[j], _G_C5[j])
+    poly = fma(t, poly, _G_C4[j])
+    poly = fma(t, poly, _G_C3[j])
+    poly = fma(t, poly, _G_C2[j])
+    poly = fma(t, poly, _G_C1[j])
+    c0 = _G_C0[j]
+    f = fma(t, poly, c0)
+    return f, fma(t, poly, c0 - f)
+
+
+@njit(**JIT_OPTIONS)
 def exp_neg_half_square32(a):
     """exp(-a^2/2) = 2^k (e_hi + e_lo) for a in [2^-30, 14]: ``(e_hi, e_lo, k)``
     (``_sigmoid32.exp_table32``) of the exact double word -a^2/2 = y + y_lo, y =
@@ -247,13 +368,18 @@ def exp_neg_half_square32(a):
 
 @njit(**JIT_OPTIONS)
 def normal_tail32(a):
-    """Phi(-a) for a in [2^-30, 14] as ``2^k (p + p_lo)``: ``(p, p_lo, k)``, p_lo
-    unnormalized (|p_lo| < 2^-22 p)."""
-    e_hi, e_lo, k = exp_neg_half_square32(a)
-    f_hi, f_lo = mills_scaled32(a)
-    p = e_hi * f_hi
-    p_lo = fma(e_hi, f_lo, fma(e_lo, f_hi, fma(e_hi, f_hi, -p)))
-    return p, p_lo, k
+    """Phi(-a) for a in [2^-30, 14] as ``2^k (q + q_lo)``: ``(q, q_lo, k)``, q_lo
+    unnormalized.  From the parts 2^k (t_hi + p) of exp(-a^2/2) (its exponent the
+    exact double word -a^2/2, as in :func:`exp_neg_half_square32`) and F = f + f_lo
+    of :func:`mills_centred32`: q = fma(t_hi, f, p f), and q_lo = t_hi f_lo + p f
+    + (t_hi f - q), every product in it below 5% of q (|p| < 0.045 t_hi), so its
+    roundings weigh little.  The scalar half of :func:`emit_normal_tail32`."""
+    na = a * _F(-0.5)
+    y = a * na
+    t_hi, p, k = exp_table_parts32(y, fma(a, na, -y))
+    f, f_lo = mills_centred32(a)
+    q = fma(t_hi, f, p * f)
+    return q, fma(t_hi, f_lo, fma(p, f, fma(t_hi, f, -q))), k
 
 
 @njit(**JIT_OPTIONS)
@@ -265,15 +391,15 @@ def gelu32(x):
     ab = b & _ABS
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
     a = float_from_bits(cb, x)
-    p, p_lo, k = normal_tail32(a)
-    # x < 0: -a (p + p_lo) 2^k, 2^k on the bit pattern, flushed to +0 below normal
-    rb = float_bits(fma(a, p, a * p_lo)) + (k << np.int32(23))
+    q, q_lo, k = normal_tail32(a)
+    # x < 0: -a (q + q_lo) 2^k, 2^k on the bit pattern, flushed to +0 below normal
+    rb = float_bits(fma(a, q, a * q_lo)) + (k << np.int32(23))
     neg = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | _SIGN)
-    # x >= 0: a (1 - 2^k (p + p_lo)), with 1 - 2^k p as a double word (Fast2Sum)
+    # x >= 0: a (1 - 2^k (q + q_lo)), with 1 - 2^k q as a double word (Fast2Sum)
     s = float_from_bits((max(k, np.int32(_K_FLOOR)) + np.int32(127)) << np.int32(23), x)
-    ps = s * p
+    ps = s * q
     d = one - ps
-    d_lo = fma(-s, p_lo, (one - d) - ps)
+    d_lo = fma(-s, q_lo, (one - d) - ps)
     pos = float_bits(fma(a, d, a * d_lo))
     pos = _select(ab > np.int32(_LIMIT_BITS), b, pos)  # x itself from 14 on, inf included
     rb = _select(b < np.int32(0), neg, pos)
@@ -305,22 +431,35 @@ def emit_mills_scaled32(v, a):
     return f_hi, f_lo
 
 
+def emit_mills_centred32(v, a):
+    """:func:`mills_centred32` on 16 lanes."""
+    fma = v.fma
+    j = v.builder.bitcast(fma(a, splat_f(2.0), splat_f(_ROUND_SHIFT)), I16)
+    t = v.builder.fsub(a, v.table32(_G_CENTRE, j))
+    poly = fma(t, v.table32(_G_C6, j), v.table32(_G_C5, j))
+    for c in (_G_C4, _G_C3, _G_C2, _G_C1):
+        poly = fma(t, poly, v.table32(c, j))
+    c0 = v.table32(_G_C0, j)
+    f = fma(t, poly, c0)
+    return f, fma(t, poly, v.builder.fsub(c0, f))
+
+
+def emit_normal_tail32(v, a):
+    """:func:`normal_tail32` on 16 lanes: ``(q, q_lo, k)``, k an :class:`Exponent`."""
+    builder = v.builder
+    na = builder.fmul(a, splat_f(-0.5))
+    y = builder.fmul(a, na)
+    t_hi, p, k = emit_exp_table_parts32(v, y, v.fma(a, na, builder.fneg(y)))
+    f, f_lo = emit_mills_centred32(v, a)
+    q = v.fma(t_hi, f, builder.fmul(p, f))
+    return q, v.fma(t_hi, f_lo, v.fma(p, f, v.fma(t_hi, f, builder.fneg(q)))), k
+
+
 def emit_exp_neg_half_square32(v, a):
     """:func:`exp_neg_half_square32` on 16 lanes."""
     na = v.builder.fmul(a, splat_f(-0.5))
     y = v.builder.fmul(a, na)
     return emit_exp_table32(v, y, v.fma(a, na, v.builder.fneg(y)))
-
-
-def emit_normal_tail32(v, a):
-    """:func:`normal_tail32` on 16 lanes."""
-    builder = v.builder
-    fma = v.fma
-    e_hi, e_lo, k = emit_exp_neg_half_square32(v, a)
-    f_hi, f_lo = emit_mills_scaled32(v, a)
-    p = builder.fmul(e_hi, f_hi)
-    p_lo = fma(e_hi, f_lo, fma(e_lo, f_hi, fma(e_hi, f_hi, builder.fneg(p))))
-    return p, p_lo, k
 
 
 def _emit_clamped_abs(v, ab, general, wide):
@@ -353,8 +492,8 @@ def _emit_gelu(v, b, store):
         cb = _emit_clamped_abs(v, ab, general, wide)
         general_or_wide = general or wide
         a = builder.bitcast(cb, F16)
-        p, p_lo, k = emit_normal_tail32(v, a)
-        m = fma(a, p, builder.fmul(a, p_lo))
+        q, q_lo, k = emit_normal_tail32(v, a)
+        m = fma(a, q, builder.fmul(a, q_lo))
         if general_or_wide:
             rb = builder.add(builder.bitcast(m, I16), builder.shl(k.integer, splat_i(23)))
             flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
@@ -364,9 +503,9 @@ def _emit_gelu(v, b, store):
         else:  # 2^k m is normal here; 2^k by vscalefps (Exponent)
             neg = builder.or_(builder.bitcast(v.scalef(m, k.real), I16), splat_i(int(_SIGN)))
             s = emit_pow2(v, k)
-        ps = builder.fmul(s, p)
+        ps = builder.fmul(s, q)
         d = builder.fsub(one, ps)
-        d_lo = fma(builder.fneg(s), p_lo, builder.fsub(builder.fsub(one, d), ps))
+        d_lo = fma(builder.fneg(s), q_lo, builder.fsub(builder.fsub(one, d), ps))
         pos = builder.bitcast(fma(a, d, builder.fmul(a, d_lo)), I16)
         if general_or_wide:
             pos = builder.select(builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), b, pos)

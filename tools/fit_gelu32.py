@@ -84,6 +84,57 @@ def main():
         print(")")
 
 
+def centre_for(j: int):
+    """The expansion point of interval j for gelu's one-word F: the float32 c within
+    2^-11 of j/2, on a 2^-20 grid (so that a - c is exact for every a of the
+    interval), whose F(c) lies nearest a float32, and that float32."""
+    if j == 0:
+        return 0.0, 0.5  # F(0) = 1/2 exactly
+    best = None
+    for m in range(-512, 513):
+        c = j / 2.0 + m * 2.0**-20
+        value = mills_scaled(c)
+        c0 = _f32(float(value))
+        miss = abs(float((value - mp.mpf(c0)) / mp.mpf(float(np.spacing(np.float32(c0))))))
+        if best is None or miss < best[0]:
+            best = (miss, c, c0)
+    return best[1], best[2]
+
+
+def fit_single_interval(j: int):
+    """F(c + t) = c0 + t (c1 + t (c2 + ... + t c6)), every coefficient one float32 and
+    c0 = F(c) within ~2^-10 of its ULP (:func:`centre_for`): relative least squares
+    on Chebyshev nodes, rounded one coefficient at a time from c1 up."""
+    centre, c0 = centre_for(j)
+    lo, hi = (0.0, 0.25) if j == 0 else (j / 2.0 - 0.25, j / 2.0 + 0.25)
+    k = np.arange(NODES)
+    a = lo + (hi - lo) * (1 - np.cos(np.pi * (k + 0.5) / NODES)) / 2
+    a = np.concatenate([[lo, hi], a])
+    exact = [mills_scaled(v) for v in a]
+    f = np.array([float(e) for e in exact])
+    basis = np.vander(a - centre, DEGREE + 1, increasing=True)[:, 1:] / f[:, None]
+    target = np.array([float(e - mp.mpf(c0)) for e in exact]) / f
+    coef = []
+    for i in range(DEGREE):
+        c = _f32(np.linalg.lstsq(basis[:, i:], target, rcond=None)[0][0])
+        coef.append(c)
+        target = target - c * basis[:, i]
+    return centre, c0, coef, np.abs(target).max()
+
+
+def main_single():
+    rows = [fit_single_interval(j) for j in range(INTERVALS)]
+    worst = max(r[3] for r in rows)
+    print(f"# gelu's one-word F: {INTERVALS} intervals, degree {DEGREE}, relative error 2^{np.log2(worst):.1f}")
+    names = ["_G_CENTRE", "_G_C0"] + [f"_G_C{i}" for i in range(1, DEGREE + 1)]
+    columns = [[r[0] for r in rows], [r[1] for r in rows]] + [[r[2][i] for r in rows] for i in range(DEGREE)]
+    for name, values in zip(names, columns, strict=True):
+        print(f"{name} = _table(")
+        for i in range(0, len(values), 4):
+            print("    " + ", ".join(repr(v) for v in values[i : i + 4]) + ",")
+        print(")")
+
+
 ROOT_HALF_WIDTH = 0.25
 ROOT_DEGREE = 8
 
@@ -128,4 +179,5 @@ def main_root():
 
 if __name__ == "__main__":
     main()
+    main_single()
     main_root()
