@@ -225,7 +225,6 @@ _F_C6 = _table(
 # about a centre c within 2^-11 of j/2 (on a 2^-20 grid, so t = a - c is exact)
 # where F(c) lies within ~2^-10 of its ULP of the float32 c0; printed by
 # tools/fit_gelu32.py (relative error 2^-28.1).
-# gelu's one-word F: 29 intervals, degree 6, relative error 2^-28.1
 _G_CENTRE = _table(
     0.0, 0.4999856948852539, 1.0001230239868164, 1.4996871948242188,
     1.9998359680175781, 2.500199317932129, 2.999652862548828, 3.4999094009399414,
@@ -354,29 +353,36 @@ def mills_centred32(a):
 
 
 @njit(**JIT_OPTIONS)
-def exp_neg_half_square32(a):
-    """exp(-a^2/2) = 2^k (e_hi + e_lo) for a in [2^-30, 14]: ``(e_hi, e_lo, k)``
-    (``_sigmoid32.exp_table32``) of the exact double word -a^2/2 = y + y_lo, y =
-    a (-a/2) rounded and y_lo its FMA residual.  These are the bits of a^2 and its
-    residual times -1/2 (nothing leaves the normal range for a >= 2^-30, so the
-    halving commutes with the rounding), one multiply fewer.  The scalar half of
-    :func:`emit_exp_neg_half_square32`."""
+def neg_half_square32(a):
+    """-a^2/2 for a in [2^-30, 14] as the exact double word ``(y, y_lo)``: y = a (-a/2)
+    rounded and y_lo its FMA residual.  These are the bits of a^2 and its residual
+    times -1/2 (nothing leaves the normal range for a >= 2^-30, so the halving
+    commutes with the rounding), one multiply fewer.  The scalar half of
+    :func:`emit_neg_half_square32`."""
     na = a * _F(-0.5)
     y = a * na
-    return exp_table32(y, fma(a, na, -y))
+    return y, fma(a, na, -y)
+
+
+@njit(**JIT_OPTIONS)
+def exp_neg_half_square32(a):
+    """exp(-a^2/2) = 2^k (e_hi + e_lo) for a in [2^-30, 14]: ``(e_hi, e_lo, k)``
+    (``_sigmoid32.exp_table32``) of the exact double word of
+    :func:`neg_half_square32`.  The scalar half of :func:`emit_exp_neg_half_square32`."""
+    y, y_lo = neg_half_square32(a)
+    return exp_table32(y, y_lo)
 
 
 @njit(**JIT_OPTIONS)
 def normal_tail32(a):
     """Phi(-a) for a in [2^-30, 14] as ``2^k (q + q_lo)``: ``(q, q_lo, k)``, q_lo
     unnormalized.  From the parts 2^k (t_hi + p) of exp(-a^2/2) (its exponent the
-    exact double word -a^2/2, as in :func:`exp_neg_half_square32`) and F = f + f_lo
+    exact double word of :func:`neg_half_square32`) and F = f + f_lo
     of :func:`mills_centred32`: q = fma(t_hi, f, p f), and q_lo = t_hi f_lo + p f
     + (t_hi f - q), every product in it below 5% of q (|p| < 0.045 t_hi), so its
     roundings weigh little.  The scalar half of :func:`emit_normal_tail32`."""
-    na = a * _F(-0.5)
-    y = a * na
-    t_hi, p, k = exp_table_parts32(y, fma(a, na, -y))
+    y, y_lo = neg_half_square32(a)
+    t_hi, p, k = exp_table_parts32(y, y_lo)
     f, f_lo = mills_centred32(a)
     q = fma(t_hi, f, p * f)
     return q, fma(t_hi, f_lo, fma(p, f, fma(t_hi, f, -q))), k
@@ -446,20 +452,22 @@ def emit_mills_centred32(v, a):
 
 def emit_normal_tail32(v, a):
     """:func:`normal_tail32` on 16 lanes: ``(q, q_lo, k)``, k an :class:`Exponent`."""
-    builder = v.builder
-    na = builder.fmul(a, splat_f(-0.5))
-    y = builder.fmul(a, na)
-    t_hi, p, k = emit_exp_table_parts32(v, y, v.fma(a, na, builder.fneg(y)))
+    t_hi, p, k = emit_exp_table_parts32(v, *emit_neg_half_square32(v, a))
     f, f_lo = emit_mills_centred32(v, a)
-    q = v.fma(t_hi, f, builder.fmul(p, f))
-    return q, v.fma(t_hi, f_lo, v.fma(p, f, v.fma(t_hi, f, builder.fneg(q)))), k
+    q = v.fma(t_hi, f, v.builder.fmul(p, f))
+    return q, v.fma(t_hi, f_lo, v.fma(p, f, v.fma(t_hi, f, v.builder.fneg(q)))), k
+
+
+def emit_neg_half_square32(v, a):
+    """:func:`neg_half_square32` on 16 lanes."""
+    na = v.builder.fmul(a, splat_f(-0.5))
+    y = v.builder.fmul(a, na)
+    return y, v.fma(a, na, v.builder.fneg(y))
 
 
 def emit_exp_neg_half_square32(v, a):
     """:func:`exp_neg_half_square32` on 16 lanes."""
-    na = v.builder.fmul(a, splat_f(-0.5))
-    y = v.builder.fmul(a, na)
-    return emit_exp_table32(v, y, v.fma(a, na, v.builder.fneg(y)))
+    return emit_exp_table32(v, *emit_neg_half_square32(v, a))
 
 
 def _emit_clamped_abs(v, ab, general, wide):

@@ -39,15 +39,21 @@ def _f32(v: float) -> float:
     return float(np.float32(v))
 
 
-def fit_interval(j: int):
-    centre = j / 2.0
-    lo, hi = (0.0, 0.25) if j == 0 else (centre - 0.25, centre + 0.25)
+def _nodes(j: int):
+    """Chebyshev nodes of interval j ([0, 1/4] or j/2 + [-1/4, 1/4]) and its ends,
+    with F there: ``(a, exact, f)`` (mpmath values and their float64 roundings)."""
+    lo, hi = (0.0, 0.25) if j == 0 else (j / 2.0 - 0.25, j / 2.0 + 0.25)
     k = np.arange(NODES)
     a = lo + (hi - lo) * (1 - np.cos(np.pi * (k + 0.5) / NODES)) / 2
     a = np.concatenate([[lo, hi], a])
-    t = a - centre
     exact = [mills_scaled(v) for v in a]
-    f = np.array([float(v) for v in exact])
+    return a, exact, np.array([float(v) for v in exact])
+
+
+def fit_interval(j: int):
+    centre = j / 2.0
+    a, exact, f = _nodes(j)
+    t = a - centre
     # c0 = F(centre) to ~2^-48 as a float32 double word
     c0 = mills_scaled(centre)
     c0_hi = _f32(float(c0))
@@ -106,12 +112,7 @@ def fit_single_interval(j: int):
     c0 = F(c) within ~2^-10 of its ULP (:func:`centre_for`): relative least squares
     on Chebyshev nodes, rounded one coefficient at a time from c1 up."""
     centre, c0 = centre_for(j)
-    lo, hi = (0.0, 0.25) if j == 0 else (j / 2.0 - 0.25, j / 2.0 + 0.25)
-    k = np.arange(NODES)
-    a = lo + (hi - lo) * (1 - np.cos(np.pi * (k + 0.5) / NODES)) / 2
-    a = np.concatenate([[lo, hi], a])
-    exact = [mills_scaled(v) for v in a]
-    f = np.array([float(e) for e in exact])
+    a, exact, f = _nodes(j)
     basis = np.vander(a - centre, DEGREE + 1, increasing=True)[:, 1:] / f[:, None]
     target = np.array([float(e - mp.mpf(c0)) for e in exact]) / f
     coef = []
