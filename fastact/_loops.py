@@ -46,7 +46,8 @@ kernel in the direct loop (float64 elu, gelu and tanh in place): under the outer
 loop's register pressure LLVM reloaded its constants in every iteration.  The
 price of the chunked path is now the copy through the buffer alone.
 
-Both prefetch their inputs in software, ``PREFETCH_BYTES`` ahead (below): on the
+In the compute-bound loops both prefetch their inputs in software,
+``PREFETCH_BYTES`` ahead (below; the memory-bound, streamed loops do not): on the
 Intel machine the hardware prefetchers left the long kernels latency-bound on
 arrays beyond the caches (10^7 float32 gelu 2.4x slower per element than 10^6).
 
@@ -285,7 +286,7 @@ def prefer_512_bit_vectors(typingctx):
     return types.none(), codegen
 
 
-#: Software prefetch: ``BLOCKS`` and the compute-bound loops' ``SPAN`` ask for every
+#: Software prefetch: the compute-bound loops' ``BLOCKS`` and ``SPAN`` ask for every
 #: input cache line this many bytes before they read it.  On the Intel Rocket Lake machine the hardware prefetchers
 #: alone leave the block kernels latency-bound on arrays beyond the caches: a
 #: 16-lane block of float32 gelu is ~75 instructions, so the out-of-order window
@@ -300,8 +301,11 @@ PREFETCH_BYTES = 2048
 #: best of 256, 512, 1024, 2048 and 4096 (float64 gelu 6.1-6.5 -> 3.3 ns per element
 #: at 10^7, float64 tanhshrink 4.1-4.9 -> 2.2); larger pieces cost the short kernels
 #: 10-30% at 10^6 (the inner loop is left and entered again per piece; softsign, the
-#: cheapest, is streamed and does not prefetch).  Streamed loops do not prefetch in
-#: ``SPAN``: memory-bound kernels are short, and their loads are in flight anyway.
+#: cheapest, is streamed and does not prefetch).  Streamed loops prefetch neither in
+#: ``SPAN`` nor in ``BLOCKS``: memory-bound kernels are short, and their loads are in
+#: flight anyway.  The prefetches cost them: leaky_relu's block loop (9 instructions
+#: per 16 values) with them took 0.96-0.99x a memory copy's time at 10^7 on the
+#: Zen 4 machine, without them 0.64-0.66x, as relu's loop (one thread, 2026-12-04).
 SPAN_PIECE_BYTES = 512
 
 
@@ -537,9 +541,9 @@ def _span_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: b
     register pressure, and each inlined copy costs compile time).  A loop with a
     block kernel and parameters needs both (the block computes the defaults only).
 
-    Both prefetch their inputs ``PREFETCH_BYTES`` ahead: ``BLOCKS`` every line of a
-    block, ``SPAN`` (where ``prefetch``: the compute-bound loops, not the streamed
-    ones) the lines of each ``SPAN_PIECE_BYTES`` piece before the piece's loop, a
+    Where ``prefetch`` (the compute-bound loops, not the streamed ones) both
+    prefetch their inputs ``PREFETCH_BYTES`` ahead: ``BLOCKS`` every line of a
+    block, ``SPAN`` the lines of each ``SPAN_PIECE_BYTES`` piece before the piece's loop, a
     loop of constant trip count that LLVM vectorizes as it does the plain one; the
     elements past the last whole piece run in a plain loop (a second copy of the
     kernel)."""
@@ -573,8 +577,9 @@ def _span_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: b
                   "    prefer_512_bit_vectors()",
                   "    for j in range(nblk):"]
         # one prefetch per input cache line: 16 values are one line of float32, two of float64
-        lines += [f"        prefetch(s{j}, {at} + PREFETCH_BYTES + {c})" for j in range(narrays)
-                  for c in range(0, 16 * itemsize, 64)]
+        if prefetch:
+            lines += [f"        prefetch(s{j}, {at} + PREFETCH_BYTES + {c})" for j in range(narrays)
+                      for c in range(0, 16 * itemsize, 64)]
         lines += [f"        BLOCK({ptrs})"]
     return "\n".join(lines) + "\n"
 
