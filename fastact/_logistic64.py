@@ -200,14 +200,18 @@ def silu_grad64_off_root(x):
     b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR_GRAD, True)
     u, u_lo = reciprocal_one_plus64(sc, p, p_lo)
     # one formula for both signs, P (1 + x Q) on selected double words (as the
-    # float32 gate_grad32): x >= 0: P = u, Q = e u = sc p u; x < 0: P = p u (2^k
-    # after), Q = u.  xs: x with |x| clamped (the sign of x on a)
+    # float32 gate_grad32): x >= 0: P = u, Q = e u; x < 0: P = p u (2^k after),
+    # Q = u.  e u is 1 - (u + u_lo): 1 - u exact (Sterbenz, u in [1/2, 1]) and
+    # -u_lo, two multiplies fewer than sc (p u) and its low part, and off the
+    # product's chain (4-5% of silu''s time; the results equal those of sc p u on
+    # 3e7 samples of x >= 0: either double word is far within the final rounding).
+    # xs: x with |x| clamped (the sign of x on a)
     xs = float_from_bits(float_bits(a) | (b & _SIGN), x)
     neg = b < np.int64(0)
     pu = p * u
     pu_lo = fma(p, u, -pu) + fma(p, u_lo, p_lo * u)
-    q = _select(neg, u, sc * pu)
-    q_lo = _select(neg, u_lo, sc * pu_lo)
+    q = _select(neg, u, one - u)
+    q_lo = _select(neg, u_lo, -u_lo)
     bq = xs * q
     c = one + bq  # exact for x < 0 (Sterbenz for bq in [-2, -0.5], and beyond as 1 - |bq| is)
     c_lo = fma(xs, q_lo, ((one - c) + bq) + fma(xs, q, -bq))  # Fast2Sum for |bq| <= 1/2
@@ -483,8 +487,8 @@ def _emit_silu_grad_off_root64(v, b, general):
     neg = builder.icmp_signed("<", b, v.splat_i(0))
     pu = fmul(p, u)
     pu_lo = fadd(fma_(p, u, fneg(pu)), fma_(p, u_lo, fmul(p_lo, u)))
-    q = select(neg, u, fmul(sc, pu))
-    q_lo = select(neg, u_lo, fmul(sc, pu_lo))
+    q = select(neg, u, fsub(one, u))
+    q_lo = select(neg, u_lo, fneg(u_lo))
     bq = fmul(xs, q)
     c = fadd(one, bq)
     c_lo = fma_(xs, q_lo, fadd(fadd(fsub(one, c), bq), fma_(xs, q, fneg(bq))))
