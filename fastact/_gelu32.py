@@ -1,4 +1,4 @@
-"""float32 gelu and gelu' within 1 ULP (0.678 and 0.979 over every float32) in
+"""float32 gelu and gelu' within 1 ULP (0.678 and 0.970 over every float32) in
 float32 arithmetic: the table exp of ``_sigmoid32``, a piecewise polynomial for the
 scaled Mills ratio, and AVX-512 block kernels.
 
@@ -15,15 +15,16 @@ factors are double words:
   be off by up to 2^-18.
 - F on 29 intervals of a, [0, 1/4] and j/2 + [-1/4, 1/4] (j = 1..28, to a = 14.25),
   a degree-6 polynomial in an exact t per interval; j comes from one FMA (2a
-  rounded to an integer in the low mantissa bits) and each coefficient is a
-  32-entry table, one ``vpermi2ps`` (``tools/fit_gelu32.py``).  In two forms:
-  gelu's (:func:`mills_centred32`) expands about a centre c near j/2 where F(c)
-  is within ~2^-10 of its ULP of a float32 c0, so f = c0 + t w is one FMA and its
-  rounding error one more (relative error 2^-26.3 at worst: the rounding of w in
-  t w, at most a fifth of F).  The derivative's (:func:`mills_scaled32`) needs
-  more, since F - a/sqrt(2 pi) cancels by up to 9 outside its root window: t = a
-  - j/2, c0 and c1 double words and c0 + t c1 formed exactly (2^-28.3; five
-  operations more).
+  rounded to an integer in the low mantissa bits; one add in the block kernels)
+  and each coefficient is a 32-entry table, one ``vpermi2ps``
+  (``tools/fit_gelu32.py``).  In two forms: gelu's (:func:`mills_centred32`)
+  expands about a centre c near j/2 where F(c) is within ~2^-10 of its ULP of a
+  float32 c0, so f = c0 + t w is one FMA and its rounding error one more
+  (relative error 2^-26.3 at worst: the rounding of w in t w, at most a fifth of
+  F).  The derivative's (:func:`mills_minus_density32`) is H = F - a/sqrt(2 pi)
+  itself, which cancels by up to 9 outside its root window: F's polynomials with
+  c0 and c1 shifted exactly (the linear term is all they differ by), t = a - j/2,
+  c0 and c1 double words and c0 + t c1 formed exactly (2^-28.3 of F).
 
 For gelu, Phi(-a) / 2^k = q + q_lo (:func:`normal_tail32`), and
 
@@ -35,11 +36,18 @@ bit pattern (exact, flushed to +0 below the smallest normal, like every fastact
 kernel: gelu(x) = -0 never comes from the tail) and to the positive side's q before
 the subtraction from 1 (Fast2Sum: 1 >= 2^k q).  No division anywhere.
 
-The derivative gelu'(x) = Phi(x) + x phi(x) is 2^k E (F - a/sqrt(2 pi)) for x < 0
-(E = t_hi + p renormalized, F - a/sqrt(2 pi) as a double word, by a TwoSum) and 1
-minus that for x >= 0; within 1/16 of its root x0 = -0.7518, where that difference
-cancels, a polynomial in the exact x - x0_hi takes over (in the block kernels only
-for blocks with a lane there).
+The derivative gelu'(x) = Phi(x) + x phi(x) is 2^k E H for x < 0 (E = t_hi + p
+renormalized, H = F - a/sqrt(2 pi) a double word from its own tables) and 1 minus
+that for x >= 0; within 1/16 of its root x0 = -0.7518, where H cancels, a
+polynomial in the exact x - x0_hi takes over (in the block kernels only for
+blocks with a lane there).  (H used to be F minus the double word a/sqrt(2 pi) by
+a TwoSum: three FMA-pipe operations and seven adds more, 14% of the time of gelu'.)
+
+On the short path (every |x| in [2^-30, 12.5]) both kernels take the two signs by
+one formula in the scale 2^-k, 2^k applied last by ``vscalefps``
+(:func:`_emit_gelu_short_sides`, :func:`_emit_gelu_grad_short_sides`): the same
+bits as the general path's two sides and their select, with half their FMA-pipe
+operations (gelu 8% faster).
 
 The float64 evaluation this replaces (``kernels.gated``, a rational in float64 with
 one division: 0.512 and 0.577 ULP) took 8 lanes per vector and 2-3x PyTorch's
@@ -59,14 +67,13 @@ from ._sigmoid32 import (
     _TINY_BITS,
     emit_exp_table32,
     emit_exp_table_parts32,
-    emit_pow2,
     exp_table32,
     exp_table_parts32,
 )
 
 __all__ = [
     "gelu32", "gelu32_block16", "gelu_grad32", "gelu_grad32_block16", "gelu_backward32_block16",
-    "normal_tail32", "mills_scaled32",
+    "normal_tail32", "mills_minus_density32",
 ]
 
 _F = np.float32
@@ -77,6 +84,9 @@ _ONE_EXPONENT = 1 << 23
 # Rounding 2a to an integer j by adding 1.5 * 2^23 (j then sits in the low mantissa bits)
 _ROUND_SHIFT = _F(12582912.0)
 _ROUND_SHIFT_BITS = int(_ROUND_SHIFT.view(np.int32))
+# ... or, in the block kernels, a + 1.5 * 2^22: round(a) to halves, whose low
+# mantissa bits hold the same j (_emit_interval)
+_HALF_ROUND_SHIFT = _F(6291456.0)
 # |x| is clamped to [2^-30, 14]: below, gelu(x) rounds to x/2 (x^2/sqrt(2 pi) is
 # below 2^-30 of it); above, to x (x >= 0) or 0 (Phi(-14) 14 = 1e-43), and inf or
 # NaN get a finite stand-in there.
@@ -96,10 +106,6 @@ _FAST_HI_BITS = int(_F(12.5).view(np.int32))
 _K_FLOOR = -40
 
 
-# 1/sqrt(2 pi) as a float32 double word: a phi(a) = 2^k E a (C_HI + C_LO)
-_C = 1.0 / np.sqrt(2.0 * np.pi)
-_C_HI = _F(_C)
-_C_LO = _F(_C - float(_C_HI))
 # gelu'(x) near its root x0 = -0.7517915, within 1/16 of it: a polynomial in the
 # exact dx = x - _ROOT_HI (Sterbenz), r0 + dx (r1 + dx (r2 + ...)) with r0 = gelu'
 # at _ROOT_HI (tiny) and r1, r2 as double words (tools/fit_gelu32.py, relative
@@ -107,7 +113,7 @@ _C_LO = _F(_C - float(_C_HI))
 # terms from dx^3 on (below 1.5% of the result): dx r1_hi goes into the final FMA
 # and dx^2 r2_hi is formed as a product with its residual.  Outside the window
 # F - a/sqrt(2 pi) cancels by at most a factor 9.2 (where F is within 2^-27.4):
-# 0.979 ULP at worst over every float32 input from -1.01 to -0.49.  The fit covers
+# 0.970 ULP at worst over every float32 input (at -0.6841).  The fit covers
 # 1/4 on either side, the window it was first used on (0.636 ULP at worst, at
 # -0.5206), but there the polynomial took 55% of the blocks of N(0, 4^2) inputs
 # and gelu' 1.19x the time it takes with 1/16 (18% of the blocks); at 1/32 the
@@ -127,47 +133,49 @@ def _table(*values):
     return np.array(values + (0.0,) * (32 - len(values)), dtype=np.float32)
 
 
-# F(a) on the intervals j/2 + [-1/4, 1/4], printed by tools/fit_gelu32.py
-# (29 intervals, degree 6, c0 and c1 as double words, relative error 2^-28.3).
-_F_C0_HI = _table(
-    0.5, 0.3496188223361969, 0.2615782916545868, 0.20578067004680634,
-    0.16810199618339539, 0.14133132994174957, 0.12151394784450531, 0.10634515434503555,
-    0.09441064298152924, 0.08480339497327805, 0.0769193023443222, 0.07034269720315933,
-    0.06477931141853333, 0.06001567468047142, 0.05589348077774048, 0.052293095737695694,
-    0.04912254586815834, 0.04631004482507706, 0.043798789381980896, 0.04154329001903534,
-    0.0395066924393177, 0.03765885904431343, 0.0359748899936676, 0.034434057772159576,
-    0.03301897272467613, 0.03171492740511894, 0.03050941415131092, 0.029391732066869736,
-    0.028352661058306694,
+# The derivative's tables, printed by tools/fit_gelu32.py: F(a) on the intervals
+# j/2 + [-1/4, 1/4] (29 intervals, degree 6, c0 and c1 as double words, relative
+# error 2^-28.3), with c0 and c1 those of H = F - a/sqrt(2 pi), shifted exactly
+# by -(j/2)/sqrt(2 pi) and -1/sqrt(2 pi) (the rest are F's).
+_H_C0_HI = _table(
+    0.5, 0.1501476913690567, -0.1373639851808548, -0.39263275265693665,
+    -0.6297825574874878, -0.8560243844985962, -1.075312852859497, -1.2899528741836548,
+    -1.5013585090637207, -1.7104368209838867, -1.9177920818328857, -2.123839855194092,
+    -2.328874349594116, -2.533109188079834, -2.7367024421691895, -2.9397740364074707,
+    -3.142415761947632, -3.3446993827819824, -3.5466816425323486, -3.748408317565918,
+    -3.949916124343872, -4.151235103607178, -4.352390289306641, -4.553401947021484,
+    -4.754288196563721, -4.955063343048096, -5.155740261077881, -5.356328964233398,
+    -5.556839466094971,
 )
-_F_C0_LO = _table(
-    0.0, 1.2384201220072555e-08, 2.1053657428549144e-10, -3.0694116137652827e-09,
-    5.039775263782076e-09, 1.4388257252306857e-09, 5.110568634947299e-10, -7.113301059291643e-10,
-    -1.6795602686414668e-09, -2.8654776329517517e-09, 2.630684114990345e-09, -3.1780313936025095e-09,
-    2.9059135098208344e-09, 6.627003945602894e-10, 1.662800008794818e-09, 1.3804990484089785e-09,
-    3.44266587459785e-10, -1.7441695865372253e-09, -5.111140954916493e-10, -1.517301839726315e-09,
-    1.6620682607992876e-09, -3.253753377840951e-10, -3.725332542448001e-10, 8.184607436234614e-10,
-    -1.6474616115758067e-09, -1.8353034647589084e-09, 3.439462326060294e-10, -4.37339969794337e-10,
-    -5.309637729489225e-10,
+_H_C0_LO = _table(
+    0.0, 3.1506250941504277e-09, -3.3554545808556213e-09, -9.678176038363517e-10,
+    -2.0922068522111203e-09, 1.487558964896607e-08, -3.9989238587168074e-08, 4.641234596647337e-08,
+    2.8759959747048924e-08, -4.8714760225720966e-08, -1.5199271174992646e-08, 7.0113399530669085e-09,
+    -1.849003261611415e-08, 4.0813691981611555e-08, -3.820029803591751e-08, 3.051491859196176e-08,
+    6.494859405847819e-08, 4.245071139052925e-08, -9.220968166800958e-08, -5.774595734919785e-08,
+    1.443093111674898e-08, 1.8111073529780697e-08, 9.451201776755624e-08, -2.1900437729982514e-07,
+    -1.971762628727447e-07, -2.3639999824354163e-07, 3.035451356936392e-08, -8.955641561669836e-08,
+    2.0100225128771854e-07,
 )
-_F_C1_HI = _table(
-    -0.3989422619342804, -0.22413289546966553, -0.137364000082016, -0.09027127921581268,
-    -0.06273827701807022, -0.04561395198106766, -0.03440043702721596, -0.0267342422157526,
-    -0.02129971608519554, -0.017327016219496727, -0.01434575580060482, -0.012057463638484478,
-    -0.010266394354403019, -0.008840390481054783, -0.0076879034750163555, -0.006744051817804575,
-    -0.00596191082149744, -0.005306913983076811, -0.004753180779516697, -0.0042810398153960705,
-    -0.0038753394037485123, -0.0035242638550698757, -0.003218494588509202, -0.0029506066348403692,
-    -0.0027146274223923683, -0.0025057108141481876, -0.0023198919370770454, -0.002153903478756547,
-    -0.0020050329621881247,
+_H_C1_HI = _table(
+    -0.7978845834732056, -0.6230751872062683, -0.5363062620162964, -0.4892135560512543,
+    -0.4616805613040924, -0.44455623626708984, -0.43334272503852844, -0.42567652463912964,
+    -0.42024198174476624, -0.41626930236816406, -0.41328802704811096, -0.41099974513053894,
+    -0.4092086851596832, -0.4077826738357544, -0.40663018822669983, -0.40568631887435913,
+    -0.40490418672561646, -0.4042491912841797, -0.4036954641342163, -0.40322330594062805,
+    -0.40281760692596436, -0.4024665355682373, -0.40216076374053955, -0.40189290046691895,
+    -0.4016568958759308, -0.40144798159599304, -0.40126216411590576, -0.4010961949825287,
+    -0.40094730257987976,
 )
-_F_C1_LO = _table(
-    -1.2206847976869994e-08, 5.027103178179004e-09, 3.2961724460989217e-09, -3.4586731256780467e-09,
-    -1.930527959714823e-09, -3.5902150696820456e-10, 1.5280359200176008e-09, -5.415611292747258e-10,
-    8.565385067882403e-10, 2.856166969600338e-10, 2.650230590539593e-10, 3.7025324473027865e-10,
-    -1.0317522530778334e-10, -1.9141184470772288e-10, 1.5637413586233606e-10, -1.9778169380035848e-10,
-    1.1907529129384642e-10, -2.308946783768917e-10, 2.1571855413071717e-10, 1.803198979022369e-10,
-    1.609894509368992e-11, 2.433535577911483e-12, 1.9516516874817924e-11, 2.551408390116805e-11,
-    -5.24855679751024e-11, 3.539474269231846e-11, -2.602321309830291e-11, 7.596782231056309e-11,
-    -5.644947356775454e-11,
+_H_C1_LO = _table(
+    2.8930644546676376e-08, 1.6362273314030062e-08, -1.5170979139611518e-08, -7.02466440571925e-09,
+    1.954061579212407e-09, 3.525568059714601e-09, 9.137915313317535e-09, 1.4803832604215472e-09,
+    -1.3885323113527193e-08, 6.0328515516516745e-09, -8.888903835213569e-09, 1.4608749765443463e-09,
+    1.0300672315111115e-08, 2.7618551889929677e-09, 4.506624851075003e-09, -1.3542659438314786e-08,
+    -4.37823821641814e-09, -3.331224407432387e-09, 3.1689855184424687e-09, -1.4095880906950242e-08,
+    -1.2863117682115899e-08, -8.685831609511752e-09, -1.1229885465979805e-08, 1.345615974202019e-08,
+    -1.2000380245069664e-08, -9.584192994793739e-09, -8.248627558771204e-09, 1.117830716879098e-08,
+    -1.0840190078909018e-08,
 )
 _F_C2 = _table(
     0.2499995231628418, 0.11877619475126266, 0.0621071495115757, 0.03518687188625336,
@@ -308,9 +316,10 @@ _G_C6 = _table(
 
 
 @njit(**JIT_OPTIONS)
-def mills_scaled32(a):
-    """F(a) = Phi(-a) exp(a^2/2) for a in [0, 14.25] as a renormalized double word
-    ``(f_hi, f_lo)``.  The scalar half of :func:`emit_mills_scaled32`."""
+def mills_minus_density32(a):
+    """H(a) = F(a) - a/sqrt(2 pi) = (Phi(-a) - a phi(a)) exp(a^2/2) for a in [0, 14.25]
+    as a double word ``(h, h_lo)``, not renormalized (h_lo holds t^2 P2(t), up to a
+    sixth of h).  The scalar half of :func:`emit_mills_minus_density32`."""
     w = fma(a, _F(2), _ROUND_SHIFT)  # round(2a) in the low mantissa bits
     j = float_bits(w) - np.int32(_ROUND_SHIFT_BITS)
     t = fma(w - _ROUND_SHIFT, _F(-0.5), a)  # a - j/2, exact
@@ -318,16 +327,17 @@ def mills_scaled32(a):
     poly = fma(t, poly, _F_C4[j])
     poly = fma(t, poly, _F_C3[j])
     poly = fma(t, poly, _F_C2[j])
-    w = fma(t, poly, _F_C1_LO[j])
-    # c0 + t c1 + t (c1_lo + t P2(t)) as a double word: t c1 reaches a fifth of F,
-    # so it is formed exactly (a product and its FMA residual, a Fast2Sum with c0);
-    # the rest is below 4% of F, where its roundings weigh little
-    c0 = _F_C0_HI[j]
-    c1 = _F_C1_HI[j]
+    w = fma(t, poly, _H_C1_LO[j])
+    # c0 + t c1 + t (c1_lo + t P2(t)) as a double word: t c1 reaches the size of c0
+    # (and H cancels near the root), so it is formed exactly (a product and its FMA
+    # residual, a Fast2Sum with c0: c0's exponent is at least t c1's on every
+    # interval); the rest is below a sixth of H, where its roundings weigh little
+    c0 = _H_C0_HI[j]
+    c1 = _H_C1_HI[j]
     u = t * c1
     u_lo = fma(t, c1, -u)
-    f_hi = c0 + u
-    return f_hi, ((c0 - f_hi) + u) + fma(t, w, u_lo + _F_C0_LO[j])  # Fast2Sum: |c0| > |u|
+    h = c0 + u
+    return h, ((c0 - h) + u) + fma(t, w, u_lo + _H_C0_LO[j])
 
 
 @njit(**JIT_OPTIONS)
@@ -337,7 +347,7 @@ def mills_centred32(a):
     f_lo = t w + (c0 - f) its rounding error (c0 - f exact: f is within a fifth of
     c0).  What is left is the fit's 2^-28.1 and w's rounding, t w being at most a
     fifth of F: 2^-26.3 of F at worst.  Two operations where the c0 + t c1 of
-    :func:`mills_scaled32` takes seven.  The scalar half of
+    :func:`mills_minus_density32` takes seven.  The scalar half of
     :func:`emit_mills_centred32`."""
     w = fma(a, _F(2), _ROUND_SHIFT)  # round(2a) in the low mantissa bits
     j = float_bits(w) - np.int32(_ROUND_SHIFT_BITS)
@@ -414,33 +424,39 @@ def gelu32(x):
     return float_from_bits(_select(ab > np.int32(_INF_BITS), b, rb), x)  # NaN in, NaN out
 
 
-def emit_mills_scaled32(v, a):
-    """:func:`mills_scaled32` on 16 lanes (the coefficient tables: ``vpermi2ps``
-    on the low 5 bits of round(2a) + 1.5 * 2^23, which are j)."""
+def _emit_interval(v, a):
+    """round(2a) in the low mantissa bits of a + 1.5 * 2^22 (as a bit pattern, the
+    index of the coefficient tables): the bits of the scalar twins' fma(a, 2,
+    1.5 * 2^23) halved, rounded on the same grid, with an add, which runs beside the
+    FMAs that bound these kernels instead of among them."""
+    return v.builder.bitcast(v.builder.fadd(a, splat_f(_HALF_ROUND_SHIFT)), I16)
+
+
+def emit_mills_minus_density32(v, a):
+    """:func:`mills_minus_density32` on 16 lanes (the coefficient tables: ``vpermi2ps``
+    on the low 5 bits of j's sum, :func:`_emit_interval`)."""
     builder = v.builder
     fma = v.fma
-    w = fma(a, splat_f(2.0), splat_f(_ROUND_SHIFT))
-    j = builder.bitcast(w, I16)
-    t = fma(builder.fsub(w, splat_f(_ROUND_SHIFT)), splat_f(-0.5), a)
+    j = _emit_interval(v, a)
+    # a - j/2 (exact) from the same sum: two adds where the scalar twin takes an FMA
+    t = builder.fsub(a, builder.fsub(builder.bitcast(j, F16), splat_f(_HALF_ROUND_SHIFT)))
     poly = fma(t, v.table32(_F_C6, j), v.table32(_F_C5, j))
     for c in (_F_C4, _F_C3, _F_C2):
         poly = fma(t, poly, v.table32(c, j))
-    w = fma(t, poly, v.table32(_F_C1_LO, j))
-    c0 = v.table32(_F_C0_HI, j)
-    c1 = v.table32(_F_C1_HI, j)
+    w = fma(t, poly, v.table32(_H_C1_LO, j))
+    c0 = v.table32(_H_C0_HI, j)
+    c1 = v.table32(_H_C1_HI, j)
     u = builder.fmul(t, c1)
     u_lo = fma(t, c1, builder.fneg(u))
-    f_hi = builder.fadd(c0, u)
-    f_lo = builder.fadd(
-        builder.fadd(builder.fsub(c0, f_hi), u), fma(t, w, builder.fadd(u_lo, v.table32(_F_C0_LO, j)))
-    )
-    return f_hi, f_lo
+    h = builder.fadd(c0, u)
+    h_lo = builder.fadd(builder.fadd(builder.fsub(c0, h), u), fma(t, w, builder.fadd(u_lo, v.table32(_H_C0_LO, j))))
+    return h, h_lo
 
 
 def emit_mills_centred32(v, a):
     """:func:`mills_centred32` on 16 lanes."""
     fma = v.fma
-    j = v.builder.bitcast(fma(a, splat_f(2.0), splat_f(_ROUND_SHIFT)), I16)
+    j = _emit_interval(v, a)
     t = v.builder.fsub(a, v.table32(_G_CENTRE, j))
     poly = fma(t, v.table32(_G_C6, j), v.table32(_G_C5, j))
     for c in (_G_C4, _G_C3, _G_C2, _G_C1):
@@ -486,6 +502,33 @@ def _dispatch(v, ab, evaluate, saturated):
     v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
+def _emit_scaled_unit(v, b, k):
+    """2^-k where x >= 0 and 0 where x < 0 (``b``: x's bit pattern), for the short
+    paths' two signs in one: one ``vscalefps`` with zero-masking.  k.real is n/16
+    with floor k, and floor(15/16 - n/16) = -k for every integer n (exact)."""
+    nonneg = v.builder.icmp_signed(">=", b, splat_i(0))
+    return v.scalef(splat_f(1.0), v.builder.fsub(splat_f(15 / 16), k.real), where=nonneg, otherwise=splat_f(0.0))
+
+
+def _emit_gelu_short_sides(v, b, a, q, q_lo, k):
+    """gelu on the short path, both signs by one formula in the scale of q:
+
+        a (h - q - q_lo) 2^k,   h = 2^-k (x >= 0) or 0 (x < 0)
+
+    x < 0: -a (q + q_lo) 2^k, the negative side's rounding of the general path
+    (h - q and its error are exact); x >= 0: a (1 - 2^k (q + q_lo)) with 1 - 2^k q
+    formed and split as there (Fast2Sum: 2^-k >= q), every term 2^-k times the
+    general path's (2^-k <= 2^113), so the same bits, and 2^k applied last is exact
+    (the result is normal).  Four FMA-pipe operations where the general path's
+    two sides and their select take eight."""
+    builder = v.builder
+    h = _emit_scaled_unit(v, b, k)
+    d = builder.fsub(h, q)
+    d_lo = builder.fsub(builder.fsub(builder.fsub(h, d), q), q_lo)
+    r = v.fma(a, d, builder.fmul(a, d_lo))
+    return builder.bitcast(v.scalef(r, k.real), I16)
+
+
 def _emit_gelu(v, b, store):
     builder = v.builder
     fma = v.fma
@@ -498,25 +541,23 @@ def _emit_gelu(v, b, store):
         and the selects for NaN, tiny and large x (``wide``: every |x| in [2^-30,
         inf], the clamp at 14, the flush, the floor and the large-x select stay)."""
         cb = _emit_clamped_abs(v, ab, general, wide)
-        general_or_wide = general or wide
         a = builder.bitcast(cb, F16)
         q, q_lo, k = emit_normal_tail32(v, a)
+        if not (general or wide):  # 2^k m is normal here: vscalefps (Exponent)
+            store(_emit_gelu_short_sides(v, b, a, q, q_lo, k))
+            return
+        # 2^k on the bit pattern, flushed below normal, floored for the positive side
         m = fma(a, q, builder.fmul(a, q_lo))
-        if general_or_wide:
-            rb = builder.add(builder.bitcast(m, I16), builder.shl(k.integer, splat_i(23)))
-            flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
-            neg = builder.select(flushed, splat_i(0), builder.or_(rb, splat_i(int(_SIGN))))
-            ks = v.smax(k.integer, splat_i(_K_FLOOR))
-            s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
-        else:  # 2^k m is normal here; 2^k by vscalefps (Exponent)
-            neg = builder.or_(builder.bitcast(v.scalef(m, k.real), I16), splat_i(int(_SIGN)))
-            s = emit_pow2(v, k)
+        rb = builder.add(builder.bitcast(m, I16), builder.shl(k.integer, splat_i(23)))
+        flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
+        neg = builder.select(flushed, splat_i(0), builder.or_(rb, splat_i(int(_SIGN))))
+        ks = v.smax(k.integer, splat_i(_K_FLOOR))
+        s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
         ps = builder.fmul(s, q)
         d = builder.fsub(one, ps)
         d_lo = fma(builder.fneg(s), q_lo, builder.fsub(builder.fsub(one, d), ps))
         pos = builder.bitcast(fma(a, d, builder.fmul(a, d_lo)), I16)
-        if general_or_wide:
-            pos = builder.select(builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), b, pos)
+        pos = builder.select(builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), b, pos)
         rb = builder.select(builder.icmp_signed("<", b, splat_i(0)), neg, pos)
         if general:
             sign = builder.and_(b, splat_i(int(_SIGN)))
@@ -552,14 +593,8 @@ def gelu_grad32(x):
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
     a = float_from_bits(cb, x)
     e_hi, e_lo, k = exp_neg_half_square32(a)
-    f_hi, f_lo = mills_scaled32(a)
-    # g + g_lo = F - a / sqrt(2 pi) (TwoSum: either term can be the larger)
-    m = a * _C_HI
-    m_lo = fma(a, _C_LO, fma(a, _C_HI, -m))
-    g = f_hi - m
-    bv = g - f_hi
-    g_lo = ((f_hi - (g - bv)) - (m + bv)) + (f_lo - m_lo)
-    # (Phi(-a) - a phi(a)) / 2^k = E G as a double word
+    g, g_lo = mills_minus_density32(a)
+    # (Phi(-a) - a phi(a)) / 2^k = E H as a double word
     p = e_hi * g
     p_lo = fma(e_hi, g_lo, fma(e_lo, g, fma(e_hi, g, -p)))
     mb = float_bits(p + p_lo)
@@ -590,6 +625,49 @@ def gelu_grad32(x):
     return float_from_bits(_select(ab > np.int32(_INF_BITS), b, rb), x)  # NaN in, NaN out
 
 
+def _near_root(v, dx, inside):
+    """gelu' within 1/16 of its root: the polynomial in dx = x - _ROOT_HI (lanes
+    outside the window take dx = 0), as a bit pattern."""
+    builder = v.builder
+    fma = v.fma
+    dxi = builder.select(inside, dx, splat_f(0.0))
+    poly = fma(dxi, splat_f(_R[5]), splat_f(_R[4]))
+    for c in (_R[3], _R[2], _R[1], _R[0]):
+        poly = fma(dxi, poly, splat_f(c))
+    d2 = builder.fmul(dxi, dxi)
+    d2_lo = fma(dxi, dxi, builder.fneg(d2))
+    r2 = splat_f(_R2_HI)
+    b2 = builder.fmul(d2, r2)
+    rest = fma(d2, splat_f(_R2_LO), fma(d2_lo, r2, builder.fadd(fma(d2, r2, builder.fneg(b2)), splat_f(_R0))))
+    rest = fma(dxi, fma(d2, poly, splat_f(_R1_LO)), rest)
+    return builder.bitcast(fma(dxi, splat_f(_R1_HI), builder.fadd(b2, rest)), I16)
+
+
+def _emit_gelu_grad_short_sides(v, b, p, p_lo, k):
+    """gelu' on the short path, both signs by one formula in the scale of p (the bit
+    pattern of the result):
+
+        (h -+ (p + p_lo)) 2^k,   h = 2^-k and - for x >= 0, h = 0 and + for x < 0
+
+    x < 0: 2^k (p + p_lo), rounded as the general path's negative side; x >= 0:
+    1 - 2^k (p + p_lo) with 1 - 2^k p formed and split as there (Fast2Sum: 2^-k
+    >= 2|p|), every term 2^-k times the general path's, so the same bits, and 2^k
+    applied last is exact (the result is normal).  The sign of p and p_lo is
+    flipped on their bit patterns; two FMA-pipe operations where the general path's
+    two sides take four, and no select."""
+    builder = v.builder
+    flip = builder.and_(builder.xor(b, splat_i(-1)), splat_i(int(_SIGN)))  # x >= 0: the sign bit
+
+    def flipped(value):
+        return builder.bitcast(builder.xor(builder.bitcast(value, I16), flip), F16)
+
+    h = _emit_scaled_unit(v, b, k)
+    ps, ps_lo = flipped(p), flipped(p_lo)
+    d = builder.fadd(h, ps)
+    d_lo = builder.fadd(builder.fadd(builder.fsub(h, d), ps), ps_lo)
+    return builder.bitcast(v.scalef(builder.fadd(d, d_lo), k.real), I16)
+
+
 def _emit_gelu_grad(v, b, store):
     builder = v.builder
     fma = v.fma
@@ -604,32 +682,24 @@ def _emit_gelu_grad(v, b, store):
         cb = _emit_clamped_abs(v, ab, general, wide)
         a = builder.bitcast(cb, F16)
         e_hi, e_lo, k = emit_exp_neg_half_square32(v, a)
-        f_hi, f_lo = emit_mills_scaled32(v, a)
-        m = builder.fmul(a, splat_f(_C_HI))
-        m_lo = fma(a, splat_f(_C_LO), fma(a, splat_f(_C_HI), builder.fneg(m)))
-        g = builder.fsub(f_hi, m)
-        bv = builder.fsub(g, f_hi)
-        g_lo = builder.fadd(
-            builder.fsub(builder.fsub(f_hi, builder.fsub(g, bv)), builder.fadd(m, bv)), builder.fsub(f_lo, m_lo)
-        )
+        g, g_lo = emit_mills_minus_density32(v, a)
         p = builder.fmul(e_hi, g)
         p_lo = fma(e_hi, g_lo, fma(e_lo, g, fma(e_hi, g, builder.fneg(p))))
-        m = builder.fadd(p, p_lo)
-        if general or wide:
+        if not (general or wide):  # 2^k m is normal here: vscalefps (Exponent)
+            rb = _emit_gelu_grad_short_sides(v, b, p, p_lo, k)
+        else:
+            m = builder.fadd(p, p_lo)
             mb = builder.bitcast(m, I16)
             rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), builder.shl(k.integer, splat_i(23)))
             flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
             neg = builder.select(flushed, splat_i(0), builder.or_(rb, builder.and_(mb, splat_i(int(_SIGN)))))
             ks = v.smax(k.integer, splat_i(_K_FLOOR))
             s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
-        else:  # 2^k m is normal here; 2^k by vscalefps (Exponent)
-            neg = builder.bitcast(v.scalef(m, k.real), I16)
-            s = emit_pow2(v, k)
-        ps = builder.fmul(s, p)
-        d = builder.fsub(one, ps)
-        d_lo = fma(builder.fneg(s), p_lo, builder.fsub(builder.fsub(one, d), ps))
-        pos = builder.bitcast(builder.fadd(d, d_lo), I16)
-        rb = builder.select(builder.icmp_signed("<", b, splat_i(0)), neg, pos)
+            ps = builder.fmul(s, p)
+            d = builder.fsub(one, ps)
+            d_lo = fma(builder.fneg(s), p_lo, builder.fsub(builder.fsub(one, d), ps))
+            pos = builder.bitcast(builder.fadd(d, d_lo), I16)
+            rb = builder.select(builder.icmp_signed("<", b, splat_i(0)), neg, pos)
         nan_free = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), splat_i(0), b) if general else b
         if general:
             rb = builder.select(builder.icmp_signed(">", ab, splat_i(_INF_BITS)), b, rb)
@@ -639,23 +709,10 @@ def _emit_gelu_grad(v, b, store):
         )
         # The polynomial only where a lane is near the root (x near x0 is negative
         # and not NaN, so its select can come last).
-        def near_root():
-            dxi = builder.select(inside, dx, splat_f(0.0))
-            poly = fma(dxi, splat_f(_R[5]), splat_f(_R[4]))
-            for c in (_R[3], _R[2], _R[1], _R[0]):
-                poly = fma(dxi, poly, splat_f(c))
-            d2 = builder.fmul(dxi, dxi)
-            d2_lo = fma(dxi, dxi, builder.fneg(d2))
-            r2 = splat_f(_R2_HI)
-            b2 = builder.fmul(d2, r2)
-            rest = fma(d2, splat_f(_R2_LO), fma(d2_lo, r2, builder.fadd(fma(d2, r2, builder.fneg(b2)), splat_f(_R0))))
-            rest = fma(dxi, fma(d2, poly, splat_f(_R1_LO)), rest)
-            return builder.bitcast(fma(dxi, splat_f(_R1_HI), builder.fadd(b2, rest)), I16)
-
         # nonzero on the short path: |x| <= 12.5 keeps |gelu'| above 1e-33, and it
         # vanishes only at the irrational root, whose nearest float32 its polynomial
         # keeps away from 0 (tests/test_backward_nonzero.py)
-        store(v.select_where_any(inside, rb, near_root), nonzero=not (general or wide))
+        store(v.select_where_any(inside, rb, lambda: _near_root(v, dx, inside)), nonzero=not (general or wide))
 
     def saturated():  # every |x| > 14, no NaN: 1, or the flushed +0 (Phi(x) + x phi(x))
         store(builder.select(builder.icmp_signed("<", b, splat_i(0)), splat_i(0), splat_i(int(_F(1.0).view(np.int32)))))

@@ -16,7 +16,7 @@ import support
 from numba import njit
 
 import fastact
-from fastact._gelu32 import _ROOT_WINDOW_BITS, gelu32, gelu_grad32, mills_centred32, mills_scaled32
+from fastact._gelu32 import _ROOT_WINDOW_BITS, gelu32, gelu_grad32, mills_centred32, mills_minus_density32
 
 _scalar_loop = support.scalar_loop(gelu32)
 _scalar_grad_loop = support.scalar_loop(gelu_grad32)
@@ -81,13 +81,14 @@ def _sum_of_parts(mills):
 
 
 @pytest.mark.parametrize(
-    ("mills", "bound"),
-    # the derivative's tables (fit 2^-28.3, c0 + t c1 formed exactly) and gelu's centred ones
-    # (fit 2^-28.1, and the rounding of w = c1 + t (...) in t w, at most 2^-26.3 of F)
-    [(mills_scaled32, 2.0**-27), (mills_centred32, 2.0**-26)],
-    ids=["scaled", "centred"],
+    ("mills", "density", "bound"),
+    # the derivative's H = F - a/sqrt(2 pi) (F's fit 2^-28.3, c0 + t c1 formed exactly;
+    # measured against F, since H cancels at the root) and gelu's centred F (fit 2^-28.1,
+    # and the rounding of w = c1 + t (...) in t w, at most 2^-26.3 of F)
+    [(mills_minus_density32, 1, 2.0**-27), (mills_centred32, 0, 2.0**-26)],
+    ids=["minus-density", "centred"],
 )
-def test_scaled_mills_ratio_is_accurate_and_continuous_across_the_seams(mills, bound):
+def test_scaled_mills_ratio_is_accurate_and_continuous_across_the_seams(mills, density, bound):
     # F(a) = Phi(-a) exp(a^2/2) on 29 pieces: the 32 float32 values on each side of
     # every seam a = j/2 + 1/4 (and the ends) within the bound of the exact value
     seams = [0.25 + 0.5 * j for j in range(28)] + [0.0, 14.0]
@@ -97,8 +98,9 @@ def test_scaled_mills_ratio_is_accurate_and_continuous_across_the_seams(mills, b
     a = a[(a >= 0) & (a <= 14.0)]
     got = _sum_of_parts(mills)(a)
     mp.mp.dps = 30
-    want = np.array([float(mp.erfc(mp.mpf(float(v)) / mp.sqrt(2)) / 2 * mp.exp(mp.mpf(float(v)) ** 2 / 2)) for v in a])
-    assert np.abs(got / want - 1).max() < bound
+    f = [mp.erfc(mp.mpf(float(v)) / mp.sqrt(2)) / 2 * mp.exp(mp.mpf(float(v)) ** 2 / 2) for v in a]
+    want = np.array([float(fv - density * mp.mpf(float(v)) / mp.sqrt(2 * mp.pi)) for fv, v in zip(f, a, strict=True)])
+    assert np.abs((got - want) / np.array([float(fv) for fv in f])).max() < bound
 
 
 def test_saturated_blocks_equal_the_scalar_kernels_on_every_value():

@@ -6,7 +6,9 @@ on 29 intervals of a = |x|: [0, 1/4] and [j/2 - 1/4, j/2 + 1/4] for j = 1..28,
 
     F(j/2 + t) = c0_hi[j] + c0_lo[j] + t (c1_hi[j] + c1_lo[j] + t (c2[j] + ... + t c6[j])),
 
-with every coefficient a float32 (c0 and c1 as double words).  The fit is least squares
+with every coefficient a float32 (c0 and c1 as double words).  gelu' takes
+H = F - a/sqrt(2 pi) on the same intervals: F's polynomials with c0 and c1
+shifted exactly (:func:`minus_density`), which is what ``main`` prints for them.  The fit is least squares
 on Chebyshev nodes in the relative error of F, against 40-digit mpmath values;
 the coefficients are rounded to float32 one at a time, from c0 up, and the
 higher ones refitted after each rounding.  The printed error
@@ -77,12 +79,27 @@ def fit_interval(j: int):
     return c0_hi, c0_lo, coef, err
 
 
+def minus_density(j: int, hi: float, lo: float, order: int):
+    """The double word of coefficient ``order`` (0 or 1) of H = F - a/sqrt(2 pi) on
+    interval j, from F's (hi + lo): H(j/2 + t) = F(j/2 + t) - (j/2 + t)/sqrt(2 pi)
+    shifts c0 by -(j/2)/sqrt(2 pi) and c1 by -1/sqrt(2 pi), the rest alike; the
+    shift is exact here (40 digits), and the new double word is rounded from it
+    (2^-48), so H carries F's fit error and no other."""
+    value = mp.mpf(hi) + mp.mpf(lo) - (mp.mpf(j) / 2 if order == 0 else 1) / mp.sqrt(2 * mp.pi)
+    new_hi = _f32(float(value))
+    return new_hi, _f32(float(value - mp.mpf(new_hi)))
+
+
 def main():
     rows = [fit_interval(j) for j in range(INTERVALS)]
     worst = max(r[3] for r in rows)
-    print(f"# F(a) tables: {INTERVALS} intervals, degree {DEGREE}, relative error 2^{np.log2(worst):.1f}")
-    names = ["_F_C0_HI", "_F_C0_LO", "_F_C1_HI", "_F_C1_LO"] + [f"_F_C{i}" for i in range(2, DEGREE + 1)]
-    columns = [[r[0] for r in rows], [r[1] for r in rows]] + [[r[2][i] for r in rows] for i in range(DEGREE + 1)]
+    print(f"# F(a) tables: {INTERVALS} intervals, degree {DEGREE}, relative error 2^{np.log2(worst):.1f};")
+    print("# c0 and c1 those of H = F - a/sqrt(2 pi), the derivative's (minus_density)")
+    names = ["_H_C0_HI", "_H_C0_LO", "_H_C1_HI", "_H_C1_LO"] + [f"_F_C{i}" for i in range(2, DEGREE + 1)]
+    h0 = [minus_density(j, r[0], r[1], 0) for j, r in enumerate(rows)]
+    h1 = [minus_density(j, r[2][0], r[2][1], 1) for j, r in enumerate(rows)]
+    columns = [[h[0] for h in h0], [h[1] for h in h0], [h[0] for h in h1], [h[1] for h in h1]]
+    columns += [[r[2][i] for r in rows] for i in range(2, DEGREE + 1)]
     for name, values in zip(names, columns, strict=True):
         print(f"{name} = _table(")
         for i in range(0, len(values), 4):
