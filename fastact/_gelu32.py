@@ -543,7 +543,7 @@ def _emit_gelu(v, b, store):
         cb = _emit_clamped_abs(v, ab, general, wide)
         a = builder.bitcast(cb, F16)
         q, q_lo, k = emit_normal_tail32(v, a)
-        if not (general or wide):  # 2^k m is normal here: vscalefps (Exponent)
+        if not (general or wide):  # 2^k a (q + q_lo) is normal here: vscalefps (Exponent)
             store(_emit_gelu_short_sides(v, b, a, q, q_lo, k))
             return
         # 2^k on the bit pattern, flushed below normal, floored for the positive side
@@ -644,8 +644,8 @@ def _near_root(v, dx, inside):
 
 
 def _emit_gelu_grad_short_sides(v, b, p, p_lo, k):
-    """gelu' on the short path, both signs by one formula in the scale of p (the bit
-    pattern of the result):
+    """gelu' on the short path (its bit pattern), both signs by one formula in the
+    scale of p:
 
         (h -+ (p + p_lo)) 2^k,   h = 2^-k and - for x >= 0, h = 0 and + for x < 0
 
@@ -685,7 +685,7 @@ def _emit_gelu_grad(v, b, store):
         g, g_lo = emit_mills_minus_density32(v, a)
         p = builder.fmul(e_hi, g)
         p_lo = fma(e_hi, g_lo, fma(e_lo, g, fma(e_hi, g, builder.fneg(p))))
-        if not (general or wide):  # 2^k m is normal here: vscalefps (Exponent)
+        if not (general or wide):  # 2^k (p + p_lo) is normal here: vscalefps (Exponent)
             rb = _emit_gelu_grad_short_sides(v, b, p, p_lo, k)
         else:
             m = builder.fadd(p, p_lo)
