@@ -39,7 +39,7 @@ def _per_dtype(c32, c64, wide=False):
 
 
 def range_blocks(fast, general, lo: float, hi: float, saturated=None, saturated_lo: float = np.inf, *,
-                 dtype: str):
+                 dtype: str, fast_nonzero: bool = False):
     """Block kernels for ``dtype`` (16 values, raw pointers; see ``_loops``) from two
     scalar kernels: ``fast`` where every |x| of the block lies in [lo, hi], else
     ``general``.  ``fast`` must be ``general`` with the clamps, selects and
@@ -51,7 +51,10 @@ def range_blocks(fast, general, lo: float, hi: float, saturated=None, saturated_
     the blocks outside the first reach).  Each loop of 16 is vectorized by LLVM; a
     test is one vector compare per 512 bits.  Returns ``(block(src, dst),
     backward_block(grad, src, dst))``, the latter grad * f(x) through
-    ``backward_product``."""
+    ``backward_product``, or, with ``fast_nonzero`` (``fast`` is never 0 on [lo,
+    hi]), as the plain product in the blocks that take ``fast``: the same bits
+    (``backward_product`` blocks the gradient only where the derivative is 0),
+    without the select LLVM cannot prove idle."""
     from numba import carray
 
     from .._avx512 import all_in_range
@@ -96,8 +99,12 @@ def range_blocks(fast, general, lo: float, hi: float, saturated=None, saturated_
         x = carray(src, (16,), float_type)
         y = carray(dst, (16,), float_type)
         if _all_inside(src):
-            for i in range(16):
-                y[i] = backward_product(g[i], fast(x[i]))
+            if fast_nonzero:
+                for i in range(16):
+                    y[i] = g[i] * fast(x[i])
+            else:
+                for i in range(16):
+                    y[i] = backward_product(g[i], fast(x[i]))
         elif has_saturated and _all_saturated(src):
             for i in range(16):
                 y[i] = backward_product(g[i], saturated(x[i]))
