@@ -251,7 +251,7 @@ def _tanhshrink_grad64_saturated(x):
 
 _TANHSHRINK_GRAD64_BLOCK, _TANHSHRINK_BACKWARD64_BLOCK = range_blocks(
     _tanhshrink_grad64_fast, _tanhshrink_grad64, _TSG_EXPM1_MIN, _TSG_FAST_MAX,
-    _tanhshrink_grad64_saturated, _TSG_EXPM1_MAX, dtype="float64",
+    _tanhshrink_grad64_saturated, _TSG_EXPM1_MAX, dtype="float64", fast_nonzero=True,
 )
 
 _tanhshrink_by_dtype = by_dtype(tanhshrink32, _tanhshrink64)
