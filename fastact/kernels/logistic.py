@@ -16,6 +16,7 @@ from .._core import (
     exp_reduce,
     expm1_clamped,
     float_bits,
+    float_from_bits,
     ldexp_flush,
     logistic_grad_ratio,
     logistic_ratio,
@@ -34,7 +35,7 @@ from .._registry import Activation, register
 from .._sigmoid32 import sigmoid32, sigmoid32_block16
 from .._sigmoid64 import sigmoid64_generic_block16
 from .._tanh32 import tanh32, tanh32_block16
-from ._common import _TINY, _jit
+from ._common import _TINY, _jit, range_blocks
 
 _TANH_TINY = 2.0**-30  # tanh(x) rounds to x below this, float32 and float64
 _TANH_SAT = 40.0  # tanh(40) == 1 exactly in both dtypes, and 2*40 stays in range
@@ -125,6 +126,30 @@ def _sigmoid_grad_generic(x):
     return _select(x != x, x, logistic_grad_ratio(e, e))  # e / (1+e)^2; a call: inlined through an overload
 
 
+@_jit
+def _ldexp_normal(p, k):
+    """:func:`ldexp_flush` where ``p * 2**k`` is known to be normal: the same sum on
+    the bit pattern, without the flush (for the fast blocks below)."""
+    return float_from_bits(float_bits(p) + (np.int64(k) << np.int64(52)), p)
+
+
+@_jit
+def _sigmoid_grad_fast64(x):
+    """:func:`_sigmoid_grad_generic` for float64 |x| in [2**-60, 40]: the same
+    operations without the clamp of |x|, the flush of e (e >= e**-40 is normal) and
+    the NaN select."""
+    p, k = exp_reduce(-abs(x))
+    e = _ldexp_normal(p, k)
+    return logistic_grad_ratio(e, e)
+
+
+# float64 block kernels of sigmoid' and the fused backward: blocks whose every |x|
+# lies in [2**-60, 40] take the fast kernel, and the backward there the plain
+# product (the derivative is at least e**-40 / 4); the others the generic kernel
+_SIGMOID_GRAD64_BLOCK, _SIGMOID_BACKWARD64_BLOCK = range_blocks(
+    _sigmoid_grad_fast64, _sigmoid_grad_generic, 2.0**-60, 40.0, dtype="float64", fast_nonzero=True
+)
+
 # float32: the table exp and u = 1 / (1 + e) as a double word (within 1 ULP;
 # _logistic_grad32.py); float64: the generic kernel above
 _sigmoid_grad_by_dtype = by_dtype(sigmoid_grad32, _sigmoid_grad_generic)
@@ -170,6 +195,8 @@ register(
         grad_block_f32=sigmoid_grad32_block16,
         backward_block_f32=sigmoid_backward32_block16,
         forward_block_f64=sigmoid64_generic_block16,
+        grad_block_f64=_SIGMOID_GRAD64_BLOCK,
+        backward_block_f64=_SIGMOID_BACKWARD64_BLOCK,
     )
 )
 
@@ -213,6 +240,22 @@ def _tanh_grad_generic(x):
     e4 = ldexp_flush(p, k + 2)
     return _select(x != x, x, logistic_grad_ratio(e4, e))  # a call: inlined through an overload
 
+
+@_jit
+def _tanh_grad_fast64(x):
+    """:func:`_tanh_grad_generic` for float64 |x| in [2**-60, 20]: the same
+    operations without the clamp of |x|, the flushes of e and 4e (e >= e**-40 is
+    normal) and the NaN select."""
+    p, k = exp_reduce(-2.0 * abs(x))
+    return logistic_grad_ratio(_ldexp_normal(p, k + 2), _ldexp_normal(p, k))
+
+
+# float64 block kernels of tanh' and the fused backward, as sigmoid's: blocks whose
+# every |x| lies in [2**-60, 20] take the fast kernel (the derivative is at least
+# 4 e**-40 / 4 there, so the backward takes the plain product)
+_TANH_GRAD64_BLOCK, _TANH_BACKWARD64_BLOCK = range_blocks(
+    _tanh_grad_fast64, _tanh_grad_generic, 2.0**-60, 20.0, dtype="float64", fast_nonzero=True
+)
 
 # float32: the table exp and a double-word 1 / (1 + e) (within 1 ULP;
 # _logistic_grad32.py); float64: the generic kernel above
@@ -258,6 +301,8 @@ register(
         forward_block_f32=tanh32_block16,
         grad_block_f32=tanh_grad32_block16,
         backward_block_f32=tanh_backward32_block16,
+        grad_block_f64=_TANH_GRAD64_BLOCK,
+        backward_block_f64=_TANH_BACKWARD64_BLOCK,
     )
 )
 
