@@ -604,6 +604,8 @@ def start_loop_probe() -> None:
         [sys.executable, "-c", script], env=env, stdout=_PROBE_RUN["stdout"], stderr=_PROBE_RUN["stderr"]
     )
     atexit.register(_PROBE_RUN["process"].kill)  # a session that ends early (-x) leaves no orphan
+    for name in ("stdout", "stderr"):  # nor open files (closed by loop_code once read)
+        atexit.register(_PROBE_RUN[name].close)
 
 
 def _summarize_one(activation: str) -> dict[str, Any]:
@@ -648,6 +650,8 @@ def loop_code() -> dict[str, Any]:
         start_loop_probe()
         returncode = _PROBE_RUN["process"].wait(timeout=1800)
         out, err = (_PROBE_RUN[f].seek(0) or _PROBE_RUN[f].read() for f in ("stdout", "stderr"))
+        for f in ("stdout", "stderr"):
+            _PROBE_RUN[f].close()
         assert returncode == 0, err[-3000:]
         _PROBE_RUN["result"] = json.loads(out.strip().splitlines()[-1])
     return _PROBE_RUN["result"]
