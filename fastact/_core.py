@@ -55,6 +55,7 @@ __all__ = [
     "fma",
     "float_from_bits",
     "ldexp_flush",
+    "ldexp_normal",
     "ldexp_signed",
     "logistic_grad_ratio",
     "logistic_ratio",
@@ -392,6 +393,31 @@ def _exp_reduce_overload(y):
 # matter and evaluates both sides.  Written as LLVM IR so that the float32 version
 # stays in 32-bit integer lanes (Numba widens int32 arithmetic to int64, which
 # halves the vector width).
+def _ldexp_on_bits(flush: bool):
+    """The codegen of :func:`ldexp_flush` (``flush``) and :func:`ldexp_normal`: k
+    added to the exponent field of p, then (``flush``) +0 below the smallest
+    normal number."""
+
+    def typer(typingctx, p, k):
+        if p not in _INT_OF or not isinstance(k, types.Integer):
+            return None
+
+        def codegen(context, builder, sig, args):
+            pv, kv = args
+            mant_bits = 23 if p == types.float32 else 52
+            ity = ir.IntType(p.bitwidth)
+            kv = builder.trunc(kv, ity) if k.bitwidth > p.bitwidth else builder.sext(kv, ity)
+            bits = builder.add(builder.bitcast(pv, ity), builder.shl(kv, ir.Constant(ity, mant_bits)))
+            if flush:
+                normal = builder.icmp_signed(">=", bits, ir.Constant(ity, 1 << mant_bits))
+                bits = builder.select(normal, bits, ir.Constant(ity, 0))
+            return builder.bitcast(bits, pv.type)
+
+        return p(p, k), codegen
+
+    return typer
+
+
 @intrinsic
 def ldexp_flush(typingctx, p, k):
     """``p * 2**k`` for positive normal ``p``, or ``+0.0`` where that is below the
@@ -402,20 +428,15 @@ def ldexp_flush(typingctx, p, k):
     above -250 (float32) / -2000 (float64) so the exponent arithmetic cannot wrap.
     Never produces a subnormal or raises a floating-point flag.
     """
-    if p not in _INT_OF or not isinstance(k, types.Integer):
-        return None
+    return _ldexp_on_bits(flush=True)(typingctx, p, k)
 
-    def codegen(context, builder, sig, args):
-        pv, kv = args
-        mant_bits = 23 if p == types.float32 else 52
-        ity = ir.IntType(p.bitwidth)
-        kv = builder.trunc(kv, ity) if k.bitwidth > p.bitwidth else builder.sext(kv, ity)
-        bits = builder.add(builder.bitcast(pv, ity), builder.shl(kv, ir.Constant(ity, mant_bits)))
-        normal = builder.icmp_signed(">=", bits, ir.Constant(ity, 1 << mant_bits))
-        bits = builder.select(normal, bits, ir.Constant(ity, 0))
-        return builder.bitcast(bits, pv.type)
 
-    return p(p, k), codegen
+@intrinsic
+def ldexp_normal(typingctx, p, k):
+    """:func:`ldexp_flush` where ``p * 2**k`` is known to be normal (the fast blocks
+    of ``kernels._common.range_blocks``): the same sum on the bit pattern, without
+    the flush."""
+    return _ldexp_on_bits(flush=False)(typingctx, p, k)
 
 
 @intrinsic

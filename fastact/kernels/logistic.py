@@ -16,8 +16,8 @@ from .._core import (
     exp_reduce,
     expm1_clamped,
     float_bits,
-    float_from_bits,
     ldexp_flush,
+    ldexp_normal,
     logistic_grad_ratio,
     logistic_ratio,
     ratio_dd,
@@ -127,19 +127,12 @@ def _sigmoid_grad_generic(x):
 
 
 @_jit
-def _ldexp_normal(p, k):
-    """:func:`ldexp_flush` where ``p * 2**k`` is known to be normal: the same sum on
-    the bit pattern, without the flush (for the fast blocks below)."""
-    return float_from_bits(float_bits(p) + (np.int64(k) << np.int64(52)), p)
-
-
-@_jit
 def _sigmoid_grad_fast64(x):
     """:func:`_sigmoid_grad_generic` for float64 |x| in [2**-60, 40]: the same
     operations without the clamp of |x|, the flush of e (e >= e**-40 is normal) and
     the NaN select."""
     p, k = exp_reduce(-abs(x))
-    e = _ldexp_normal(p, k)
+    e = ldexp_normal(p, k)
     return logistic_grad_ratio(e, e)
 
 
@@ -247,7 +240,7 @@ def _tanh_grad_fast64(x):
     operations without the clamp of |x|, the flushes of e and 4e (e >= e**-40 is
     normal) and the NaN select."""
     p, k = exp_reduce(-2.0 * abs(x))
-    return logistic_grad_ratio(_ldexp_normal(p, k + 2), _ldexp_normal(p, k))
+    return logistic_grad_ratio(ldexp_normal(p, k + 2), ldexp_normal(p, k))
 
 
 # float64 block kernels of tanh' and the fused backward, as sigmoid's: blocks whose
