@@ -40,7 +40,7 @@ from numba.extending import overload
 from ._core import _jit, _select, abs_clamped, exp_reduce, fma, ldexp_flush, ldexp_signed, sign_clear, two_sum
 from ._core_erf import exp_dw
 
-__all__ = ["erfc", "normal_tail", "SQRT_2PI", "div_dw"]
+__all__ = ["erfc", "normal_tail", "normal_tail_of_abs64", "SQRT_2PI", "div_dw"]
 
 #: sqrt(2 pi) as a float64 double word
 SQRT_2PI = (2.5066282746310007, -1.8328579980459167e-16)
@@ -153,11 +153,17 @@ def normal_tail(x):
 def _normal_tail_overload(x):
     if x == types.float64:
         def tail64(x):
-            a = abs_clamped(x, _TINY, TAIL_END64)
-            sq = a * a
-            return (a, *_tail64(a, 0.5 * sq, 0.5 * fma(a, a, -sq), _S64_PR, _S64_QR, _s_long))
+            return normal_tail_of_abs64(abs_clamped(x, _TINY, TAIL_END64))
         return tail64
     return None
+
+
+@_jit
+def normal_tail_of_abs64(a):
+    """:func:`normal_tail` of a float64 ``a`` already in [2**-60, 38.5] (no clamp):
+    the core of both, and the whole of it in the fast blocks of float64 gelu."""
+    sq = a * a
+    return (a, *_tail64(a, 0.5 * sq, 0.5 * fma(a, a, -sq), _S64_PR, _S64_QR, _s_long))
 
 
 @_jit
