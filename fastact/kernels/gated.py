@@ -258,7 +258,7 @@ _GELU_END = TAIL_END64
 
 
 @_jit
-def _gelu_quotient64(a, p, p_lo, k, big, big_lo, d, d_lo):
+def _gelu_quotient64(a, p, p_lo, big, big_lo):
     """a Phi(-a) / 2**k from :func:`normal_tail`'s parts, ~half an ULP."""
     num = a * p
     num_lo = fma(a, p, -num) + a * p_lo
@@ -266,7 +266,7 @@ def _gelu_quotient64(a, p, p_lo, k, big, big_lo, d, d_lo):
 
 
 @_jit
-def _gelu_grad_quotient64(a, p, p_lo, k, big, big_lo, d, d_lo):
+def _gelu_grad_quotient64(a, p, p_lo, big, big_lo, d, d_lo):
     """(Phi(-a) - a phi(a)) / 2**k from :func:`normal_tail`'s parts."""
     m = a * d
     m_lo = fma(a, d, -m) + a * d_lo
@@ -280,10 +280,10 @@ def _gelu_grad_quotient64(a, p, p_lo, k, big, big_lo, d, d_lo):
 @_jit
 def _gelu_f64(x):
     T = type(x)
-    a, p, p_lo, k, big, big_lo, d, d_lo = normal_tail(x)
+    a, p, p_lo, k, big, big_lo, _, _ = normal_tail(x)
     # a Phi(-a), flushed to +0 below the smallest normal number: -a Phi(-a) is 0
     # minus it (+0, not -0, where it is flushed)
-    s = ldexp_flush(_gelu_quotient64(a, p, p_lo, k, big, big_lo, d, d_lo), k)
+    s = ldexp_flush(_gelu_quotient64(a, p, p_lo, big, big_lo), k)
     # a - a Phi(-a) with one rounding; a Phi(-a) <= a / 2, so q's error enters at most once
     return T(0) - s, T(a - s)
 
@@ -292,7 +292,7 @@ def _gelu_f64(x):
 def _gelu_grad_f64(x):
     T = type(x)
     a, p, p_lo, k, big, big_lo, d, d_lo = normal_tail(x)
-    q = _gelu_grad_quotient64(a, p, p_lo, k, big, big_lo, d, d_lo)
+    q = _gelu_grad_quotient64(a, p, p_lo, big, big_lo, d, d_lo)
     return ldexp_signed(T(q), k) + T(0), T(1.0 - ldexp_signed(q, k))
 
 
@@ -318,11 +318,16 @@ def _gelu(x):
 
 
 @_jit
+def _gelu_grad_near_root64(x, y):
+    """y, or within 0.25 of gelu''s root x0 the fitted polynomial in x - x0."""
+    r, inside = _near_root(x, _GELU_ROOT64, _GELU_LEAD64, _GELU_P64, _GELU_ROOT_HALF_WIDTH)
+    return _select(inside, r, y)
+
+
+@_jit
 def _gelu_grad_f64_kernel(x):
     neg, pos = _gelu_grad_f64(x)
-    y = _select(sign_clear(x), pos, neg)
-    r, inside = _near_root(x, _GELU_ROOT64, _GELU_LEAD64, _GELU_P64, _GELU_ROOT_HALF_WIDTH)
-    y = _select(inside, r, y)
+    y = _gelu_grad_near_root64(x, _select(sign_clear(x), pos, neg))
     return _select(x != x, x, y)  # calls, not ternaries: inlined through an overload
 
 
@@ -347,8 +352,8 @@ _GELU_FAST64 = (_TINY, 26.0)
 @_jit
 def _gelu_f64_fast(x):
     """:func:`_gelu_f64_kernel` for |x| in [2**-60, 26]."""
-    a, p, p_lo, k, big, big_lo, d, d_lo = normal_tail_of_abs64(abs(x))
-    s = ldexp_normal(_gelu_quotient64(a, p, p_lo, k, big, big_lo, d, d_lo), k)
+    a, p, p_lo, k, big, big_lo, _, _ = normal_tail_of_abs64(abs(x))
+    s = ldexp_normal(_gelu_quotient64(a, p, p_lo, big, big_lo), k)
     return _select(sign_clear(x), a - s, -s)
 
 
@@ -356,10 +361,8 @@ def _gelu_f64_fast(x):
 def _gelu_grad_f64_fast(x):
     """:func:`_gelu_grad_f64_kernel` for |x| in [2**-60, 26]."""
     a, p, p_lo, k, big, big_lo, d, d_lo = normal_tail_of_abs64(abs(x))
-    s = ldexp_normal(_gelu_grad_quotient64(a, p, p_lo, k, big, big_lo, d, d_lo), k)
-    y = _select(sign_clear(x), 1.0 - s, s)
-    r, inside = _near_root(x, _GELU_ROOT64, _GELU_LEAD64, _GELU_P64, _GELU_ROOT_HALF_WIDTH)
-    return _select(inside, r, y)
+    s = ldexp_normal(_gelu_grad_quotient64(a, p, p_lo, big, big_lo, d, d_lo), k)
+    return _gelu_grad_near_root64(x, _select(sign_clear(x), 1.0 - s, s))
 
 
 _GELU_BLOCK64 = range_blocks(_gelu_f64_fast, _gelu_f64_kernel, *_GELU_FAST64, dtype="float64")[0]
