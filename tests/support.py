@@ -25,6 +25,8 @@ from typing import Any
 
 import mpmath
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 import fastact
 from fastact import _parallel
@@ -894,6 +896,17 @@ def assert_backward_block_layouts(
                 np.testing.assert_array_equal(strided.view(bits), w.view(bits))
 
 
+@intrinsic
+def as_pointer(typingctx, address):
+    """The raw pointer (``void *``) at the integer ``address`` (``array.ctypes.data``),
+    in compiled code: the block kernels and their loop drivers take pointers."""
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
+
+    return types.voidptr(address), codegen
+
+
 def assert_range_test_sees_every_lane(lo: float, hi: float, dtype) -> None:
     """``_avx512.all_in_range`` (the per-block range test of the block kernels built
     from Numba code) for [lo, hi] and ``dtype``: True for a block of 16 values
@@ -901,17 +914,9 @@ def assert_range_test_sees_every_lane(lo: float, hi: float, dtype) -> None:
     zero, the neighbour of either bound outside the range or a larger value; a
     lane at -hi stays inside.  Plain vector IR: it compiles (and must hold) on any
     CPU, AVX-512 or not."""
-    from numba import njit, types
-    from numba.extending import intrinsic
+    from numba import njit
 
     from fastact._avx512 import all_in_range
-
-    @intrinsic
-    def as_pointer(typingctx, address):
-        def codegen(context, builder, signature, args):
-            return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
-
-        return types.voidptr(address), codegen
 
     ints = np.int32 if dtype == np.float32 else np.int64
     lo, hi = dtype(lo), dtype(hi)

@@ -396,8 +396,11 @@ def _selu_fast(x):
 
 
 _SELU_FAST_MAX = 2.0**100
+# float64: with runs drivers (kernels._common._runs_drivers: runs of 256 values in
+# the fast range computed as one plain loop): N(0, 1) at 10^6, one thread, Zen 4,
+# 1.36 -> 1.05 ns per value, the same on |x| in [20, 1000] (all in range)
 _SELU32_BLOCK, _ = range_blocks(_selu_fast, _selu, 2.0**-40, _SELU_FAST_MAX, dtype="float32")
-_SELU64_BLOCK, _ = range_blocks(_selu_fast, _selu, 2.0**-60, _SELU_FAST_MAX, dtype="float64")
+_SELU64_BLOCK, _ = range_blocks(_selu_fast, _selu, 2.0**-60, _SELU_FAST_MAX, dtype="float64", runs=True)
 
 
 @_jit
