@@ -235,8 +235,8 @@ STREAM_ENV_VAR = "FASTACT_STREAM_MIN_BYTES"
 #: call's arrays: a 2 MiB output of a one-input kernel)
 DEFAULT_STREAM_MIN_BYTES = 4 << 20
 #: the largest default threshold: a virtual machine reports its host's whole
-#: last-level cache, most of which serves other guests
-MAX_STREAM_MIN_BYTES = 96 << 20
+#: last-level cache, most of which serves other guests (32 MiB: Zen 4's L3)
+MAX_STREAM_MIN_BYTES = 32 << 20
 
 
 def _last_level_cache_bytes() -> int | None:
@@ -260,16 +260,20 @@ def default_stream_min_bytes() -> int:
     which memory-bound loops stream their output.
 
     ``$FASTACT_STREAM_MIN_BYTES`` if set.  Otherwise the last-level cache, at most
-    96 MiB (4 MiB where its size is unknown): streaming pays once a call's arrays
+    32 MiB (4 MiB where its size is unknown): streaming pays once a call's arrays
     no longer stay in the cache.  Measured with ``tools/stream_threshold.py`` and
     ``bench/compare.py`` (one thread): on AMD Zen 4 (32 MiB L3) plain stores into
     the L3 are 1.15-1.8x faster up to outputs of 8 MiB (relu, leaky_relu: 16 MiB
     of arrays) and streaming is 0.6-0.9x from 16 MiB (32 MiB of arrays).  The
-    Intel VM of 2026-12-04 reports its host's 480 MiB L3: there plain stores are
-    1.05-1.3x faster at 10^6 elements (8-24 MiB of arrays, every memory-bound
-    kernel) and for float32 forwards at 10^7 (80 MiB; 1.10x with calls back to
-    back, 1.1-1.2x in interleaved rounds), streaming 0.84-0.95x for relu_backward
-    from 96 MiB of arrays and 0.6-0.9x for everything from 160 MiB.
+    Intel VM reports its host's 480 MiB L3, shared with other guests, and which
+    store wins at 80 MiB of arrays (float32 forwards at 10^7) changed from day to
+    day: on 2026-12-04 plain stores were 1.1-1.2x faster there (the cap was 96
+    MiB), on 2026-12-05 streaming was 0.59-0.65x (interleaved and back to back,
+    relu, leaky_relu, hard_tanh, relu_backward, 40 MiB outputs) and relu 0.93-1.00
+    of PyTorch in ``peer_compare.py`` against 1.03-1.25 with plain stores.  A
+    core's share of a shared cache rarely holds 80 MiB: the cap is Zen 4's L3.  At
+    10^6 elements (8-24 MiB of arrays) plain stores stay: 0.98-1.05x of streaming
+    back to back.
     """
     wanted = _env_int(STREAM_ENV_VAR, 0, "a byte count >= 0")
     if wanted is not None:
