@@ -1,4 +1,4 @@
-"""float32 gelu and gelu' within 1 ULP (0.678 and 0.970 over every float32) in
+"""float32 gelu and gelu' within 1 ULP (0.961 and 0.972 over every float32) in
 float32 arithmetic: the table exp of ``_sigmoid32``, a piecewise polynomial for the
 scaled Mills ratio, and AVX-512 block kernels.
 
@@ -7,47 +7,54 @@ With a = |x| and Phi the standard normal distribution function,
     Phi(-a) = exp(-a^2/2) F(a),   F(a) = Phi(-a) exp(a^2/2) = R(a) / sqrt(2 pi)
 
 (R: Mills' ratio; F falls smoothly from 1/2 at a = 0 to ~1/(a sqrt(2 pi))).  Both
-factors are double words:
+factors carry more than float32's precision:
 
-- exp(-a^2/2) = 2^k (t_hi + p) from ``_sigmoid32.exp_table_parts32``, fed with the
-  exact double word -a^2/2 = y + y_lo (y = a (-a/2) and its FMA residual): the
-  exponent's absolute error becomes the result's relative error, and y alone would
-  be off by up to 2^-18.
+- exp(-a^2/2) = 2^k t_hi (1 + q) from the table exp of ``_sigmoid32``, fed with
+  the exact double word a^2 = aa + aa_lo (its FMA residual), the -1/2 folded into
+  the constants (:func:`exp_neg_half_square_parts32`): the exponent's absolute
+  error becomes the result's relative error, and a rounded -a^2/2 alone would be
+  off by up to 2^-18.
 - F on 29 intervals of a, [0, 1/4] and j/2 + [-1/4, 1/4] (j = 1..28, to a = 14.25),
   a degree-6 polynomial in an exact t per interval; j comes from one FMA (2a
   rounded to an integer in the low mantissa bits; one add in the block kernels)
   and each coefficient is a 32-entry table, one ``vpermi2ps``
   (``tools/fit_gelu32.py``).  In two forms: gelu's (:func:`mills_centred32`)
   expands about a centre c near j/2 where F(c) is within ~2^-10 of its ULP of a
-  float32 c0, so f = c0 + t w is one FMA and its rounding error one more
-  (relative error 2^-26.3 at worst: the rounding of w in t w, at most a fifth of
-  F).  The derivative's (:func:`mills_minus_density32`) is H = F - a/sqrt(2 pi)
-  itself, which cancels by up to 9 outside its root window: F's polynomials with
-  c0 and c1 shifted exactly (the linear term is all they differ by), t = a - j/2,
+  float32 c0, and F = c0 + t w is kept unevaluated (relative error 2^-26.3 at
+  worst: w's rounding, t w at most a fifth of F); t w is never rounded by itself.  The derivative's
+  (:func:`mills_minus_density32`) is H = F - a/sqrt(2 pi) itself, which cancels
+  by up to 9 outside its root window: F's polynomials with c0 and c1 shifted
+  exactly (the linear term is all they differ by), t = a - j/2,
   c0 and c1 double words and c0 + t c1 formed exactly (2^-28.3 of F).
 
-For gelu, Phi(-a) / 2^k = q + q_lo (:func:`normal_tail32`), and
+For gelu, Phi(-a) = 2^k t_hi (c0 + g) (:func:`normal_tail_parts32`), and
 
-    x < 0:   gelu(x) = -a Phi(-a)           = -(a (q + q_lo)) 2^k
-    x >= 0:  gelu(x) = a (1 - Phi(-a))      = a (d + d_lo),  d + d_lo = 1 - 2^k (q + q_lo)
+    x < 0:   gelu(x) = -a Phi(-a)       = -(a (q + q_lo)) 2^k,  q = t_hi c0 rounded
+    x >= 0:  gelu(x) = a (1 - Phi(-a))  = a (d + d_lo),  d = 1 - 2^k t_hi c0 rounded
 
-each rounded once at the end; 2^k is applied to the negative side's result on its
-bit pattern (exact, flushed to +0 below the smallest normal, like every fastact
-kernel: gelu(x) = -0 never comes from the tail) and to the positive side's q before
-the subtraction from 1 (Fast2Sum: 1 >= 2^k q).  No division anywhere.
+each rounded once at the end, the low parts gathering the products' residuals
+and g = t w + q F (q: exp's polynomial, with the table's low part as a ratio);
+2^k is applied to the negative side's result on its bit pattern (exact, flushed
+to +0 below the smallest normal, like every fastact kernel: gelu(x) = -0 never
+comes from the tail) and to the positive side's t_hi before the subtraction from
+1 (1 - d exact).  No division anywhere.  (Until 2026-12-05 F and Phi(-a) were
+rounded to double words first, and exp's table low part and -a^2/2 formed
+apart, and 2^k and 2^-k applied by ``vscalefps``: the short path's loop took
+36 FMA-pipe operations per 16 values where it takes 26 and an integer shift,
+and 1.2x its time, at 0.678 ULP.)
 
-The derivative gelu'(x) = Phi(x) + x phi(x) is 2^k E H for x < 0 (E = t_hi + p
-renormalized, H = F - a/sqrt(2 pi) a double word from its own tables) and 1 minus
+The derivative gelu'(x) = Phi(x) + x phi(x) is 2^k E H for x < 0 (E = t_hi (1 +
+q), H = F - a/sqrt(2 pi) a double word from its own tables) and 1 minus
 that for x >= 0; within 1/16 of its root x0 = -0.7518, where H cancels, a
 polynomial in the exact x - x0_hi takes over (in the block kernels only for
 blocks with a lane there).  (H used to be F minus the double word a/sqrt(2 pi) by
 a TwoSum: three FMA-pipe operations and seven adds more, 14% of the time of gelu'.)
 
 On the short path (every |x| in [2^-30, 12.5]) both kernels take the two signs by
-one formula in the scale 2^-k, 2^k applied last by ``vscalefps``
-(:func:`_emit_gelu_short_sides`, :func:`_emit_gelu_grad_short_sides`): the same
-bits as the general path's two sides and their select, with half their FMA-pipe
-operations (gelu 8% faster).
+one formula in the scale 2^-k, 2^k applied last (gelu: on the bit pattern, by
+integer operations; gelu': by ``vscalefps``) (:func:`_emit_gelu_short_sides`,
+:func:`_emit_gelu_grad_short_sides`): the same bits as the general path's two
+sides and their select, with half their FMA-pipe operations.
 
 The float64 evaluation this replaces (``kernels.gated``, a rational in float64 with
 one division: 0.512 and 0.577 ULP) took 8 lanes per vector and 2-3x PyTorch's
@@ -63,12 +70,18 @@ from numba.extending import intrinsic
 from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
 from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 from ._sigmoid32 import (
+    _C2,
+    _C3,
+    _INV_LN2,
+    _LN2_HI,
+    _LN2_LO,
     _MIN_NORMAL_BITS,
+    _SHIFT,
+    _SHIFT_BITS,
+    _T_HI,
+    _T_LO,
     _TINY_BITS,
-    emit_exp_table32,
-    emit_exp_table_parts32,
-    exp_table32,
-    exp_table_parts32,
+    Exponent,
 )
 
 __all__ = [
@@ -105,6 +118,21 @@ _FAST_HI_BITS = int(_F(12.5).view(np.int32))
 # in a (1 - it)) whichever scale it gets, and 2^-126 p would underflow (a flag)
 _K_FLOOR = -40
 
+# exp(-a^2/2) from the exact double word a^2 = aa + aa_lo, the -1/2 folded into
+# the constants of _sigmoid32's table exp (every scaling by a power of 2 exact):
+# the same n, kf and reduced argument as from -a^2/2, carried as z = -2r, and
+# expm1(r) = r + c2 r^2 + c3 r^3 = z (-1/2 + z (c2/4 - z c3/8)).  One multiply
+# fewer than forming -a^2/2 first.
+_NEG_HALF_INV_LN2 = _F(-0.5) * _INV_LN2
+_TWO_LN2_HI = _F(2) * _LN2_HI
+_TWO_LN2_LO = _F(2) * _LN2_LO
+_Z_C2 = _C2 * _F(0.25)
+_Z_C3 = _C3 * _F(-0.125)
+# 2^(j/16) = _T_HI[j] (1 + _T_RATIO[j]): the table's low part as a ratio, the
+# constant term of the expm1 polynomial (exp(y) = 2^k t_hi (1 + q), q = expm1(r)
+# + _T_RATIO[j], dropping q's product with the ratio, below 2^-29 of it)
+_T_RATIO = (_T_LO.astype(np.float64) / _T_HI.astype(np.float64)).astype(np.float32)
+
 
 # gelu'(x) near its root x0 = -0.7517915, within 1/16 of it: a polynomial in the
 # exact dx = x - _ROOT_HI (Sterbenz), r0 + dx (r1 + dx (r2 + ...)) with r0 = gelu'
@@ -113,7 +141,7 @@ _K_FLOOR = -40
 # terms from dx^3 on (below 1.5% of the result): dx r1_hi goes into the final FMA
 # and dx^2 r2_hi is formed as a product with its residual.  Outside the window
 # F - a/sqrt(2 pi) cancels by at most a factor 9.2 (where F is within 2^-27.4):
-# 0.970 ULP at worst over every float32 input (at -0.6841).  The fit covers
+# 0.972 ULP at worst over every float32 input (at -0.6835).  The fit covers
 # 1/4 on either side, the window it was first used on (0.636 ULP at worst, at
 # -0.5206), but there the polynomial took 55% of the blocks of N(0, 4^2) inputs
 # and gelu' 1.19x the time it takes with 1/16 (18% of the blocks); at 1/32 the
@@ -342,13 +370,13 @@ def mills_minus_density32(a):
 
 @njit(**JIT_OPTIONS)
 def mills_centred32(a):
-    """F(a) = Phi(-a) exp(a^2/2) for a in [0, 14.25] as a double word ``(f, f_lo)``
-    from the centred tables: f = c0 + t w rounded once (w = c1 + t (c2 + ...)) and
-    f_lo = t w + (c0 - f) its rounding error (c0 - f exact: f is within a fifth of
-    c0).  What is left is the fit's 2^-28.1 and w's rounding, t w being at most a
-    fifth of F: 2^-26.3 of F at worst.  Two operations where the c0 + t c1 of
-    :func:`mills_minus_density32` takes seven.  The scalar half of
-    :func:`emit_mills_centred32`."""
+    """F(a) = Phi(-a) exp(a^2/2) for a in [0, 14.25] as ``(c0, t, poly)``, F = c0 +
+    t poly, from the centred tables: c0 the table's value at the interval's centre
+    c, t = a - c exact and poly = c1 + t (c2 + ...).  What is left is the fit's
+    2^-28.1 and poly's roundings, t poly being at most a fifth of F: 2^-26.3 of F
+    at worst.  The kernels take the three apart (c0 t_hi is the leading product,
+    formed with its residual, and t poly enters the low part in an FMA), so F is
+    never rounded.  The scalar half of :func:`emit_mills_centred32`."""
     w = fma(a, _F(2), _ROUND_SHIFT)  # round(2a) in the low mantissa bits
     j = float_bits(w) - np.int32(_ROUND_SHIFT_BITS)
     t = a - _G_CENTRE[j]  # exact
@@ -356,46 +384,59 @@ def mills_centred32(a):
     poly = fma(t, poly, _G_C4[j])
     poly = fma(t, poly, _G_C3[j])
     poly = fma(t, poly, _G_C2[j])
-    poly = fma(t, poly, _G_C1[j])
-    c0 = _G_C0[j]
-    f = fma(t, poly, c0)
-    return f, fma(t, poly, c0 - f)
+    return _G_C0[j], t, fma(t, poly, _G_C1[j])
 
 
 @njit(**JIT_OPTIONS)
-def neg_half_square32(a):
-    """-a^2/2 for a in [2^-30, 14] as the exact double word ``(y, y_lo)``: y = a (-a/2)
-    rounded and y_lo its FMA residual.  These are the bits of a^2 and its residual
-    times -1/2 (nothing leaves the normal range for a >= 2^-30, so the halving
-    commutes with the rounding), one multiply fewer.  The scalar half of
-    :func:`emit_neg_half_square32`."""
-    na = a * _F(-0.5)
-    y = a * na
-    return y, fma(a, na, -y)
+def exp_neg_half_square_parts32(a):
+    """exp(-a^2/2) = 2^k t_hi (1 + q) for a in [2^-30, 14], ``(t_hi, q, k)``: the
+    table exp of ``_sigmoid32`` (the same n and reduced argument as
+    ``exp_table_parts32`` from the exact double word -a^2/2; t_hi = 2^(j/16)
+    rounded, |q| < 0.023) from a^2 and its FMA residual with the -1/2 in the
+    constants, the table's low part in q (``_T_RATIO``).  The scalar half of
+    :func:`emit_exp_neg_half_square_parts32`."""
+    aa = a * a
+    aa_lo = fma(a, a, -aa)
+    t = fma(aa, _NEG_HALF_INV_LN2, _SHIFT)
+    kf = t - _SHIFT  # n/16 <= 0
+    n = float_bits(t) - np.int32(_SHIFT_BITS)
+    z = fma(kf, _TWO_LN2_HI, aa)  # -2 (-a^2/2 - kf ln2_hi), exact
+    z = fma(kf, _TWO_LN2_LO, z) + aa_lo  # -2r
+    j = n & np.int32(15)
+    q = fma(z, fma(z, fma(z, _Z_C3, _Z_C2), _F(-0.5)), _T_RATIO[j])  # expm1(r) + the ratio
+    return _T_HI[j], q, n >> np.int32(4)
 
 
 @njit(**JIT_OPTIONS)
-def exp_neg_half_square32(a):
-    """exp(-a^2/2) = 2^k (e_hi + e_lo) for a in [2^-30, 14]: ``(e_hi, e_lo, k)``
-    (``_sigmoid32.exp_table32``) of the exact double word of
-    :func:`neg_half_square32`.  The scalar half of :func:`emit_exp_neg_half_square32`."""
-    y, y_lo = neg_half_square32(a)
-    return exp_table32(y, y_lo)
+def normal_tail_parts32(a):
+    """Phi(-a) for a in [2^-30, 14] as ``2^k t_hi (c0 + g)``: ``(t_hi, c0, g, k)``,
+    from exp(-a^2/2) = 2^k t_hi (1 + q) (:func:`exp_neg_half_square_parts32`) and
+    F = c0 + t poly (:func:`mills_centred32`): (1 + q) F = c0 + g, g = t poly + q f
+    with f = F rounded (its rounding weighs |q| < 0.023) and g rounded once (below
+    a quarter of c0 + g; t poly is never rounded by itself).  The kernels form
+
+        h - t_hi (c0 + g) = d + d_lo,   d = h - t_hi c0 rounded,
+        d_lo = (h - t_hi c0 - d) - t_hi g
+
+    with h = 0 for x < 0 (then d + d_lo = -Phi(-a) / 2^k) and h = 2^-k for x >= 0
+    (1 - Phi(-a), over 2^k): h - d is exact (Sterbenz: d >= h/2, since t_hi c0 <
+    0.43 h where k < 0 and t_hi = 1, c0 <= 1/2 where k = 0), so the first term of
+    d_lo is one FMA's rounding of a residual.  Four FMA-pipe operations from the
+    parts to d + d_lo, where rounding F and Phi(-a) first as double words took
+    ten."""
+    t_hi, q, k = exp_neg_half_square_parts32(a)
+    c0, t, poly = mills_centred32(a)
+    return t_hi, c0, fma(t, poly, q * fma(t, poly, c0)), k
 
 
 @njit(**JIT_OPTIONS)
 def normal_tail32(a):
-    """Phi(-a) for a in [2^-30, 14] as ``2^k (q + q_lo)``: ``(q, q_lo, k)``, q_lo
-    unnormalized.  From the parts 2^k (t_hi + p) of exp(-a^2/2) (its exponent the
-    exact double word of :func:`neg_half_square32`) and F = f + f_lo
-    of :func:`mills_centred32`: q = fma(t_hi, f, p f), and q_lo = t_hi f_lo + p f
-    + (t_hi f - q), every product in it below 5% of q (|p| < 0.045 t_hi), so its
-    roundings weigh little.  The scalar half of :func:`emit_normal_tail32`."""
-    y, y_lo = neg_half_square32(a)
-    t_hi, p, k = exp_table_parts32(y, y_lo)
-    f, f_lo = mills_centred32(a)
-    q = fma(t_hi, f, p * f)
-    return q, fma(t_hi, f_lo, fma(p, f, fma(t_hi, f, -q))), k
+    """Phi(-a) for a in [2^-30, 14] as ``2^k (q + q_lo)``: ``(q, q_lo, k)``, q = t_hi c0
+    rounded and q_lo the rest, unnormalized (:func:`normal_tail_parts32` with h = 0,
+    negated)."""
+    t_hi, c0, g, k = normal_tail_parts32(a)
+    q = t_hi * c0
+    return q, fma(t_hi, g, fma(t_hi, c0, -q)), k
 
 
 @njit(**JIT_OPTIONS)
@@ -407,15 +448,17 @@ def gelu32(x):
     ab = b & _ABS
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
     a = float_from_bits(cb, x)
-    q, q_lo, k = normal_tail32(a)
+    t_hi, c0, g, k = normal_tail_parts32(a)
     # x < 0: -a (q + q_lo) 2^k, 2^k on the bit pattern, flushed to +0 below normal
+    q = t_hi * c0
+    q_lo = fma(t_hi, g, fma(t_hi, c0, -q))
     rb = float_bits(fma(a, q, a * q_lo)) + (k << np.int32(23))
     neg = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | _SIGN)
-    # x >= 0: a (1 - 2^k (q + q_lo)), with 1 - 2^k q as a double word (Fast2Sum)
-    s = float_from_bits((max(k, np.int32(_K_FLOOR)) + np.int32(127)) << np.int32(23), x)
-    ps = s * q
-    d = one - ps
-    d_lo = fma(-s, q_lo, (one - d) - ps)
+    # x >= 0: a (1 - 2^k t_hi (c0 + g)) in the unit scale: s = 2^k (floored) times
+    # t_hi, exactly (a normal number)
+    st = float_from_bits((max(k, np.int32(_K_FLOOR)) + np.int32(127)) << np.int32(23), x) * t_hi
+    d = fma(-st, c0, one)
+    d_lo = fma(-st, g, fma(-st, c0, one - d))
     pos = float_bits(fma(a, d, a * d_lo))
     pos = _select(ab > np.int32(_LIMIT_BITS), b, pos)  # x itself from 14 on, inf included
     rb = _select(b < np.int32(0), neg, pos)
@@ -461,29 +504,44 @@ def emit_mills_centred32(v, a):
     poly = fma(t, v.table32(_G_C6, j), v.table32(_G_C5, j))
     for c in (_G_C4, _G_C3, _G_C2, _G_C1):
         poly = fma(t, poly, v.table32(c, j))
-    c0 = v.table32(_G_C0, j)
-    f = fma(t, poly, c0)
-    return f, fma(t, poly, v.builder.fsub(c0, f))
+    return v.table32(_G_C0, j), t, poly
 
 
-def emit_normal_tail32(v, a):
-    """:func:`normal_tail32` on 16 lanes: ``(q, q_lo, k)``, k an :class:`Exponent`."""
-    t_hi, p, k = emit_exp_table_parts32(v, *emit_neg_half_square32(v, a))
-    f, f_lo = emit_mills_centred32(v, a)
-    q = v.fma(t_hi, f, v.builder.fmul(p, f))
-    return q, v.fma(t_hi, f_lo, v.fma(p, f, v.fma(t_hi, f, v.builder.fneg(q)))), k
+def emit_exp_neg_half_square_parts32(v, a):
+    """:func:`exp_neg_half_square_parts32` on 16 lanes: ``(t_hi, q, k, k23)``, k an
+    :class:`Exponent` and k23 = k << 23, an exponent field to add to a bit
+    pattern: the low bits of t hold n (the shift's own bits are zero below bit
+    22), so t << 19 puts k = n >> 4 in bits 23-31 and one mask clears the rest (an
+    integer shift and a logic operation, where applying 2^k by ``vscalefps``
+    takes a slot of the FMA pipe)."""
+    builder = v.builder
+    fma = v.fma
+    aa = builder.fmul(a, a)
+    aa_lo = fma(a, a, builder.fneg(aa))
+    t = fma(aa, splat_f(_NEG_HALF_INV_LN2), splat_f(_SHIFT))
+    kf = builder.fsub(t, splat_f(_SHIFT))
+    n = builder.sub(builder.bitcast(t, I16), splat_i(_SHIFT_BITS))
+    z = fma(kf, splat_f(_TWO_LN2_HI), aa)
+    z = builder.fadd(fma(kf, splat_f(_TWO_LN2_LO), z), aa_lo)
+    # vpermps reads the low 4 bits of n: j
+    q = fma(z, fma(z, fma(z, splat_f(_Z_C3), splat_f(_Z_C2)), splat_f(-0.5)), v.table(_T_RATIO, n))
+    k23 = builder.and_(builder.shl(builder.bitcast(t, I16), splat_i(19)), splat_i(-(1 << 23)))
+    return v.table(_T_HI, n), q, Exponent(builder.ashr(n, splat_i(4)), kf), k23
 
 
-def emit_neg_half_square32(v, a):
-    """:func:`neg_half_square32` on 16 lanes."""
-    na = v.builder.fmul(a, splat_f(-0.5))
-    y = v.builder.fmul(a, na)
-    return y, v.fma(a, na, v.builder.fneg(y))
+def emit_normal_tail_parts32(v, a):
+    """:func:`normal_tail_parts32` on 16 lanes: ``(t_hi, c0, g, k, k23)``
+    (:func:`emit_exp_neg_half_square_parts32`)."""
+    t_hi, q, k, k23 = emit_exp_neg_half_square_parts32(v, a)
+    c0, t, poly = emit_mills_centred32(v, a)
+    return t_hi, c0, v.fma(t, poly, v.builder.fmul(q, v.fma(t, poly, c0))), k, k23
 
 
-def emit_exp_neg_half_square32(v, a):
-    """:func:`exp_neg_half_square32` on 16 lanes."""
-    return emit_exp_table32(v, *emit_neg_half_square32(v, a))
+def emit_tail_difference32(v, h, t_hi, c0, g):
+    """h - t_hi (c0 + g) as ``(d, d_lo)`` (:func:`normal_tail_parts32`)."""
+    nt = v.builder.fneg(t_hi)
+    d = v.fma(nt, c0, h)
+    return d, v.fma(nt, g, v.fma(nt, c0, v.builder.fsub(h, d)))
 
 
 def _emit_clamped_abs(v, ab, general, wide):
@@ -502,31 +560,37 @@ def _dispatch(v, ab, evaluate, saturated):
     v.dispatch(ab, tiers, lambda: evaluate(True))
 
 
-def _emit_scaled_unit(v, b, k):
-    """2^-k where x >= 0 and 0 where x < 0 (``b``: x's bit pattern), for the short
-    paths' two signs in one: one ``vscalefps`` with zero-masking.  k.real is n/16
-    with floor k, and floor(15/16 - n/16) = -k for every integer n (exact)."""
-    nonneg = v.builder.icmp_signed(">=", b, splat_i(0))
-    return v.scalef(splat_f(1.0), v.builder.fsub(splat_f(15 / 16), k.real), where=nonneg, otherwise=splat_f(0.0))
-
-
-def _emit_gelu_short_sides(v, b, a, q, q_lo, k):
-    """gelu on the short path, both signs by one formula in the scale of q:
-
-        a (h - q - q_lo) 2^k,   h = 2^-k (x >= 0) or 0 (x < 0)
-
-    x < 0: -a (q + q_lo) 2^k, the negative side's rounding of the general path
-    (h - q and its error are exact); x >= 0: a (1 - 2^k (q + q_lo)) with 1 - 2^k q
-    formed and split as there (Fast2Sum: 2^-k >= q), every term 2^-k times the
-    general path's (2^-k <= 2^113), so the same bits, and 2^k applied last is exact
-    (the result is normal).  Four FMA-pipe operations where the general path's
-    two sides and their select take eight."""
+def _emit_scaled_unit(v, b, k23):
+    """2^-k where x >= 0 and 0 where x < 0 (``b``: x's bit pattern; ``k23``: k << 23,
+    :func:`emit_exp_neg_half_square_parts32`), for the short paths' two signs in
+    one: the bits (127 - k) << 23, zero-masked.  The mask comes from a float
+    compare (``vcmpps`` into a mask register: LLVM turns an integer compare of the
+    sign into an arithmetic shift, which takes the FMA pipe's port)."""
     builder = v.builder
-    h = _emit_scaled_unit(v, b, k)
-    d = builder.fsub(h, q)
-    d_lo = builder.fsub(builder.fsub(builder.fsub(h, d), q), q_lo)
+    nonneg = builder.fcmp_ordered(">=", builder.bitcast(b, F16), splat_f(0.0))
+    h = builder.select(nonneg, builder.sub(splat_i(127 << 23), k23), splat_i(0))
+    return builder.bitcast(h, F16)
+
+
+def _emit_gelu_short_sides(v, b, a, parts):
+    """gelu on the short path, both signs by one formula in the scale 2^-k:
+
+        a (h - t_hi (c0 + g)) 2^k,   h = 2^-k (x >= 0) or 0 (x < 0)
+
+    with the difference as the double word of :func:`emit_tail_difference32`.
+    x < 0: the negation of the general path's negative side, operation for
+    operation (h = 0: d = -t_hi c0 rounded, h - d = -d); x >= 0: the general
+    path's positive side, computed there in the unit scale with 2^k t_hi, every
+    term 2^-k times it here (k >= -113: no overflow), so the same bits, and 2^k
+    applied last is exact (the result is normal).  One formula for both signs;
+    h and 2^k come from k's exponent field by integer operations (a shift, two
+    logic operations and two integer adds, beside the FMA pipe: two
+    ``vscalefps`` and a subtraction took 9% of the kernel's time)."""
+    builder = v.builder
+    t_hi, c0, g, _, k23 = parts
+    d, d_lo = emit_tail_difference32(v, _emit_scaled_unit(v, b, k23), t_hi, c0, g)
     r = v.fma(a, d, builder.fmul(a, d_lo))
-    return builder.bitcast(v.scalef(r, k.real), I16)
+    return builder.add(builder.bitcast(r, I16), k23)  # 2^k r, exact: a normal result
 
 
 def _emit_gelu(v, b, store):
@@ -542,20 +606,22 @@ def _emit_gelu(v, b, store):
         inf], the clamp at 14, the flush, the floor and the large-x select stay)."""
         cb = _emit_clamped_abs(v, ab, general, wide)
         a = builder.bitcast(cb, F16)
-        q, q_lo, k = emit_normal_tail32(v, a)
-        if not (general or wide):  # 2^k a (q + q_lo) is normal here: vscalefps (Exponent)
-            store(_emit_gelu_short_sides(v, b, a, q, q_lo, k))
+        parts = emit_normal_tail_parts32(v, a)
+        if not (general or wide):  # 2^k a (h - ...) is normal here: vscalefps (Exponent)
+            store(_emit_gelu_short_sides(v, b, a, parts))
             return
-        # 2^k on the bit pattern, flushed below normal, floored for the positive side
+        t_hi, c0, g, k, _ = parts
+        # x < 0: 2^k on the bit pattern, flushed below normal
+        q = builder.fmul(t_hi, c0)
+        q_lo = fma(t_hi, g, fma(t_hi, c0, builder.fneg(q)))
         m = fma(a, q, builder.fmul(a, q_lo))
         rb = builder.add(builder.bitcast(m, I16), builder.shl(k.integer, splat_i(23)))
         flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
         neg = builder.select(flushed, splat_i(0), builder.or_(rb, splat_i(int(_SIGN))))
+        # x >= 0 in the unit scale: 2^k (floored) times t_hi
         ks = v.smax(k.integer, splat_i(_K_FLOOR))
         s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
-        ps = builder.fmul(s, q)
-        d = builder.fsub(one, ps)
-        d_lo = fma(builder.fneg(s), q_lo, builder.fsub(builder.fsub(one, d), ps))
+        d, d_lo = emit_tail_difference32(v, one, builder.fmul(s, t_hi), c0, g)
         pos = builder.bitcast(fma(a, d, builder.fmul(a, d_lo)), I16)
         pos = builder.select(builder.icmp_signed(">", ab, splat_i(_LIMIT_BITS)), b, pos)
         rb = builder.select(builder.icmp_signed("<", b, splat_i(0)), neg, pos)
@@ -592,11 +658,13 @@ def gelu_grad32(x):
     ab = b & _ABS
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
     a = float_from_bits(cb, x)
-    e_hi, e_lo, k = exp_neg_half_square32(a)
+    t_hi, q, k = exp_neg_half_square_parts32(a)
     g, g_lo = mills_minus_density32(a)
-    # (Phi(-a) - a phi(a)) / 2^k = E H as a double word
-    p = e_hi * g
-    p_lo = fma(e_hi, g_lo, fma(e_lo, g, fma(e_hi, g, -p)))
+    # (Phi(-a) - a phi(a)) / 2^k = t_hi (1 + q) H as a double word: t_hi g exactly,
+    # plus t_hi (q H + g_lo) (H rounded: q <= 0.023 weighs its rounding; near the
+    # root g_lo is no small part of H, so q g_lo counts)
+    p = t_hi * g
+    p_lo = fma(t_hi, fma(q, g + g_lo, g_lo), fma(t_hi, g, -p))
     mb = float_bits(p + p_lo)
     rb = (mb & _ABS) + (k << np.int32(23))
     neg = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | (mb & _SIGN))
@@ -643,7 +711,7 @@ def _near_root(v, dx, inside):
     return builder.bitcast(fma(dxi, splat_f(_R1_HI), builder.fadd(b2, rest)), I16)
 
 
-def _emit_gelu_grad_short_sides(v, b, p, p_lo, k):
+def _emit_gelu_grad_short_sides(v, b, p, p_lo, k23):
     """gelu' on the short path (its bit pattern), both signs by one formula in the
     scale of p:
 
@@ -654,18 +722,19 @@ def _emit_gelu_grad_short_sides(v, b, p, p_lo, k):
     >= 2|p|), every term 2^-k times the general path's, so the same bits, and 2^k
     applied last is exact (the result is normal).  The sign of p and p_lo is
     flipped on their bit patterns; two FMA-pipe operations where the general path's
-    two sides take four, and no select."""
+    two sides take four, and no select; h and 2^k by integer operations, as
+    gelu's."""
     builder = v.builder
     flip = builder.and_(builder.xor(b, splat_i(-1)), splat_i(int(_SIGN)))  # x >= 0: the sign bit
 
     def flipped(value):
         return builder.bitcast(builder.xor(builder.bitcast(value, I16), flip), F16)
 
-    h = _emit_scaled_unit(v, b, k)
+    h = _emit_scaled_unit(v, b, k23)
     ps, ps_lo = flipped(p), flipped(p_lo)
     d = builder.fadd(h, ps)
     d_lo = builder.fadd(builder.fadd(builder.fsub(h, d), ps), ps_lo)
-    return builder.bitcast(v.scalef(builder.fadd(d, d_lo), k.real), I16)
+    return builder.add(builder.bitcast(builder.fadd(d, d_lo), I16), k23)  # 2^k, exact: a normal result
 
 
 def _emit_gelu_grad(v, b, store):
@@ -681,12 +750,12 @@ def _emit_gelu_grad(v, b, store):
         14, the flush and the floor stay)."""
         cb = _emit_clamped_abs(v, ab, general, wide)
         a = builder.bitcast(cb, F16)
-        e_hi, e_lo, k = emit_exp_neg_half_square32(v, a)
+        t_hi, q, k, k23 = emit_exp_neg_half_square_parts32(v, a)
         g, g_lo = emit_mills_minus_density32(v, a)
-        p = builder.fmul(e_hi, g)
-        p_lo = fma(e_hi, g_lo, fma(e_lo, g, fma(e_hi, g, builder.fneg(p))))
-        if not (general or wide):  # 2^k (p + p_lo) is normal here: vscalefps (Exponent)
-            rb = _emit_gelu_grad_short_sides(v, b, p, p_lo, k)
+        p = builder.fmul(t_hi, g)
+        p_lo = fma(t_hi, fma(q, builder.fadd(g, g_lo), g_lo), fma(t_hi, g, builder.fneg(p)))
+        if not (general or wide):  # 2^k (p + p_lo) is normal here: on the bit pattern
+            rb = _emit_gelu_grad_short_sides(v, b, p, p_lo, k23)
         else:
             m = builder.fadd(p, p_lo)
             mb = builder.bitcast(m, I16)

@@ -70,21 +70,30 @@ def test_near_root_polynomial_meets_the_general_formula_at_its_edges():
 
 def _sum_of_parts(mills):
     @njit
-    def evaluate(a):
+    def double_word(a):
         out = np.empty(a.size)
         for i in range(a.size):
             f_hi, f_lo = mills(a[i])
             out[i] = np.float64(f_hi) + np.float64(f_lo)
         return out
 
-    return evaluate
+    @njit
+    def centred(a):  # c0 + t poly
+        out = np.empty(a.size)
+        for i in range(a.size):
+            c0, t, poly = mills(a[i])
+            out[i] = np.float64(c0) + np.float64(t) * np.float64(poly)
+        return out
+
+    return centred if mills is mills_centred32 else double_word
 
 
 @pytest.mark.parametrize(
     ("mills", "density", "bound"),
     # the derivative's H = F - a/sqrt(2 pi) (F's fit 2^-28.3, c0 + t c1 formed exactly;
-    # measured against F, since H cancels at the root) and gelu's centred F (fit 2^-28.1,
-    # and the rounding of w = c1 + t (...) in t w, at most 2^-26.3 of F)
+    # measured against F, since H cancels at the root) and gelu's centred F = c0 + t w
+    # (fit 2^-28.1, and the rounding of w = c1 + t (...), t w at most a fifth of F:
+    # 2^-26.3 of F)
     [(mills_minus_density32, 1, 2.0**-27), (mills_centred32, 0, 2.0**-26)],
     ids=["minus-density", "centred"],
 )
