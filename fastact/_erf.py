@@ -138,7 +138,7 @@ def _tail_short(a, h, sp, sq):
 def normal_tail(x):
     """Phi(-|x|) = erfc(|x| / sqrt2) / 2 in parts, for a float64 ``x``, NaN or not
     (NaN and |x| beyond the tail's end act as the end; callers put the NaN and the
-    limits back; float32 gelu: ``_gelu32.normal_tail32``):
+    limits back; float32 gelu: ``_gelu32.normal_tail_parts32``):
 
     ``(a, p, p_lo, k, D, D_lo, d, d_lo)``, all float64 but ``k``: ``a = |x|``
     clamped to [2**-60, 38.5],

@@ -29,7 +29,7 @@ factors carry more than float32's precision:
 
 For gelu, Phi(-a) = 2^k t_hi (c0 + g) (:func:`normal_tail_parts32`), and
 
-    x < 0:   gelu(x) = -a Phi(-a)       = -(a (q + q_lo)) 2^k,  q = t_hi c0 rounded
+    x < 0:   gelu(x) = -a Phi(-a)       = a (d + d_lo) 2^k,  d = -t_hi c0 rounded
     x >= 0:  gelu(x) = a (1 - Phi(-a))  = a (d + d_lo),  d = 1 - 2^k t_hi c0 rounded
 
 each rounded once at the end, the low parts gathering the products' residuals
@@ -86,7 +86,7 @@ from ._sigmoid32 import (
 
 __all__ = [
     "gelu32", "gelu32_block16", "gelu_grad32", "gelu_grad32_block16", "gelu_backward32_block16",
-    "normal_tail32", "mills_minus_density32",
+    "normal_tail_parts32", "mills_minus_density32",
 ]
 
 _F = np.float32
@@ -430,13 +430,12 @@ def normal_tail_parts32(a):
 
 
 @njit(**JIT_OPTIONS)
-def normal_tail32(a):
-    """Phi(-a) for a in [2^-30, 14] as ``2^k (q + q_lo)``: ``(q, q_lo, k)``, q = t_hi c0
-    rounded and q_lo the rest, unnormalized (:func:`normal_tail_parts32` with h = 0,
-    negated)."""
-    t_hi, c0, g, k = normal_tail_parts32(a)
-    q = t_hi * c0
-    return q, fma(t_hi, g, fma(t_hi, c0, -q)), k
+def tail_difference32(h, t_hi, c0, g):
+    """h - t_hi (c0 + g) as ``(d, d_lo)``: d rounded, d_lo the rest
+    (:func:`normal_tail_parts32`).  The scalar half of
+    :func:`emit_tail_difference32`."""
+    d = fma(-t_hi, c0, h)
+    return d, fma(-t_hi, g, fma(-t_hi, c0, h - d))
 
 
 @njit(**JIT_OPTIONS)
@@ -449,16 +448,15 @@ def gelu32(x):
     cb = min(max(ab, np.int32(_TINY_BITS)), np.int32(_LIMIT_BITS))
     a = float_from_bits(cb, x)
     t_hi, c0, g, k = normal_tail_parts32(a)
-    # x < 0: -a (q + q_lo) 2^k, 2^k on the bit pattern, flushed to +0 below normal
-    q = t_hi * c0
-    q_lo = fma(t_hi, g, fma(t_hi, c0, -q))
-    rb = float_bits(fma(a, q, a * q_lo)) + (k << np.int32(23))
+    # x < 0: a (0 - Phi(-a)/2^k) 2^k, 2^k on the bit pattern of its magnitude,
+    # flushed to +0 below normal
+    d, d_lo = tail_difference32(_F(0), t_hi, c0, g)
+    rb = (float_bits(fma(a, d, a * d_lo)) & _ABS) + (k << np.int32(23))
     neg = _select(rb < np.int32(_MIN_NORMAL_BITS), np.int32(0), rb | _SIGN)
     # x >= 0: a (1 - 2^k t_hi (c0 + g)) in the unit scale: s = 2^k (floored) times
     # t_hi, exactly (a normal number)
     st = float_from_bits((max(k, np.int32(_K_FLOOR)) + np.int32(127)) << np.int32(23), x) * t_hi
-    d = fma(-st, c0, one)
-    d_lo = fma(-st, g, fma(-st, c0, one - d))
+    d, d_lo = tail_difference32(one, st, c0, g)
     pos = float_bits(fma(a, d, a * d_lo))
     pos = _select(ab > np.int32(_LIMIT_BITS), b, pos)  # x itself from 14 on, inf included
     rb = _select(b < np.int32(0), neg, pos)
@@ -538,7 +536,7 @@ def emit_normal_tail_parts32(v, a):
 
 
 def emit_tail_difference32(v, h, t_hi, c0, g):
-    """h - t_hi (c0 + g) as ``(d, d_lo)`` (:func:`normal_tail_parts32`)."""
+    """:func:`tail_difference32` on 16 lanes."""
     nt = v.builder.fneg(t_hi)
     d = v.fma(nt, c0, h)
     return d, v.fma(nt, g, v.fma(nt, c0, v.builder.fsub(h, d)))
@@ -578,8 +576,8 @@ def _emit_gelu_short_sides(v, b, a, parts):
         a (h - t_hi (c0 + g)) 2^k,   h = 2^-k (x >= 0) or 0 (x < 0)
 
     with the difference as the double word of :func:`emit_tail_difference32`.
-    x < 0: the negation of the general path's negative side, operation for
-    operation (h = 0: d = -t_hi c0 rounded, h - d = -d); x >= 0: the general
+    x < 0: the general path's negative side, operation for operation (h = 0);
+    x >= 0: the general
     path's positive side, computed there in the unit scale with 2^k t_hi, every
     term 2^-k times it here (k >= -113: no overflow), so the same bits, and 2^k
     applied last is exact (the result is normal).  One formula for both signs;
@@ -607,15 +605,15 @@ def _emit_gelu(v, b, store):
         cb = _emit_clamped_abs(v, ab, general, wide)
         a = builder.bitcast(cb, F16)
         parts = emit_normal_tail_parts32(v, a)
-        if not (general or wide):  # 2^k a (h - ...) is normal here: vscalefps (Exponent)
+        if not (general or wide):  # 2^k a (h - ...) is normal here: 2^k by an integer add
             store(_emit_gelu_short_sides(v, b, a, parts))
             return
         t_hi, c0, g, k, _ = parts
-        # x < 0: 2^k on the bit pattern, flushed below normal
-        q = builder.fmul(t_hi, c0)
-        q_lo = fma(t_hi, g, fma(t_hi, c0, builder.fneg(q)))
-        m = fma(a, q, builder.fmul(a, q_lo))
-        rb = builder.add(builder.bitcast(m, I16), builder.shl(k.integer, splat_i(23)))
+        # x < 0: a (0 - Phi(-a)/2^k), 2^k on the bit pattern of its magnitude,
+        # flushed below normal
+        d, d_lo = emit_tail_difference32(v, splat_f(0.0), t_hi, c0, g)
+        mb = builder.and_(builder.bitcast(fma(a, d, builder.fmul(a, d_lo)), I16), splat_i(int(_ABS)))
+        rb = builder.add(mb, builder.shl(k.integer, splat_i(23)))
         flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
         neg = builder.select(flushed, splat_i(0), builder.or_(rb, splat_i(int(_SIGN))))
         # x >= 0 in the unit scale: 2^k (floored) times t_hi
