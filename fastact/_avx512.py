@@ -47,6 +47,11 @@ I16 = ir.VectorType(ir.IntType(32), BLOCK)
 # one ymm register: the AVX2 table lookups work on 8-lane halves
 _F8 = ir.VectorType(ir.FloatType(), 8)
 _I8 = ir.VectorType(ir.IntType(32), 8)
+# one zmm register of doubles (the float64 table lookups), and a ymm one (AVX2)
+_D8 = ir.VectorType(ir.DoubleType(), 8)
+_Q8 = ir.VectorType(ir.IntType(64), 8)
+_D4 = ir.VectorType(ir.DoubleType(), 4)
+_Q4 = ir.VectorType(ir.IntType(64), 4)
 #: the float64 block: 16 doubles and their 64-bit patterns (two zmm registers each)
 F16D = ir.VectorType(ir.DoubleType(), BLOCK)
 I16Q = ir.VectorType(ir.IntType(64), BLOCK)
@@ -92,7 +97,8 @@ def splat_f(v: float) -> ir.Constant:
 
 class Lanes:
     """Builds 16-lane IR for one element type (``dtype``: "float32" or "float64"):
-    fused multiply-adds, square roots, (float32) 16- and 32-entry table lookups,
+    fused multiply-adds, square roots, table lookups (float32: 16 and 32 entries;
+    float64: 8),
     signed integer min/max on bit patterns and the per-block branches
     (``builder``: the llvmlite IR builder, for everything else)."""
 
@@ -108,7 +114,11 @@ class Lanes:
             self._perm2 = module.declare_intrinsic(
                 "llvm.x86.avx512.vpermi2var.ps.512", fnty=ir.FunctionType(F16, [F16, I16, F16])
             )
-        elif dtype == "float32":
+        elif dtype == "float64" and BLOCK_ISA == "avx512":
+            self._permd = module.declare_intrinsic(
+                "llvm.x86.avx512.permvar.df.512", fnty=ir.FunctionType(_D8, [_D8, _Q8])
+            )
+        if BLOCK_ISA != "avx512":
             self._perm8 = module.declare_intrinsic("llvm.x86.avx2.permps", fnty=ir.FunctionType(_F8, [_F8, _I8]))
         self._fma = self._intrinsic("fma", 3)
 
@@ -148,6 +158,38 @@ class Lanes:
         padded = [float(v) for v in values] + [0.0] * (2 * BLOCK - len(values))
         low, high = ir.Constant(F16, padded[:BLOCK]), ir.Constant(F16, padded[BLOCK:])
         return self.builder.call(self._perm2, [low, index, high])
+
+    def table8(self, values, index):
+        """``values[index & 7]`` per lane of a float64 block, for a table of 8
+        doubles: one ``vpermpd`` per zmm half.  AVX2: per ymm quarter (4 lanes),
+        the table as 16 floats in two ymm, a ``vpermps`` on each with the
+        index pair (2j, 2j + 1) per lane and a blend on bit 2 of j (the same
+        doubles, moved as halves)."""
+        builder = self.builder
+        undef = ir.Constant(I16Q, None)
+        if BLOCK_ISA == "avx512":
+            table = ir.Constant(_D8, [float(v) for v in values])
+            halves = []
+            for half in range(2):
+                idx = builder.shuffle_vector(index, undef, ir.Constant(_I8, list(range(8 * half, 8 * half + 8))))
+                halves.append(builder.call(self._permd, [table, idx]))
+            return builder.shuffle_vector(halves[0], halves[1], ir.Constant(I16, list(range(BLOCK))))
+        parts = [builder.bitcast(ir.Constant(_D4, [float(v) for v in values[i:i + 4]]), _F8) for i in (0, 4)]
+        quarters = []
+        q4 = ir.VectorType(ir.IntType(32), 4)
+        for quarter in range(4):
+            j = builder.shuffle_vector(index, undef, ir.Constant(q4, list(range(4 * quarter, 4 * quarter + 4))))
+            two_j = builder.shl(builder.and_(j, ir.Constant(_Q4, [3] * 4)), ir.Constant(_Q4, [1] * 4))
+            # (2j, 2j + 1) as the two 32-bit halves of each 64-bit lane
+            pair = builder.or_(builder.or_(two_j, builder.shl(two_j, ir.Constant(_Q4, [32] * 4))),
+                               ir.Constant(_Q4, [1 << 32] * 4))
+            idx = builder.bitcast(pair, _I8)
+            low, high = (builder.bitcast(builder.call(self._perm8, [part, idx]), _D4) for part in parts)
+            take_high = builder.icmp_signed("!=", builder.and_(j, ir.Constant(_Q4, [4] * 4)), ir.Constant(_Q4, [0] * 4))
+            quarters.append(builder.select(take_high, high, low))
+        pairs = [builder.shuffle_vector(quarters[i], quarters[i + 1], ir.Constant(_I8, list(range(8))))
+                 for i in (0, 2)]
+        return builder.shuffle_vector(pairs[0], pairs[1], ir.Constant(I16, list(range(BLOCK))))
 
     def _table_avx2(self, values, index, bits):
         """``values[index & (2^bits - 1)]`` per lane with AVX2's 8-entry ``vpermps``

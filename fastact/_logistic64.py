@@ -1,12 +1,12 @@
-"""float64 silu, x sigmoid(x), and its derivative on a lean double-word exp: the float32 kernels' scheme
-(``_sigmoid32``, ``_silu32``) in float64.
+"""float64 silu, x sigmoid(x), and its derivative on a table-driven double-word exp: the float32 kernels'
+scheme (``_sigmoid32``, ``_silu32``) in float64.
 
 The generic gated kernel (``kernels.gated``: exp as a double word p 2^k, then e and
 its low part each scaled to their value, a general corrected quotient and the
 scale applied to the quotient) took 115 vector instructions per 8 values, 2.3x
 PyTorch's silu.  Here, as in float32, with a = |x| clamped to [2^-60, 745]:
 
-    exp(-a) = 2^k (p + p_lo)            (p in [0.70, 1.42], a double word)
+    exp(-a) = 2^k (p + p_lo)            (p in [0.97, 2.06], a double word)
     x >= 0:  a / (1 + e)
     x <  0:  -2^k a p / (1 + e)          (a p as a double word)
 
@@ -16,15 +16,18 @@ quotient takes one residual correction; 2^k goes on last on the bit pattern, so
 the negative tail keeps its relative accuracy down to the smallest normal number
 (silu(-700) = -6.9e-302), flushed to +0 below it.  Below |x| = 2^-60 silu(x)
 rounds to x/2 (+-0 where that is subnormal); above 745 it is x (x >= 0) or the
-flushed +0.  80 instructions per 8 values, loads and stores included.
+flushed +0.
 
-The exp is exp_dw64's (``_core_log``) with y_lo = 0: Cody-Waite reduction with
-the rounding of r kept (r_lo: 2^-54.5 relative otherwise, which cost 0.79 ULP),
-the degree-10 polynomial of ``_core``, and 1 + s as a Fast2Sum.  silu and silu'
-take :func:`exp_neg64_lean` (the rounding of r + r^2 q left out of p_lo: silu
-0.88 ULP instead of 0.63, 9% faster; silu' 1.14 over 10^7 samples, 1.53 at worst
-near x = -1.04, where 1 + x u cancels, instead of 0.68, 3% faster, and 5% more
-from its root window narrowed to 1/32, ``kernels.gated``).
+The exp (:func:`exp_neg64_table`) reduces by ln2/8 onto a table of 2^(j/8) (one
+``vpermpd`` per zmm half for each of its two words), so that |r| <= ln2/16 and
+a degree-7 polynomial suffices and the roundings of r and of r + r^2 Q weigh
+2^-58 each: 2^-56.4 relative at worst measured, in 15 floating-point operations
+per 8 values.  Until 2026-12-05 silu and silu' took ``exp_neg64_lean`` (the
+reduction by ln2, |r| <= 0.35, the degree-9 Q of ``_core`` and two rounding
+terms left out of p_lo: 2^-54.4, 23 operations): the short path's loop took 70
+floating-point operations per 16 values where it takes 54, silu 1.14x its time
+now (0.883 -> 0.563 ULP over 10^7 samples) and silu' 1.10x (1.144 -> 0.599; its
+worst inputs near x = -1.04, where 1 + x u cancels, 1.53 -> 0.62).
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from ._avx512 import backward_block_intrinsic, block_intrinsic
 from ._core import _E64, _LN2_HI64, _LN2_LO64, _LOG2E, _SHIFT64, JIT_OPTIONS, _select, float_bits, float_from_bits, fma
 
 __all__ = [
-    "exp_neg64", "one_plus64", "exp_neg64_lean", "quotient_parts64", "silu64", "silu_grad64_off_root",
+    "exp_neg64", "one_plus64", "exp_neg64_lean", "exp_neg64_table", "emit_exp_neg64_table", "quotient_parts64",
+    "silu64", "silu_grad64_off_root",
     "silu64_block16", "silu_grad64_blocks",
     "near_root_grad64_blocks", "emit_exp_neg64", "emit_gate_quotient64", "gate64", "emit_gate64",
     "reciprocal_one_plus64", "gate_grad64", "emit_reciprocal_one_plus64", "emit_gate_grad64", "emit_two_sum",
@@ -101,13 +105,57 @@ def exp_neg64(a, a_lo):
 def exp_neg64_lean(a):
     """exp(-a) = 2^k (p + p_lo) as :func:`exp_neg64` (a_lo = 0) with two terms of
     p_lo left out: the rounding of r + r^2 q (at most 2^-55, |r| <= 0.35) and
-    r_lo (p - 1) (2^-56.3).  The relative error becomes about 2^-54.4 instead of
-    2^-57: 0.25 ULP more in silu (0.88 instead of 0.63 over 10^7 samples), for
-    three operations fewer on the chain to the division (9% of silu's time)."""
+    r_lo (p - 1) (2^-56.3); relative error about 2^-54.4 instead of 2^-57, three
+    operations fewer.  Table-free, for loops that LLVM vectorizes itself
+    (float64 tanhshrink), where a table lookup would become a gather; the block
+    kernels of silu and silu' take :func:`exp_neg64_table`."""
     r, r_lo, r2, q, k = _reduced_neg64(a)
     s = fma(r2, q, r)
     p = 1.0 + s
     return p, r_lo + ((1.0 - p) + s), k
+
+
+# exp(-a) on a table of 2^(j/8) for silu and silu': -a = (8k + j) ln2/8 + r with
+# |r| <= ln2/16 (n = 8k + j from one FMA, as in _core's exp, with ln2/8 split
+# Cody-Waite), exp(r) = 1 + r + r^2 Q(r), Q of degree 5 (relative error 2^-58.3,
+# tools/fit_poly.py), and 2^(j/8) = _EXP8_HI[j] + _EXP8_LO[j]
+_EIGHT_LOG2E = 8.0 * _LOG2E
+_LN2_HI_8 = _LN2_HI64 / 8.0  # n ln2_hi/8 exact for |n| < 2^21
+_LN2_LO_8 = _LN2_LO64 / 8.0
+_EXP8_Q = (0.5000000000000296, 0.16666666666663724, 0.04166666657007392, 0.008333333371131728,
+           0.001388978067143176, 0.00019840565606625465)
+_EXP8_HI = np.array([
+    1.0, 1.0905077326652577, 1.189207115002721, 1.2968395546510096,
+    1.4142135623730951, 1.5422108254079407, 1.681792830507429, 1.8340080864093424,
+])
+_EXP8_LO = np.array([
+    0.0, -3.046782079812471e-17, 3.982015231465646e-17, 2.5382502794888315e-17,
+    -9.667293313452913e-17, 7.949834809697621e-17, 8.199010020581497e-17, 3.283107224245627e-17,
+])
+
+
+@njit(**JIT_OPTIONS)
+def exp_neg64_table(a):
+    """exp(-a) = 2^k (p + p_lo) for a in [2^-60, 745]: ``(p, p_lo, k)``, p in
+    [0.97, 2.06] and p_lo its low part, relative error below 2^-56 (r rounded
+    once: |r| <= ln2/16 makes its rounding 2^-58 of exp, where the table-free
+    :func:`exp_neg64` keeps it apart; s = r + r^2 Q rounded, 2^-58; the table's low
+    part times s left out, 2^-57.5; the fit's 2^-58.3).  p = t (1 + s) for the
+    table's t = 2^(j/8): t - p is exact (Sterbenz) and fma(t, s, t - p) the
+    product's rounding error.  15 floating-point operations where :func:`exp_neg64`
+    takes 23 (the degree-9 Q of the reduction by ln2, |r| <= 0.35)."""
+    t = fma(-a, _EIGHT_LOG2E, _SHIFT64)
+    kf = t - _SHIFT64
+    n = float_bits(t) - np.int64(_SHIFT_BITS)
+    r = fma(-kf, _LN2_HI_8, -a)  # exact (Cody-Waite)
+    r = fma(-kf, _LN2_LO_8, r)
+    e = _EXP8_Q
+    q = fma(r, fma(r, fma(r, fma(r, fma(r, e[5], e[4]), e[3]), e[2]), e[1]), e[0])
+    s = fma(r * r, q, r)
+    j = n & np.int64(7)
+    hi = _EXP8_HI[j]
+    p = fma(hi, s, hi)
+    return p, fma(hi, s, hi - p) + _EXP8_LO[j], n >> np.int64(3)
 
 
 @njit(**JIT_OPTIONS)
@@ -163,41 +211,39 @@ def gate64(x, b, ab, a, p, p_lo, k, sc, keep_above_bits):
 
 
 @njit(**JIT_OPTIONS)
-def _silu_prologue(x, floor, lean=False):
+def _silu_prologue(x, floor):
     """The bit patterns of x and |x|, a = |x| clamped to [2^-60, 745], exp(-a) = 2^k
-    (p + p_lo) (``lean``: by :func:`exp_neg64_lean`) and the scale 2^max(k, floor)
+    (p + p_lo) (:func:`exp_neg64_table`) and the scale 2^max(k, floor)
     for sums with 1 (silu and silu')."""
     b = float_bits(x)
     ab = b & _ABS
     a = float_from_bits(min(max(ab, np.int64(_TINY_BITS)), np.int64(_LIMIT_BITS)), x)
-    if lean:
-        p, p_lo, k = exp_neg64_lean(a)
-    else:
-        p, p_lo, k = exp_neg64(a, 0.0)
+    p, p_lo, k = exp_neg64_table(a)
     sc = float_from_bits((max(k, np.int64(floor)) + np.int64(1023)) << np.int64(52), x)
     return b, ab, a, p, p_lo, k, sc
 
 
 @njit(**JIT_OPTIONS)
 def silu64(x):
-    """x / (1 + exp(-x)) of a float64 value, within 1 ULP (0.883 over 10^7 samples),
-    on :func:`exp_neg64_lean`."""
-    b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR, True)
+    """x / (1 + exp(-x)) of a float64 value, within 1 ULP (0.563 over 10^7 samples),
+    on :func:`exp_neg64_table`."""
+    b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR)
     return gate64(x, b, ab, a, p, p_lo, k, sc, _LIMIT_BITS)
 
 
 @njit(**JIT_OPTIONS)
 def silu_grad64_off_root(x):
     """silu'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))) of a float64 value, within 2 ULP
-    (1.53 at worst measured) away from the root x0 = -1.2785 of silu' (the caller
-    replaces it within 1/32 of x0, where 1 - |x| u cancels), on the lean exp.  With
+    (0.69 at worst measured, just outside the window) away from the root x0 =
+    -1.2785 of silu' (the caller replaces it within 1/32 of x0, where 1 - |x| u
+    cancels), on :func:`exp_neg64_table`.  With
     u = 1 / (1 + e) as a double word (one division and its exact residual), one
     formula P (1 + x Q) for both signs:
     u (1 + x e u) for x >= 0 (x e u at most 0.28) and 2^k p u (1 + x u) for x < 0,
     each factor a double word, 2^k applied last (the float32 kernel's
     ``_silu32.gate_grad32``)."""
     one = 1.0
-    b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR_GRAD, True)
+    b, ab, a, p, p_lo, k, sc = _silu_prologue(x, _E_FLOOR_GRAD)
     u, u_lo = reciprocal_one_plus64(sc, p, p_lo)
     # one formula for both signs, P (1 + x Q) on selected double words (as the
     # float32 gate_grad32): x >= 0: P = u, Q = e u; x < 0: P = p u (2^k after),
@@ -266,9 +312,8 @@ _FAST_BITS = int(np.float64(40.0).view(np.int64))
 _SATURATED_BITS = int(np.float64(38.0).view(np.int64))
 
 
-def emit_exp_neg64(v, a, a_lo=None, lean=False):
-    """:func:`exp_neg64` on 16 lanes: ``(p, p_lo, k)`` (``a_lo=None``: a_lo = 0);
-    ``lean=True``: :func:`exp_neg64_lean` (a_lo must be None)."""
+def emit_exp_neg64(v, a, a_lo=None):
+    """:func:`exp_neg64` on 16 lanes: ``(p, p_lo, k)`` (``a_lo=None``: a_lo = 0)."""
     builder = v.builder
     fma_, f = v.fma, v.splat_f
     fmul, fadd, fsub = builder.fmul, builder.fadd, builder.fsub
@@ -288,15 +333,33 @@ def emit_exp_neg64(v, a, a_lo=None, lean=False):
     q = fma_(r4, fma_(r4, fma_(r, e[9], e[8]), fma_(r2, fma_(r, e[7], e[6]), fma_(r, e[5], e[4]))),
              fma_(r2, fma_(r, e[3], e[2]), fma_(r, e[1], e[0])))
     one = f(1.0)
-    if lean:
-        s = fma_(r2, q, r)
-        p = fadd(one, s)
-        return p, fadd(r_lo, fadd(fsub(one, p), s)), k
     w = fmul(r2, q)
     s = fadd(r, w)
     s_lo = fadd(fsub(r, s), w)
     p = fadd(one, s)
     return p, fadd(fadd(fsub(one, p), s), fma_(r_lo, p, s_lo)), k
+
+
+def emit_exp_neg64_table(v, a):
+    """:func:`exp_neg64_table` on 16 lanes: ``(p, p_lo, k)``, the table's two
+    lookups one ``vpermpd`` per zmm half each (``Lanes.table8``, on n's low
+    bits)."""
+    builder = v.builder
+    fma_, f = v.fma, v.splat_f
+    na = builder.fneg(a)
+    t = fma_(na, f(_EIGHT_LOG2E), f(_SHIFT64))
+    kf = builder.fsub(t, f(_SHIFT64))
+    n = builder.sub(builder.bitcast(t, v.I), v.splat_i(_SHIFT_BITS))
+    nkf = builder.fneg(kf)
+    r = fma_(nkf, f(_LN2_LO_8), fma_(nkf, f(_LN2_HI_8), na))
+    q = fma_(r, f(_EXP8_Q[5]), f(_EXP8_Q[4]))
+    for c in reversed(_EXP8_Q[:4]):
+        q = fma_(r, q, f(c))
+    s = fma_(builder.fmul(r, r), q, r)
+    hi = v.table8(_EXP8_HI, n)
+    p = fma_(hi, s, hi)
+    p_lo = builder.fadd(fma_(hi, s, builder.fsub(hi, p)), v.table8(_EXP8_LO, n))
+    return p, p_lo, builder.ashr(n, v.splat_i(3))
 
 
 def emit_two_sum(v, a, b):
@@ -364,14 +427,14 @@ def emit_gate_quotient64(v, m, m_lo, a, p, p_lo, sc, d_is_one=False):
     return v.fma(a, q0, v.builder.fmul(res, v.builder.fmul(a, inv)))
 
 
-def _emit_prologue(v, b, general, floor, lean=False):
+def _emit_prologue(v, b, general, floor):
     """|x| (clamped in the general path), exp(-|x|) = 2^k (p + p_lo) and the scale
     sc = 2^max(k, floor) (the floor only in the general path)."""
     builder = v.builder
     ab = builder.and_(b, v.splat_i(v.ABS))
     cb = v.smin(v.smax(ab, v.splat_i(_TINY_BITS)), v.splat_i(_LIMIT_BITS)) if general else ab
     a = builder.bitcast(cb, v.F)
-    p, p_lo, k = emit_exp_neg64(v, a, lean=lean)
+    p, p_lo, k = emit_exp_neg64_table(v, a)
     ks = v.smax(k, v.splat_i(floor)) if general else k
     sc = builder.bitcast(builder.shl(builder.add(ks, v.splat_i(1023)), v.splat_i(52)), v.F)
     return ab, a, p, p_lo, k, sc
@@ -421,7 +484,7 @@ def emit_gate64(v, b, store, prologue, fast_bits, keep_above_bits, saturated_bit
 
 
 def _silu_prologue64(v, b, general):
-    _, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR, lean=True)
+    _, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR)
     return a, p, p_lo, k, sc
 
 
@@ -479,7 +542,7 @@ def _emit_silu_grad_off_root64(v, b, general):
     fmul, fsub, fneg = builder.fmul, builder.fsub, builder.fneg
     fadd, select = builder.fadd, builder.select
     one = v.splat_f(1.0)
-    ab, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR_GRAD, True)
+    ab, a, p, p_lo, k, sc = _emit_prologue(v, b, general, _E_FLOOR_GRAD)
     u, u_lo = emit_reciprocal_one_plus64(v, sc, p, p_lo)
     # x itself on the short path (|x| unclamped there)
     xs = builder.bitcast(builder.or_(builder.bitcast(a, v.I), builder.and_(b, v.splat_i(_SIGN))), v.F) \

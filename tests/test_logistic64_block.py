@@ -144,8 +144,9 @@ def test_accurate_around_the_root(name, exact, root, half_width, bound):
     # window, the cancellation-free off-root formula beyond (its error grows as
     # the exp's error / |x - x0|), and both sides of the window's edges; against 40
     # digits.  gelu_tanh' within 1 ULP (full exp, window 1/8); silu' within its
-    # contract's 2 (lean exp, window 1/32: 1.33 here, 1.53 at worst found, near
-    # -1.04).  (The degree-16 silu' fit on x0 +- 1/2 once failed 1 ULP at 1.116.)
+    # contract's 2 (table exp, window 1/32: 0.71 here; 1.33 with the lean exp
+    # until 2026-12-05).  (The degree-16 silu' fit on x0 +- 1/2 once failed 1 ULP
+    # at 1.116.)
     import mpmath as mp
 
     x0 = root.float64[0]

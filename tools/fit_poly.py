@@ -1,4 +1,5 @@
-"""Fit the polynomial coefficients used in ``fastact/_core.py`` (and the log1p of ``fastact/_softplus32.py``).
+"""Fit the polynomial coefficients used in ``fastact/_core.py`` (and the log1p of ``fastact/_softplus32.py``, the
+table exp of ``fastact/_logistic64.py``).
 
 Each core polynomial approximates a smooth function on the reduced range of its
 Cody-Waite reduction.  We fit in 60-digit arithmetic with a discrete Remez
@@ -71,6 +72,13 @@ def main():
         coef, worst = _fit_fixed(mp.exp, lambda r: 1 + r, lambda r, j: r ** (j + 2), -h, h, nq)
         print(f"{name} (exp(r) = 1 + r + r^2 Q(r), Q degree {nq - 1}): max rel err {mp.nstr(worst, 3)}")
         print("   ", ", ".join(repr(float(c)) for c in coef))
+    # float64 silu and silu' (fastact/_logistic64.py, _EXP8_Q): the reduction by
+    # ln2/8 onto a table of 2^(j/8), |r| <= ln2/16 (with a margin for the
+    # rounding of n)
+    h8 = LN2 / 16 * mp.mpf("1.0001")
+    coef, worst = _fit_fixed(mp.exp, lambda r: 1 + r, lambda r, j: r ** (j + 2), -h8, h8, 6, npts=1500)
+    print(f"EXP8_64 (exp(r) = 1 + r + r^2 Q(r) on ln2/16, Q degree 5): max rel err {mp.nstr(worst, 3)}")
+    print("   ", ", ".join(repr(float(c)) for c in coef))
     for name, nq in (("EXPM1_32", 5), ("EXPM1_64", 10)):
         # expm1(r) = r + r^2/2 + r^3 * (c0 + c1 r + ...)
         coef, worst = _fit_fixed(mp.expm1, lambda r: r + r * r / 2, lambda r, j: r ** (j + 3), -h, h, nq)

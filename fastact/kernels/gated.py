@@ -115,14 +115,14 @@ def _root_fit(root32, root64, p32, p64, p0_lo64):
 # window: 4.4e-10 for float32, 2.8e-20 for float64; float32 silu' itself is a
 # table of polynomials, _silu_grad32.py).  The window is 1/32 wide on either side: beyond, 1 - |x| u
 # in silu_grad64_off_root cancels by at most a factor 30 and carries |x| u's
-# error, from the lean exp's 2^-54.4, into the result.  Narrowing it from 1/2
-# (degree 16) to 1/8 cut the blocks of 16 N(0, 4^2) values that evaluate the
-# polynomial from 4 in 5 to 1 in 3, and to 1/32 to 1 in 11; with the lean exp
-# (2026-12-04) silu' and silu_backward take 0.90 of their time with the full exp
-# and the 1/8 window.  Accuracy: 0.678 -> 1.144 ULP over the 10^7-sample verify;
-# the worst inputs lie near x = -1.04, where the exp's reduced argument reaches
-# ln2/2 (k changes) and 1 + x u cancels by a factor 3.3: 1.53 ULP at worst in 4e7
-# uniform samples of [-1.1, -0.95] (1.41 within 1/16 of x0, 0.57 inside the window).
+# error, from the exp's, into the result.  Narrowing it from 1/2 (degree 16) to
+# 1/8 cut the blocks of 16 N(0, 4^2) values that evaluate the polynomial from 4
+# in 5 to 1 in 3, and to 1/32 to 1 in 11 (2026-12-04, then with the lean exp's
+# 2^-54.4: 1.144 ULP over the 10^7-sample verify, 1.53 at worst near x = -1.04).
+# On the table exp (2^-56.4, 2026-12-05, _logistic64.exp_neg64_table): 0.599 ULP
+# over the verify's samples; off the window, 0.69 at worst in 3000 mpmath-judged
+# samples at 1/32-1/16 from x0, 0.96 at 1/64-1/32 and 1.20 at 1/128-1/64 (where a
+# narrower window would take the off-root formula).
 _SILU_ROOT, _SILU_LEAD, _SILU_P = _root_fit(
     (-1.2784645557403564, 1.2979282537628478e-08),
     (-1.2784645427610737, -1.0946994183093437e-16),
@@ -161,7 +161,7 @@ def _silu_grad64(x):
 
 # float32: silu_grad32 (_silu_grad32.py), a table of degree-8 polynomials on 32
 # intervals (no exp, no division) and short exp formulas beyond |x| = 12.4;
-# float64: an exp-based formula on the lean double-word exp (_logistic64.py) and the
+# float64: an exp-based formula on the table exp (_logistic64.py) and the
 # fitted polynomial within 1/32 of the root
 _silu_grad_by_dtype = by_dtype(silu_grad32, _silu_grad64)
 
