@@ -9,11 +9,11 @@ With a = |x| and Phi the standard normal distribution function,
 (R: Mills' ratio; F falls smoothly from 1/2 at a = 0 to ~1/(a sqrt(2 pi))).  Both
 factors carry more than float32's precision:
 
-- exp(-a^2/2) = 2^k t_hi (1 + q) from the table exp of ``_sigmoid32``, fed with
-  the exact double word a^2 = aa + aa_lo (its FMA residual), the -1/2 folded into
-  the constants (:func:`exp_neg_half_square_parts32`): the exponent's absolute
-  error becomes the result's relative error, and a rounded -a^2/2 alone would be
-  off by up to 2^-18.
+- exp(-a^2/2) = 2^k t_hi (1 + q) from the table exp of ``_sigmoid32`` with the
+  -1/2 folded into the constants, its reduced argument formed from the exact
+  a^2 inside an FMA, fma(a, a, kf 2 ln2_hi) (:func:`exp_neg_half_square_parts32`):
+  the exponent's absolute error becomes the result's relative error, and a
+  rounded -a^2/2 would be off by up to 2^-18.
 - F on 29 intervals of a, [0, 1/4] and j/2 + [-1/4, 1/4] (j = 1..28, to a = 14.25),
   a degree-6 polynomial in an exact t per interval; j comes from one FMA (2a
   rounded to an integer in the low mantissa bits; one add in the block kernels)
@@ -40,7 +40,7 @@ comes from the tail) and to the positive side's t_hi before the subtraction from
 1 (1 - d exact).  No division anywhere.  (Until 2026-12-05 F and Phi(-a) were
 rounded to double words first, and exp's table low part and -a^2/2 formed
 apart, and 2^k and 2^-k applied by ``vscalefps``: the short path's loop took
-36 FMA-pipe operations per 16 values where it takes 26 and an integer shift,
+36 FMA-pipe operations per 16 values where it takes 25 and an integer shift,
 and 1.2x its time, at 0.678 ULP.)
 
 The derivative gelu'(x) = Phi(x) + x phi(x) is 2^k E H for x < 0 (E = t_hi (1 +
@@ -118,11 +118,14 @@ _FAST_HI_BITS = int(_F(12.5).view(np.int32))
 # in a (1 - it)) whichever scale it gets, and 2^-126 p would underflow (a flag)
 _K_FLOOR = -40
 
-# exp(-a^2/2) from the exact double word a^2 = aa + aa_lo, the -1/2 folded into
-# the constants of _sigmoid32's table exp (every scaling by a power of 2 exact):
-# the same n, kf and reduced argument as from -a^2/2, carried as z = -2r, and
-# expm1(r) = r + c2 r^2 + c3 r^3 = z (-1/2 + z (c2/4 - z c3/8)).  One multiply
-# fewer than forming -a^2/2 first.
+# exp(-a^2/2) with the -1/2 folded into the constants of _sigmoid32's table exp
+# (every scaling by a power of 2 exact): the same n, kf and reduced argument as
+# from -a^2/2, carried as z = -2r, and expm1(r) = r + c2 r^2 + c3 r^3 = z (-1/2 +
+# z (c2/4 - z c3/8)).  One multiply fewer than forming -a^2/2 first.  z = a^2 +
+# kf 2 ln2_hi + kf 2 ln2_lo takes the exact a^2 inside an FMA with the exact
+# product kf 2 ln2_hi (12 significant bits each), two roundings as before, where
+# until 2026-12-05 a^2 was the double word aa + aa_lo (its FMA residual), added
+# last: one operation fewer.
 _NEG_HALF_INV_LN2 = _F(-0.5) * _INV_LN2
 _TWO_LN2_HI = _F(2) * _LN2_HI
 _TWO_LN2_LO = _F(2) * _LN2_LO
@@ -391,17 +394,16 @@ def mills_centred32(a):
 def exp_neg_half_square_parts32(a):
     """exp(-a^2/2) = 2^k t_hi (1 + q) for a in [2^-30, 14], ``(t_hi, q, k)``: the
     table exp of ``_sigmoid32`` (the same n and reduced argument as
-    ``exp_table_parts32`` from the exact double word -a^2/2; t_hi = 2^(j/16)
-    rounded, |q| < 0.023) from a^2 and its FMA residual with the -1/2 in the
-    constants, the table's low part in q (``_T_RATIO``).  The scalar half of
+    ``exp_table_parts32`` from the exact -a^2/2; t_hi = 2^(j/16) rounded, |q| <
+    0.023) with the -1/2 in the constants and the exact a^2 inside an FMA, the
+    table's low part in q (``_T_RATIO``).  The scalar half of
     :func:`emit_exp_neg_half_square_parts32`."""
-    aa = a * a
-    aa_lo = fma(a, a, -aa)
-    t = fma(aa, _NEG_HALF_INV_LN2, _SHIFT)
+    t = fma(a * a, _NEG_HALF_INV_LN2, _SHIFT)
     kf = t - _SHIFT  # n/16 <= 0
     n = float_bits(t) - np.int32(_SHIFT_BITS)
-    z = fma(kf, _TWO_LN2_HI, aa)  # -2 (-a^2/2 - kf ln2_hi), exact
-    z = fma(kf, _TWO_LN2_LO, z) + aa_lo  # -2r
+    # -2r = a^2 + kf 2 ln2_hi + kf 2 ln2_lo: the first sum with the exact a^2 inside
+    # an FMA (kf 2 ln2_hi is exact: 12 significant bits each)
+    z = fma(kf, _TWO_LN2_LO, fma(a, a, kf * _TWO_LN2_HI))
     j = n & np.int32(15)
     q = fma(z, fma(z, fma(z, _Z_C3, _Z_C2), _F(-0.5)), _T_RATIO[j])  # expm1(r) + the ratio
     return _T_HI[j], q, n >> np.int32(4)
@@ -514,13 +516,10 @@ def emit_exp_neg_half_square_parts32(v, a):
     takes a slot of the FMA pipe)."""
     builder = v.builder
     fma = v.fma
-    aa = builder.fmul(a, a)
-    aa_lo = fma(a, a, builder.fneg(aa))
-    t = fma(aa, splat_f(_NEG_HALF_INV_LN2), splat_f(_SHIFT))
+    t = fma(builder.fmul(a, a), splat_f(_NEG_HALF_INV_LN2), splat_f(_SHIFT))
     kf = builder.fsub(t, splat_f(_SHIFT))
     n = builder.sub(builder.bitcast(t, I16), splat_i(_SHIFT_BITS))
-    z = fma(kf, splat_f(_TWO_LN2_HI), aa)
-    z = builder.fadd(fma(kf, splat_f(_TWO_LN2_LO), z), aa_lo)
+    z = fma(kf, splat_f(_TWO_LN2_LO), fma(a, a, builder.fmul(kf, splat_f(_TWO_LN2_HI))))
     # vpermps reads the low 4 bits of n: j
     q = fma(z, fma(z, fma(z, splat_f(_Z_C3), splat_f(_Z_C2)), splat_f(-0.5)), v.table(_T_RATIO, n))
     k23 = builder.and_(builder.shl(builder.bitcast(t, I16), splat_i(19)), splat_i(-(1 << 23)))
