@@ -6,7 +6,7 @@ its low part each scaled to their value, a general corrected quotient and the
 scale applied to the quotient) took 115 vector instructions per 8 values, 2.3x
 PyTorch's silu.  Here, as in float32, with a = |x| clamped to [2^-60, 745]:
 
-    exp(-a) = 2^k (p + p_lo)            (p in [0.97, 2.06], a double word)
+    exp(-a) = 2^k (p + p_lo)            (p in [0.957, 1.92], a double word)
     x >= 0:  a / (1 + e)
     x <  0:  -2^k a p / (1 + e)          (a p as a double word)
 
@@ -137,7 +137,7 @@ _EXP8_LO = np.array([
 @njit(**JIT_OPTIONS)
 def exp_neg64_table(a):
     """exp(-a) = 2^k (p + p_lo) for a in [2^-60, 745]: ``(p, p_lo, k)``, p in
-    [0.97, 2.06] and p_lo its low part, relative error below 2^-56 (r rounded
+    [0.957, 1.92] and p_lo its low part, relative error below 2^-56 (r rounded
     once: |r| <= ln2/16 makes its rounding 2^-58 of exp, where the table-free
     :func:`exp_neg64` keeps it apart; s = r + r^2 Q rounded, 2^-58; the table's low
     part times s left out, 2^-57.5; the fit's 2^-58.3).  p = t (1 + s) for the
