@@ -51,8 +51,8 @@ blocks with a lane there).  (H used to be F minus the double word a/sqrt(2 pi) b
 a TwoSum: three FMA-pipe operations and seven adds more, 14% of the time of gelu'.)
 
 On the short path (every |x| in [2^-30, 12.5]) both kernels take the two signs by
-one formula in the scale 2^-k, 2^k applied last (gelu: on the bit pattern, by
-integer operations; gelu': by ``vscalefps``) (:func:`_emit_gelu_short_sides`,
+one formula in the scale 2^-k, 2^k applied last on the bit pattern by integer
+operations (:func:`_emit_gelu_short_sides`,
 :func:`_emit_gelu_grad_short_sides`): the same bits as the general path's two
 sides and their select, with half their FMA-pipe operations.
 
@@ -81,7 +81,6 @@ from ._sigmoid32 import (
     _T_HI,
     _T_LO,
     _TINY_BITS,
-    Exponent,
 )
 
 __all__ = [
@@ -508,8 +507,8 @@ def emit_mills_centred32(v, a):
 
 
 def emit_exp_neg_half_square_parts32(v, a):
-    """:func:`exp_neg_half_square_parts32` on 16 lanes: ``(t_hi, q, k, k23)``, k an
-    :class:`Exponent` and k23 = k << 23, an exponent field to add to a bit
+    """:func:`exp_neg_half_square_parts32` on 16 lanes: ``(t_hi, q, k, k23)``, k
+    the integer exponent and k23 = k << 23, an exponent field to add to a bit
     pattern: the low bits of t hold n (the shift's own bits are zero below bit
     22), so t << 19 puts k = n >> 4 in bits 23-31 and one mask clears the rest (an
     integer shift and a logic operation, where applying 2^k by ``vscalefps``
@@ -523,7 +522,7 @@ def emit_exp_neg_half_square_parts32(v, a):
     # vpermps reads the low 4 bits of n: j
     q = fma(z, fma(z, fma(z, splat_f(_Z_C3), splat_f(_Z_C2)), splat_f(-0.5)), v.table(_T_RATIO, n))
     k23 = builder.and_(builder.shl(builder.bitcast(t, I16), splat_i(19)), splat_i(-(1 << 23)))
-    return v.table(_T_HI, n), q, Exponent(builder.ashr(n, splat_i(4)), kf), k23
+    return v.table(_T_HI, n), q, builder.ashr(n, splat_i(4)), k23
 
 
 def emit_normal_tail_parts32(v, a):
@@ -612,11 +611,11 @@ def _emit_gelu(v, b, store):
         # flushed below normal
         d, d_lo = emit_tail_difference32(v, splat_f(0.0), t_hi, c0, g)
         mb = builder.and_(builder.bitcast(fma(a, d, builder.fmul(a, d_lo)), I16), splat_i(int(_ABS)))
-        rb = builder.add(mb, builder.shl(k.integer, splat_i(23)))
+        rb = builder.add(mb, builder.shl(k, splat_i(23)))
         flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
         neg = builder.select(flushed, splat_i(0), builder.or_(rb, splat_i(int(_SIGN))))
         # x >= 0 in the unit scale: 2^k (floored) times t_hi
-        ks = v.smax(k.integer, splat_i(_K_FLOOR))
+        ks = v.smax(k, splat_i(_K_FLOOR))
         s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
         d, d_lo = emit_tail_difference32(v, one, builder.fmul(s, t_hi), c0, g)
         pos = builder.bitcast(fma(a, d, builder.fmul(a, d_lo)), I16)
@@ -756,10 +755,10 @@ def _emit_gelu_grad(v, b, store):
         else:
             m = builder.fadd(p, p_lo)
             mb = builder.bitcast(m, I16)
-            rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), builder.shl(k.integer, splat_i(23)))
+            rb = builder.add(builder.and_(mb, splat_i(int(_ABS))), builder.shl(k, splat_i(23)))
             flushed = builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS))
             neg = builder.select(flushed, splat_i(0), builder.or_(rb, builder.and_(mb, splat_i(int(_SIGN)))))
-            ks = v.smax(k.integer, splat_i(_K_FLOOR))
+            ks = v.smax(k, splat_i(_K_FLOOR))
             s = builder.bitcast(builder.shl(builder.add(ks, splat_i(127)), splat_i(23)), F16)
             ps = builder.fmul(s, p)
             d = builder.fsub(one, ps)
