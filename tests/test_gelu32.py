@@ -88,19 +88,24 @@ def _sum_of_parts(mills):
     return centred if mills is mills_centred32 else double_word
 
 
+# the seams of the derivative's 29 intervals, a = j/2 + 1/4, and of gelu's 32, where
+# a + 1 crosses 2^e (1 + m/8) (1/8 apart below 1, then 1/4, 1/2 and 1 apart to 15)
+_UNIFORM_SEAMS = [0.25 + 0.5 * j for j in range(28)]
+_BINADE_SEAMS = [2.0**e * (1 + m / 8) - 1 for e in range(4) for m in range(8)][1:] + [15.0]
+
+
 @pytest.mark.parametrize(
-    ("mills", "density", "bound"),
+    ("mills", "density", "bound", "seams"),
     # the derivative's H = F - a/sqrt(2 pi) (F's fit 2^-28.3, c0 + t c1 formed exactly;
     # measured against F, since H cancels at the root) and gelu's centred F = c0 + t w
-    # (fit 2^-28.1, and the rounding of w = c1 + t (...), t w at most a fifth of F:
-    # 2^-26.3 of F)
-    [(mills_minus_density32, 1, 2.0**-27), (mills_centred32, 0, 2.0**-26)],
+    # (fit 2^-28.5, and the rounding of w = c1 + t (...), t w at most 7% of F)
+    [(mills_minus_density32, 1, 2.0**-27, _UNIFORM_SEAMS), (mills_centred32, 0, 2.0**-27, _BINADE_SEAMS)],
     ids=["minus-density", "centred"],
 )
-def test_scaled_mills_ratio_is_accurate_and_continuous_across_the_seams(mills, density, bound):
-    # F(a) = Phi(-a) exp(a^2/2) on 29 pieces: the 32 float32 values on each side of
-    # every seam a = j/2 + 1/4 (and the ends) within the bound of the exact value
-    seams = [0.25 + 0.5 * j for j in range(28)] + [0.0, 14.0]
+def test_scaled_mills_ratio_is_accurate_and_continuous_across_the_seams(mills, density, bound, seams):
+    # F(a) = Phi(-a) exp(a^2/2) piecewise: the 32 float32 values on each side of
+    # every seam (and the ends) within the bound of the exact value
+    seams = seams + [0.0, 14.0]
     a = np.concatenate(
         [np.float32(s) + np.arange(-32, 33, dtype=np.float32) * np.spacing(np.float32(max(s, 1e-30))) for s in seams]
     )

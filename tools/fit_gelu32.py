@@ -7,8 +7,12 @@ on 29 intervals of a = |x|: [0, 1/4] and [j/2 - 1/4, j/2 + 1/4] for j = 1..28,
     F(j/2 + t) = c0_hi[j] + c0_lo[j] + t (c1_hi[j] + c1_lo[j] + t (c2[j] + ... + t c6[j])),
 
 with every coefficient a float32 (c0 and c1 as double words).  gelu' takes
-H = F - a/sqrt(2 pi) on the same intervals: F's polynomials with c0 and c1
-shifted exactly (:func:`minus_density`), which is what ``main`` prints for them.  The fit is least squares
+H = F - a/sqrt(2 pi) on these intervals: F's polynomials with c0 and c1
+shifted exactly (:func:`minus_density`), which is what ``main`` prints for them.
+gelu's own F (``main_single``) is one word per coefficient, degree 5, on 32
+intervals of a + 1's binades (:func:`binade_interval`: widths 1/8 below a = 1,
+then 1/4, 1/2 and 1, to a = 15), about centres where F is nearly a float32
+(:func:`centre_for`).  The fit is least squares
 on Chebyshev nodes in the relative error of F, against 40-digit mpmath values;
 the coefficients are rounded to float32 one at a time, from c0 up, and the
 higher ones refitted after each rounding.  The printed error
@@ -41,10 +45,11 @@ def _f32(v: float) -> float:
     return float(np.float32(v))
 
 
-def _nodes(j: int):
-    """Chebyshev nodes of interval j ([0, 1/4] or j/2 + [-1/4, 1/4]) and its ends,
-    with F there: ``(a, exact, f)`` (mpmath values and their float64 roundings)."""
-    lo, hi = (0.0, 0.25) if j == 0 else (j / 2.0 - 0.25, j / 2.0 + 0.25)
+def _nodes(j: int, ends=None):
+    """Chebyshev nodes of interval j ([0, 1/4] or j/2 + [-1/4, 1/4]; or ``ends``) and
+    its ends, with F there: ``(a, exact, f)`` (mpmath values and their float64
+    roundings)."""
+    lo, hi = ends or ((0.0, 0.25) if j == 0 else (j / 2.0 - 0.25, j / 2.0 + 0.25))
     k = np.arange(NODES)
     a = lo + (hi - lo) * (1 - np.cos(np.pi * (k + 0.5) / NODES)) / 2
     a = np.concatenate([[lo, hi], a])
@@ -107,15 +112,35 @@ def main():
         print(")")
 
 
-def centre_for(j: int):
+GELU_INTERVALS = 32
+GELU_DEGREE = 5
+
+
+def binade_interval(i: int):
+    """Interval i of gelu's F: the a whose a + 1 (rounded to float32) has bits 20-24
+    equal to i, i.e. the exponent's low two bits and the top three mantissa bits:
+    a + 1 in 2^e [1 + m/8, 1 + (m + 1)/8) with e = (i >> 3) + 1 mod 4 and m = i & 7,
+    so widths 1/8 on [0, 1), 1/4 on [1, 3), 1/2 on [3, 7) and 1 on [7, 15).  The
+    ends reach 2^-20 further either way: a + 1 rounds across a seam by at most
+    half its ULP (2^-21 below 16)."""
+    e, m = ((i >> 3) + 1) & 3, i & 7
+    lo = 2.0**e * (1 + m / 8) - 1
+    hi = 2.0**e * (1 + (m + 1) / 8) - 1
+    return max(lo - 2.0**-20, 0.0), hi + 2.0**-20
+
+
+def centre_for(j: int, middle=None):
     """The expansion point of interval j for gelu's one-word F: the float32 c within
-    2^-11 of j/2, on a 2^-20 grid (so that a - c is exact for every a of the
-    interval), whose F(c) lies nearest a float32, and that float32."""
-    if j == 0:
+    2^-11 of the interval's middle (``middle``; default j/2), on a 2^-20 grid (so
+    that a - c is exact for every a of the interval: Sterbenz, c/2 <= a <= 2c),
+    whose F(c) lies nearest a float32, and that float32; 0 and 1/2 on the interval
+    from 0 (t = a exact however small a is)."""
+    middle = j / 2.0 if middle is None else middle
+    if middle < 0.1:
         return 0.0, 0.5  # F(0) = 1/2 exactly
     best = None
     for m in range(-512, 513):
-        c = j / 2.0 + m * 2.0**-20
+        c = middle + m * 2.0**-20
         value = mills_scaled(c)
         c0 = _f32(float(value))
         miss = abs(float((value - mp.mpf(c0)) / mp.mpf(float(np.spacing(np.float32(c0))))))
@@ -125,15 +150,17 @@ def centre_for(j: int):
 
 
 def fit_single_interval(j: int):
-    """F(c + t) = c0 + t (c1 + t (c2 + ... + t c6)), every coefficient one float32 and
-    c0 = F(c) within ~2^-10 of its ULP (:func:`centre_for`): relative least squares
-    on Chebyshev nodes, rounded one coefficient at a time from c1 up."""
-    centre, c0 = centre_for(j)
-    a, exact, f = _nodes(j)
-    basis = np.vander(a - centre, DEGREE + 1, increasing=True)[:, 1:] / f[:, None]
+    """F(c + t) = c0 + t (c1 + t (c2 + ... + t c5)) on interval j of
+    :func:`binade_interval`, every coefficient one float32 and c0 = F(c) within
+    ~2^-10 of its ULP (:func:`centre_for`): relative least squares on Chebyshev
+    nodes, rounded one coefficient at a time from c1 up."""
+    ends = binade_interval(j)
+    centre, c0 = centre_for(j, (ends[0] + ends[1]) / 2 if ends[0] > 0 else 0.0)
+    a, exact, f = _nodes(j, ends)
+    basis = np.vander(a - centre, GELU_DEGREE + 1, increasing=True)[:, 1:] / f[:, None]
     target = np.array([float(e - mp.mpf(c0)) for e in exact]) / f
     coef = []
-    for i in range(DEGREE):
+    for i in range(GELU_DEGREE):
         c = _f32(np.linalg.lstsq(basis[:, i:], target, rcond=None)[0][0])
         coef.append(c)
         target = target - c * basis[:, i]
@@ -141,11 +168,12 @@ def fit_single_interval(j: int):
 
 
 def main_single():
-    rows = [fit_single_interval(j) for j in range(INTERVALS)]
+    rows = [fit_single_interval(j) for j in range(GELU_INTERVALS)]
     worst = max(r[3] for r in rows)
-    print(f"# gelu's one-word F: {INTERVALS} intervals, degree {DEGREE}, relative error 2^{np.log2(worst):.1f}")
-    names = ["_G_CENTRE", "_G_C0"] + [f"_G_C{i}" for i in range(1, DEGREE + 1)]
-    columns = [[r[0] for r in rows], [r[1] for r in rows]] + [[r[2][i] for r in rows] for i in range(DEGREE)]
+    print(f"# gelu's one-word F: {GELU_INTERVALS} intervals of a + 1's binades, degree {GELU_DEGREE}, "
+          f"relative error 2^{np.log2(worst):.1f}")
+    names = ["_G_CENTRE", "_G_C0"] + [f"_G_C{i}" for i in range(1, GELU_DEGREE + 1)]
+    columns = [[r[0] for r in rows], [r[1] for r in rows]] + [[r[2][i] for r in rows] for i in range(GELU_DEGREE)]
     for name, values in zip(names, columns, strict=True):
         print(f"{name} = _table(")
         for i in range(0, len(values), 4):
