@@ -95,6 +95,16 @@ def minus_density(j: int, hi: float, lo: float, order: int):
     return new_hi, _f32(float(value - mp.mpf(new_hi)))
 
 
+def _print_tables(names, columns):
+    """Each column as ``name = _table(...)``, four values a line, for pasting into
+    ``fastact/_gelu32.py``."""
+    for name, values in zip(names, columns, strict=True):
+        print(f"{name} = _table(")
+        for i in range(0, len(values), 4):
+            print("    " + ", ".join(repr(v) for v in values[i : i + 4]) + ",")
+        print(")")
+
+
 def main():
     rows = [fit_interval(j) for j in range(INTERVALS)]
     worst = max(r[3] for r in rows)
@@ -105,11 +115,7 @@ def main():
     h1 = [minus_density(j, r[2][0], r[2][1], 1) for j, r in enumerate(rows)]
     columns = [[h[0] for h in h0], [h[1] for h in h0], [h[0] for h in h1], [h[1] for h in h1]]
     columns += [[r[2][i] for r in rows] for i in range(2, DEGREE + 1)]
-    for name, values in zip(names, columns, strict=True):
-        print(f"{name} = _table(")
-        for i in range(0, len(values), 4):
-            print("    " + ", ".join(repr(v) for v in values[i : i + 4]) + ",")
-        print(")")
+    _print_tables(names, columns)
 
 
 GELU_INTERVALS = 32
@@ -129,14 +135,13 @@ def binade_interval(i: int):
     return max(lo - 2.0**-20, 0.0), hi + 2.0**-20
 
 
-def centre_for(j: int, middle=None):
-    """The expansion point of interval j for gelu's one-word F: the float32 c within
-    2^-11 of the interval's middle (``middle``; default j/2), on a 2^-20 grid (so
-    that a - c is exact for every a of the interval: Sterbenz, c/2 <= a <= 2c),
-    whose F(c) lies nearest a float32, and that float32; 0 and 1/2 on the interval
-    from 0 (t = a exact however small a is)."""
-    middle = j / 2.0 if middle is None else middle
-    if middle < 0.1:
+def centre_for(middle: float):
+    """The expansion point of an interval for gelu's one-word F: the float32 c within
+    2^-11 of the interval's ``middle``, on a 2^-20 grid (so that a - c is exact
+    for every a of the interval: Sterbenz, c/2 <= a <= 2c), whose F(c) lies
+    nearest a float32, and that float32; 0 and 1/2 for the interval from 0
+    (``middle`` 0: t = a exact however small a is)."""
+    if middle == 0:
         return 0.0, 0.5  # F(0) = 1/2 exactly
     best = None
     for m in range(-512, 513):
@@ -155,7 +160,7 @@ def fit_single_interval(j: int):
     ~2^-10 of its ULP (:func:`centre_for`): relative least squares on Chebyshev
     nodes, rounded one coefficient at a time from c1 up."""
     ends = binade_interval(j)
-    centre, c0 = centre_for(j, (ends[0] + ends[1]) / 2 if ends[0] > 0 else 0.0)
+    centre, c0 = centre_for((ends[0] + ends[1]) / 2 if ends[0] > 0 else 0.0)
     a, exact, f = _nodes(j, ends)
     basis = np.vander(a - centre, GELU_DEGREE + 1, increasing=True)[:, 1:] / f[:, None]
     target = np.array([float(e - mp.mpf(c0)) for e in exact]) / f
@@ -174,11 +179,7 @@ def main_single():
           f"relative error 2^{np.log2(worst):.1f}")
     names = ["_G_CENTRE", "_G_C0"] + [f"_G_C{i}" for i in range(1, GELU_DEGREE + 1)]
     columns = [[r[0] for r in rows], [r[1] for r in rows]] + [[r[2][i] for r in rows] for i in range(GELU_DEGREE)]
-    for name, values in zip(names, columns, strict=True):
-        print(f"{name} = _table(")
-        for i in range(0, len(values), 4):
-            print("    " + ", ".join(repr(v) for v in values[i : i + 4]) + ",")
-        print(")")
+    _print_tables(names, columns)
 
 
 ROOT_HALF_WIDTH = 0.25
