@@ -468,8 +468,9 @@ def gelu32(x):
 def _emit_interval(v, a):
     """round(2a) in the low mantissa bits of a + 1.5 * 2^22 (as a bit pattern, the
     index of the coefficient tables): the bits of the scalar twins' fma(a, 2,
-    1.5 * 2^23) halved, rounded on the same grid, with an add, which runs beside the
-    FMAs that bound these kernels instead of among them."""
+    1.5 * 2^23) halved, rounded on the same grid, with an add, which on Zen 4 runs
+    on the add pipes beside the FMAs that bound these kernels (the Intel VM's core
+    issues both from the same two ports)."""
     return v.builder.bitcast(v.builder.fadd(a, splat_f(_HALF_ROUND_SHIFT)), I16)
 
 
@@ -581,8 +582,9 @@ def _emit_gelu_short_sides(v, b, a, parts):
     term 2^-k times it here (k >= -113: no overflow), so the same bits, and 2^k
     applied last is exact (the result is normal).  One formula for both signs;
     h and 2^k come from k's exponent field by integer operations (a shift, two
-    logic operations and two integer adds, beside the FMA pipe: two
-    ``vscalefps`` and a subtraction took 9% of the kernel's time)."""
+    logic operations and two integer adds: two ``vscalefps`` and a subtraction
+    took 9% of the kernel's time on the Intel VM, although there integer
+    and floating-point operations issue from the same two ports)."""
     builder = v.builder
     t_hi, c0, g, _, k23 = parts
     d, d_lo = emit_tail_difference32(v, _emit_scaled_unit(v, b, k23), t_hi, c0, g)
