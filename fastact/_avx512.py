@@ -15,8 +15,9 @@ Two instruction sets (:data:`BLOCK_ISA`, from the host): AVX-512, where a
 float32 block is one zmm register, a 16-entry table one ``vpermps``, a 32-entry
 table one ``vpermi2ps`` and 2^k one ``vscalefps``; and AVX2 with FMA, where LLVM
 splits each block into ymm halves and :class:`Lanes` builds the tables from
-8-entry ``vpermps`` and blends and 2^k as a multiply by a power of 2, with the
-same results bit for bit.  (Before the AVX2 path, AVX2 machines ran the scalar
+8-entry ``vpermps`` and blends (several 32-entry tables read at one index: row
+loads and in-register transposes, :meth:`Lanes.tables32`) and 2^k as a multiply
+by a power of 2, with the same results bit for bit.  (Before the AVX2 path, AVX2 machines ran the scalar
 twins, whose table lookups LLVM vectorized as scalar loads: sigmoid, tanh, silu
 and the exp-based derivatives took 3-4x their time now.)
 
@@ -29,6 +30,8 @@ elements either way, and the per-block branch tests 16 values.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
@@ -158,6 +161,71 @@ class Lanes:
         padded = [float(v) for v in values] + [0.0] * (2 * BLOCK - len(values))
         low, high = ir.Constant(F16, padded[:BLOCK]), ir.Constant(F16, padded[BLOCK:])
         return self.builder.call(self._perm2, [low, index, high])
+
+    def tables32(self, tables, index):
+        """``[table32(t, index) for t in tables]``: several 32-entry tables read at
+        one index, the same values.  AVX-512: one ``vpermi2ps`` each.  AVX2:
+        :meth:`_tables32_rows` for each four tables (a lone last one by
+        :meth:`table32`)."""
+        if BLOCK_ISA == "avx512":
+            return [self.table32(t, index) for t in tables]
+        tables = list(tables)
+        quads = len(tables) // 4 + (1 if len(tables) % 4 > 1 else 0)
+        values = self._tables32_rows(tables[:4 * quads], index, quads) if quads else []
+        return values + [self.table32(t, index) for t in tables[4 * quads:]]
+
+    def _tables32_rows(self, tables, index, quads):
+        """AVX2 lookups of up to 4 * ``quads`` 32-entry tables by row: the tables
+        transposed into a constant array of 32 rows (row j holds every table's
+        entry j, 16 bytes per four tables), and per 8-lane half each lane's row
+        loaded by its index (4-float loads, two lanes' per ymm register) and
+        transposed back in registers, 4x4 within each 128-bit lane (8 in-lane
+        shuffles per four tables).  ``vpermps`` issues from one port on Zen 3 and
+        a 32-entry table takes 4 of them and 3 blends per half, so 7 tables (gelu's
+        F) took 28 cycles of that port per 8 values; loads issue from three ports
+        and these shuffles from two."""
+        builder = self.builder
+        width = 4 * quads
+        padded = [list(map(float, t)) + [0.0] * (32 - len(t)) for t in tables]
+        padded += [[0.0] * 32] * (width - len(padded))
+        row_type = ir.ArrayType(ir.FloatType(), width)
+        rows = ir.Constant(ir.ArrayType(row_type, 32),
+                           [ir.Constant(row_type, [padded[c][r] for c in range(width)]) for r in range(32)])
+        name = "fastact.rows32." + hashlib.sha1(repr(padded).encode()).hexdigest()[:16]
+        module = builder.module
+        table = module.globals.get(name)
+        if table is None:
+            table = ir.GlobalVariable(module, rows.type, name)
+            table.initializer = rows
+            table.global_constant = True
+            table.linkage = "internal"
+            table.align = 64
+        i32, i64 = ir.IntType(32), ir.IntType(64)
+        f4p = ir.VectorType(ir.FloatType(), 4).as_pointer()
+        masked = builder.and_(index, splat_i(31))
+        # per half, per quad: the four coefficient vectors of 8 lanes
+        out = [[None, None] for _ in range(width)]
+        for half in range(2):
+            loads = []  # loads[lane][quad]
+            for lane in range(8):
+                j = builder.zext(builder.extract_element(masked, ir.Constant(i32, 8 * half + lane)), i64)
+                loads.append([builder.load(builder.bitcast(
+                    builder.gep(table, [ir.Constant(i64, 0), j, ir.Constant(i32, 4 * quad)], inbounds=True), f4p),
+                    align=16) for quad in range(quads)])
+            for quad in range(quads):
+                # rows i and i + 4 side by side: each 128-bit lane holds four rows
+                pair = [builder.shuffle_vector(loads[i][quad], loads[i + 4][quad], ir.Constant(_I8, list(range(8))))
+                        for i in range(4)]
+                lo01 = builder.shuffle_vector(pair[0], pair[1], ir.Constant(_I8, [0, 8, 1, 9, 4, 12, 5, 13]))
+                hi01 = builder.shuffle_vector(pair[0], pair[1], ir.Constant(_I8, [2, 10, 3, 11, 6, 14, 7, 15]))
+                lo23 = builder.shuffle_vector(pair[2], pair[3], ir.Constant(_I8, [0, 8, 1, 9, 4, 12, 5, 13]))
+                hi23 = builder.shuffle_vector(pair[2], pair[3], ir.Constant(_I8, [2, 10, 3, 11, 6, 14, 7, 15]))
+                even, odd = [0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]
+                for c, (x, y, m) in enumerate(((lo01, lo23, even), (lo01, lo23, odd), (hi01, hi23, even),
+                                               (hi01, hi23, odd))):
+                    out[4 * quad + c][half] = builder.shuffle_vector(x, y, ir.Constant(_I8, m))
+        whole = ir.Constant(I16, list(range(BLOCK)))
+        return [builder.shuffle_vector(lo, hi, whole) for lo, hi in out[:len(tables)]]
 
     def table8(self, values, index):
         """``values[index & 7]`` per lane of a float64 block, for a table of 8

@@ -482,16 +482,16 @@ def emit_mills_minus_density32(v, a):
     j = _emit_interval(v, a)
     # a - j/2 (exact) from the same sum: two adds where the scalar twin takes an FMA
     t = builder.fsub(a, builder.fsub(builder.bitcast(j, F16), splat_f(_HALF_ROUND_SHIFT)))
-    poly = fma(t, v.table32(_F_C6, j), v.table32(_F_C5, j))
-    for c in (_F_C4, _F_C3, _F_C2):
-        poly = fma(t, poly, v.table32(c, j))
-    w = fma(t, poly, v.table32(_H_C1_LO, j))
-    c0 = v.table32(_H_C0_HI, j)
-    c1 = v.table32(_H_C1_HI, j)
+    c6, c5, c4, c3, c2, c1_lo, c0, c1, c0_lo = v.tables32(
+        (_F_C6, _F_C5, _F_C4, _F_C3, _F_C2, _H_C1_LO, _H_C0_HI, _H_C1_HI, _H_C0_LO), j)
+    poly = fma(t, c6, c5)
+    for c in (c4, c3, c2):
+        poly = fma(t, poly, c)
+    w = fma(t, poly, c1_lo)
     u = builder.fmul(t, c1)
     u_lo = fma(t, c1, builder.fneg(u))
     h = builder.fadd(c0, u)
-    h_lo = builder.fadd(builder.fadd(builder.fsub(c0, h), u), fma(t, w, builder.fadd(u_lo, v.table32(_H_C0_LO, j))))
+    h_lo = builder.fadd(builder.fadd(builder.fsub(c0, h), u), fma(t, w, builder.fadd(u_lo, c0_lo)))
     return h, h_lo
 
 
@@ -501,11 +501,12 @@ def emit_mills_centred32(v, a):
     fma = v.fma
     # a + 1's bits 20-24 in the low bits (the tables read those five)
     j = builder.lshr(builder.bitcast(builder.fadd(a, splat_f(1.0)), I16), splat_i(_G_INDEX_SHIFT))
-    t = builder.fsub(a, v.table32(_G_CENTRE, j))
-    poly = fma(t, v.table32(_G_C5, j), v.table32(_G_C4, j))
-    for c in (_G_C3, _G_C2, _G_C1):
-        poly = fma(t, poly, v.table32(c, j))
-    return v.table32(_G_C0, j), t, poly
+    centre, c5, c4, c3, c2, c1, c0 = v.tables32((_G_CENTRE, _G_C5, _G_C4, _G_C3, _G_C2, _G_C1, _G_C0), j)
+    t = builder.fsub(a, centre)
+    poly = fma(t, c5, c4)
+    for c in (c3, c2, c1):
+        poly = fma(t, poly, c)
+    return c0, t, poly
 
 
 def emit_exp_neg_half_square_parts32(v, a):

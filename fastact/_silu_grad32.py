@@ -259,14 +259,15 @@ def _emit_from_table(v, x):
     fma = v.fma
     # the interval number; vpermi2ps reads the low five bits
     i = builder.bitcast(fma(builder.fsub(x, splat_f(_ROOT_HI)), splat_f(_SCALE), splat_f(_SHIFT)), I16)
-    t = builder.fsub(x, v.table32(_ANCHOR, i))
-    p = fma(v.table32(_C8, i), t, v.table32(_C7, i))
-    for c in (_C6, _C5, _C4, _C3, _C2):
-        p = fma(p, t, v.table32(c, i))
-    c0_lo = v.table32(_LO_PACKED, i)
+    anchor, c8, c7, c6, c5, c4, c3, c2, c0_lo, c0_hi, c1_hi = v.tables32(
+        (_ANCHOR, _C8, _C7, _C6, _C5, _C4, _C3, _C2, _LO_PACKED, _C0_HI, _C1_HI), i)
+    t = builder.fsub(x, anchor)
+    p = fma(c8, t, c7)
+    for c in (c6, c5, c4, c3, c2):
+        p = fma(p, t, c)
     p = fma(p, t, builder.bitcast(builder.shl(builder.bitcast(c0_lo, I16), splat_i(16)), F16))  # c1_lo
     w = fma(p, t, c0_lo)
-    return builder.bitcast(builder.fadd(v.table32(_C0_HI, i), fma(t, v.table32(_C1_HI, i), w)), I16)
+    return builder.bitcast(builder.fadd(c0_hi, fma(t, c1_hi, w)), I16)
 
 
 def _emit_tails(v, b, ab, clamp_low):

@@ -351,16 +351,13 @@ def _emit_interval(v, cb):
 def _emit_times_table(v, bv, b_lo, t, k, tables, compensated):
     builder = v.builder
     fma = v.fma
-    c0_hi, lo_packed, c1_hi, c2, c3, c4, c5 = tables
-    c0_lo = v.table32(lo_packed, k)
+    c0, c0_lo, c1, c2, c3, c4, c5 = v.tables32(tables, k)
     c1_lo = builder.bitcast(builder.shl(builder.bitcast(c0_lo, I16), splat_i(16)), F16)
-    p = fma(v.table32(c5, k), t, v.table32(c4, k))
+    p = fma(c5, t, c4)
     for c in (c3, c2):
-        p = fma(p, t, v.table32(c, k))
+        p = fma(p, t, c)
     p = fma(p, t, c1_lo)
     w = fma(p, t, c0_lo)
-    c1 = v.table32(c1_hi, k)
-    c0 = v.table32(c0_hi, k)
     if not compensated:
         g = fma(t, c1, w)
         return fma(bv, c0, fma(bv, g, builder.fmul(b_lo, builder.fadd(c0, g))))
