@@ -202,13 +202,17 @@ class Lanes:
             table.align = 64
         i32, i64 = ir.IntType(32), ir.IntType(64)
         f4p = ir.VectorType(ir.FloatType(), 4).as_pointer()
-        masked = builder.and_(index, splat_i(31))
+        # the row offsets (j * width, in floats) of two lanes per 64-bit element,
+        # taken out as pairs: one vpextrq and a shift for two lanes, where
+        # vpextrd takes a vector-port operation per lane
+        pairs = builder.bitcast(builder.and_(index, splat_i(31)), ir.VectorType(i64, BLOCK // 2))
         # per half, per quad: the four coefficient vectors of 8 lanes
         out = [[None, None] for _ in range(width)]
         for half in range(2):
             loads = []  # loads[lane][quad]
             for lane in range(8):
-                j = builder.zext(builder.extract_element(masked, ir.Constant(i32, 8 * half + lane)), i64)
+                pair = builder.extract_element(pairs, ir.Constant(i32, (8 * half + lane) // 2))
+                j = builder.lshr(pair, ir.Constant(i64, 32)) if lane % 2 else builder.and_(pair, ir.Constant(i64, 31))
                 loads.append([builder.load(builder.bitcast(
                     builder.gep(table, [ir.Constant(i64, 0), j, ir.Constant(i32, 4 * quad)], inbounds=True), f4p),
                     align=16) for quad in range(quads)])
