@@ -17,9 +17,10 @@ table one ``vpermi2ps`` and 2^k one ``vscalefps``; and AVX2 with FMA, where LLVM
 splits each block into ymm halves and :class:`Lanes` builds the tables from
 8-entry ``vpermps`` and blends (several 32-entry tables read at one index: row
 loads and in-register transposes, :meth:`Lanes.tables32`) and 2^k as a multiply
-by a power of 2, with the same results bit for bit.  (Before the AVX2 path, AVX2 machines ran the scalar
-twins, whose table lookups LLVM vectorized as scalar loads: sigmoid, tanh, silu
-and the exp-based derivatives took 3-4x their time now.)
+by a power of 2, with the same results bit for bit.  (Before the AVX2 path, AVX2
+machines ran the scalar twins, whose table lookups LLVM vectorized as scalar
+loads: sigmoid, tanh, silu and the exp-based derivatives took 3-4x their time
+now.)
 
 float32 blocks are <16 x float>; float64 blocks are <16 x double>, which LLVM
 splits into two zmm (four ymm) registers: the loops in ``_loops`` step 16
@@ -173,7 +174,6 @@ class Lanes:
         1.38-1.44, tanhshrink 1.88-2.02 against 1.35."""
         if BLOCK_ISA == "avx512":
             return [self.table32(t, index) for t in tables]
-        tables = list(tables)
         quads = len(tables) // 4 + (1 if len(tables) % 4 > 1 else 0)
         values = self._tables32_rows(tables[:4 * quads], index, quads) if quads else []
         return values + [self.table32(t, index) for t in tables[4 * quads:]]
@@ -206,10 +206,14 @@ class Lanes:
             table.align = 64
         i32, i64 = ir.IntType(32), ir.IntType(64)
         f4p = ir.VectorType(ir.FloatType(), 4).as_pointer()
-        # the row offsets (j * width, in floats) of two lanes per 64-bit element,
-        # taken out as pairs: one vpextrq and a shift for two lanes, where
-        # vpextrd takes a vector-port operation per lane
+        # the row numbers of two lanes per 64-bit element, taken out as pairs: one
+        # vpextrq and a shift or mask for two lanes, where vpextrd takes a
+        # vector-port operation per lane
         pairs = builder.bitcast(builder.and_(index, splat_i(31)), ir.VectorType(i64, BLOCK // 2))
+        # the 4x4 transpose within each 128-bit lane: interleave rows 0 and 1 (2 and
+        # 3) by single floats, then the two results by float pairs
+        low, high = ir.Constant(_I8, [0, 8, 1, 9, 4, 12, 5, 13]), ir.Constant(_I8, [2, 10, 3, 11, 6, 14, 7, 15])
+        even, odd = ir.Constant(_I8, [0, 1, 8, 9, 4, 5, 12, 13]), ir.Constant(_I8, [2, 3, 10, 11, 6, 7, 14, 15])
         # per half, per quad: the four coefficient vectors of 8 lanes
         out = [[None, None] for _ in range(width)]
         for half in range(2):
@@ -224,14 +228,11 @@ class Lanes:
                 # rows i and i + 4 side by side: each 128-bit lane holds four rows
                 pair = [builder.shuffle_vector(loads[i][quad], loads[i + 4][quad], ir.Constant(_I8, list(range(8))))
                         for i in range(4)]
-                lo01 = builder.shuffle_vector(pair[0], pair[1], ir.Constant(_I8, [0, 8, 1, 9, 4, 12, 5, 13]))
-                hi01 = builder.shuffle_vector(pair[0], pair[1], ir.Constant(_I8, [2, 10, 3, 11, 6, 14, 7, 15]))
-                lo23 = builder.shuffle_vector(pair[2], pair[3], ir.Constant(_I8, [0, 8, 1, 9, 4, 12, 5, 13]))
-                hi23 = builder.shuffle_vector(pair[2], pair[3], ir.Constant(_I8, [2, 10, 3, 11, 6, 14, 7, 15]))
-                even, odd = [0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15]
+                lo01, hi01 = (builder.shuffle_vector(pair[0], pair[1], m) for m in (low, high))
+                lo23, hi23 = (builder.shuffle_vector(pair[2], pair[3], m) for m in (low, high))
                 for c, (x, y, m) in enumerate(((lo01, lo23, even), (lo01, lo23, odd), (hi01, hi23, even),
                                                (hi01, hi23, odd))):
-                    out[4 * quad + c][half] = builder.shuffle_vector(x, y, ir.Constant(_I8, m))
+                    out[4 * quad + c][half] = builder.shuffle_vector(x, y, m)
         whole = ir.Constant(I16, list(range(BLOCK)))
         return [builder.shuffle_vector(lo, hi, whole) for lo, hi in out[:len(tables)]]
 
