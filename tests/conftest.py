@@ -21,6 +21,13 @@ from support import (
 #: lines for the end of the run: where the time went before the first test
 _PHASES: list[str] = []
 
+#: whether Numba's cache held this source's loops before collection: collecting
+#: imports test modules that build some loops at import (``fastact.gelu`` in a
+#: parameter list), so the cache is never cold by the time collection ends.  Taken
+#: then, CI skipped the parallel build and compiled every loop twice (the session
+#: as its tests went, the probe beside it): 1061-1193 s where 847 s had been.
+_CACHE_WARM_BEFORE_COLLECTION = loop_cache_is_warm()
+
 #: tests that compare against the mpmath reference of the accuracy sample sets
 _MP_ACCURACY_TESTS = {"test_matches_mpmath", "test_reference_accuracy"}
 
@@ -53,7 +60,7 @@ def pytest_collection_finish(session):
         if item.module.__name__ == "test_playground" and "activation" in params:
             playground.append(params["activation"])
     if any(item.module.__name__ == "test_vectorization" for item in session.items):
-        if loop_cache_is_warm():
+        if _CACHE_WARM_BEFORE_COLLECTION:
             start_loop_probe()  # cached loops cannot be inspected: compile them elsewhere
         elif cores > 1:
             # every loop is needed and none is cached (a fresh clone, CI): compile
