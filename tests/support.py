@@ -627,6 +627,7 @@ def build_loops_in_parallel(workers: int) -> None:
 
     from fastact._registry import LOOPS
     from fastact.precompile import longest_first
+    from fastact.ufuncs import _OWNER
 
     # Activations with a loop built in this process already (test modules that
     # build one at import, during collection) are finished and summarized here,
@@ -635,8 +636,7 @@ def build_loops_in_parallel(workers: int) -> None:
     # compilations first, so that no core is left with one of them at the end
     # while the others idle (350 s on 2 cores in registry order, when the work is
     # 520 s); activations not in the table (new ones) go first.
-    owner = {n: a for a, act in fastact.REGISTRY.items() for n in act.public_names}
-    here = sorted({owner[n] for n in (name.removesuffix("[defaults]") for name, _ in LOOPS) if n in owner})
+    here = sorted({_OWNER[name.removesuffix("[defaults]")] for name, _ in LOOPS})
     names = [n for n in longest_first(fastact.REGISTRY) if n not in here]
     # spawned, not forked: the parent may already run Numba threads
     context = multiprocessing.get_context("spawn")
