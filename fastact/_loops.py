@@ -74,8 +74,9 @@ import ctypes
 import functools
 
 import numpy as np
+from llvmlite import binding as llvm_binding
 from llvmlite import ir
-from numba import carray, cfunc, njit, types
+from numba import carray, cfunc, config, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy._core import _multiarray_umath
@@ -324,6 +325,29 @@ PREFETCH_BYTES = 2048
 #: per 16 values) with them took 0.96-0.99x a memory copy's time at 10^7 on the
 #: Zen 4 machine, without them 0.64-0.66x, as relu's loop (one thread, 2026-12-04).
 SPAN_PIECE_BYTES = 512
+#: The CPUs (LLVM's names) on which ``SPAN`` does not prefetch: on the 2-core AMD
+#: Zen 3 VM (2026-12-06, two alternating rounds of each build, one thread, 10^6
+#: and 10^7) it cost the loops without block kernels up to 12% at both sizes and
+#: gained nothing at 10^7, where the hardware prefetchers keep up: without it
+#: float64 tanh took 0.89-0.90 of the time, elu 0.93-0.94, selu' 0.93-0.95, squareplus
+#: and squareplus' 0.92-0.97, float32 celu 0.89-0.93, the rest (float64 gelu,
+#: softplus, mish', silu', tanhshrink, squareplus_backward) 0.97-1.01.  The
+#: ``BLOCKS`` prefetches stay there (without them, 0.97-1.01 but float32 gelu
+#: 1.07 and log_sigmoid' 1.11 at 10^6).  Intel Rocket Lake needs them (float64
+#: gelu 2x slower at 10^7 without); Zen 4, measured without any prefetch, moved
+#: within noise but for float32 gelu at 10^7 (docs/how-it-is-fast.md).
+SPAN_UNPREFETCHED_CPUS = frozenset({"znver3"})
+
+
+def _span_prefetches() -> bool:
+    """Whether ``SPAN`` prefetches on the CPU Numba compiles for (the host, or
+    NUMBA_CPU_NAME)."""
+    cpu = config.CPU_NAME if config.CPU_NAME not in (None, "host") else llvm_binding.get_host_cpu_name()
+    return cpu not in SPAN_UNPREFETCHED_CPUS
+
+
+#: whether the compute-bound loops' ``SPAN`` prefetches (``BLOCKS`` always does)
+SPAN_PREFETCH = _span_prefetches()
 
 
 @intrinsic
@@ -567,7 +591,7 @@ def _span_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: b
 
     Where ``prefetch`` (the compute-bound loops, not the streamed ones) both
     prefetch their inputs ``PREFETCH_BYTES`` ahead: ``BLOCKS`` every line of a
-    block, ``SPAN`` the lines of each ``SPAN_PIECE_BYTES`` piece before the piece's loop, a
+    block, ``SPAN`` (where ``SPAN_PREFETCH``) the lines of each ``SPAN_PIECE_BYTES`` piece before the piece's loop, a
     loop of constant trip count that LLVM vectorizes as it does the plain one; the
     elements past the last whole piece run in a plain loop (a second copy of the
     kernel)."""
@@ -583,7 +607,7 @@ def _span_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: b
         lines += [f"    a{j} = carray(s{j}, (cnt,), DTYPE)" for j in range(narrays)]
         lines += ["    o = carray(dst, (cnt,), DTYPE)"]
         rest = "0"
-        if prefetch:
+        if prefetch and SPAN_PREFETCH:
             lines += ["    npiece = cnt // PIECE",
                       "    for k in range(npiece):",
                       "        b = k * PIECE"]
