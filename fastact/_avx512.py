@@ -66,6 +66,14 @@ _GEOMETRY = {
 }
 
 
+def named_target_cpu() -> str | None:
+    """The CPU that NUMBA_CPU_NAME tells Numba to compile for (e.g. "generic", for a
+    portable cache), or None where Numba compiles for the host (unset or "host").
+    The one test of it: the block kernels' instruction set (:func:`_block_isa`)
+    and the loops' prefetch rule (``_loops.SPAN_PREFETCH``) both follow it."""
+    return None if config.CPU_NAME in (None, "host") else config.CPU_NAME
+
+
 def _block_isa() -> str | None:
     """The instruction set the block kernels are built for: "avx512" (one zmm
     ``vpermps``/``vpermi2ps``/``vscalefps`` per table or scaling), "avx2" (the
@@ -74,7 +82,7 @@ def _block_isa() -> str | None:
     (no block kernels: the loops run the scalar twins).  Numba compiles for the
     host unless told otherwise (NUMBA_CPU_NAME, e.g. for a portable cache): then
     None, since the target's features are unknown."""
-    if config.CPU_NAME not in (None, "host"):
+    if named_target_cpu() is not None:
         return None
     features = llvm_binding.get_host_cpu_features()
     if features.get("avx512f", False):

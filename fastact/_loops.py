@@ -76,12 +76,12 @@ import functools
 import numpy as np
 from llvmlite import binding as llvm_binding
 from llvmlite import ir
-from numba import carray, cfunc, config, njit, types
+from numba import carray, cfunc, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy._core import _multiarray_umath
 
-from ._avx512 import HAVE_BLOCK_KERNEL
+from ._avx512 import HAVE_BLOCK_KERNEL, named_target_cpu
 from ._cache import SOURCE_HASH
 from ._parallel import dispatch, loop_record, threshold_for
 
@@ -342,8 +342,7 @@ SPAN_UNPREFETCHED_CPUS = frozenset({"znver3"})
 def _span_prefetches() -> bool:
     """Whether ``SPAN`` prefetches on the CPU Numba compiles for (the host, or
     NUMBA_CPU_NAME)."""
-    cpu = config.CPU_NAME if config.CPU_NAME not in (None, "host") else llvm_binding.get_host_cpu_name()
-    return cpu not in SPAN_UNPREFETCHED_CPUS
+    return (named_target_cpu() or llvm_binding.get_host_cpu_name()) not in SPAN_UNPREFETCHED_CPUS
 
 
 #: whether the compute-bound loops' ``SPAN`` prefetches (``BLOCKS`` always does)
@@ -591,10 +590,10 @@ def _span_source(fname: str, narrays: int, nparams: int, nbaked: int, blocked: b
 
     Where ``prefetch`` (the compute-bound loops, not the streamed ones) both
     prefetch their inputs ``PREFETCH_BYTES`` ahead: ``BLOCKS`` every line of a
-    block, ``SPAN`` (where ``SPAN_PREFETCH``) the lines of each ``SPAN_PIECE_BYTES`` piece before the piece's loop, a
-    loop of constant trip count that LLVM vectorizes as it does the plain one; the
-    elements past the last whole piece run in a plain loop (a second copy of the
-    kernel)."""
+    block, ``SPAN`` (where ``SPAN_PREFETCH``) the lines of each
+    ``SPAN_PIECE_BYTES`` piece before the piece's loop, a loop of constant trip
+    count that LLVM vectorizes as it does the plain one; the elements past the
+    last whole piece run in a plain loop (a second copy of the kernel)."""
     srcs = [f"s{j}" for j in range(narrays)]
     par = [f"p{j}" for j in range(nparams)]
     lines = []

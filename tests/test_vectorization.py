@@ -86,3 +86,29 @@ def test_predicated_loads_are_the_masks_that_can_leave_a_lane_out():
     ]
     ir = "\n".join("  " + line for line in every_lane + predicated)
     assert support.predicated_loads(ir) == [line[line.index("call"):] for line in predicated]
+
+
+@pytest.mark.parametrize(
+    ("cpu_name", "target", "isa_known", "span_prefetch"),
+    [(None, None, True, None), ("host", None, True, None), ("generic", "generic", False, True),
+     ("znver3", "znver3", False, False), ("icelake-server", "icelake-server", False, True)],
+)
+def test_the_cpu_numba_compiles_for_decides_isa_and_prefetch(monkeypatch, cpu_name, target, isa_known,
+                                                              span_prefetch):
+    """NUMBA_CPU_NAME (numba.config.CPU_NAME) names the target; unset or "host" is
+    the host.  A named target's features are unknown, so it gets no block kernels;
+    SPAN's prefetch follows the named CPU's name, or the host's."""
+    from llvmlite import binding as llvm_binding
+    from numba import config
+
+    from fastact import _avx512, _loops
+
+    monkeypatch.setattr(config, "CPU_NAME", cpu_name)
+    assert _avx512.named_target_cpu() == target
+    features = llvm_binding.get_host_cpu_features()
+    host_isa = ("avx512" if features.get("avx512f", False)
+                else "avx2" if features.get("avx2", False) and features.get("fma", False) else None)
+    assert _avx512._block_isa() == (host_isa if isa_known else None)
+    if span_prefetch is None:  # the host's own name decides
+        span_prefetch = llvm_binding.get_host_cpu_name() not in _loops.SPAN_UNPREFETCHED_CPUS
+    assert _loops._span_prefetches() == span_prefetch
