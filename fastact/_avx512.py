@@ -177,7 +177,8 @@ class Lanes:
         :meth:`_tables32_rows` for each four tables (a lone last one by
         :meth:`table32`).  Zen 3, 10^6 float32 values, against the rule kept:
         gelu' with its ninth table padded into a third row group 2.87-2.91
-        ns/value against 2.29; every table left over from whole groups of four
+        ns/value against 2.29 (and 2.09 since its ninth, a low part, shares a
+        float32 with another: eight tables); every table left over from whole groups of four
         read by permutes, gelu 2.24-2.31 against 1.56, silu' 1.93-2.33 against
         1.38-1.44, tanhshrink 1.88-2.02 against 1.35."""
         if BLOCK_ISA == "avx512":

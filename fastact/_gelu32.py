@@ -28,8 +28,9 @@ factors carry more than float32's precision:
   to an integer in the low mantissa bits; one add in the block kernels), is H
   = F - a/sqrt(2 pi) itself, which cancels by up to 9 outside its root window:
   F's polynomials with c0 and c1 shifted exactly (the linear term is all they
-  differ by), t = a - j/2, c0 and c1 double words and c0 + t c1 formed exactly
-  (2^-28.3 of F).  (Until 2026-12-06 gelu's F took the derivative's grid too,
+  differ by), t = a - j/2, c0 and c1 double words (their low parts bfloat16
+  in one float32: eight tables, which AVX2 reads by row) and c0 + t c1 formed
+  exactly (2^-28.3 of F).  (Until 2026-12-06 gelu's F took the derivative's grid too,
   at degree 6 and 2^-26.3.)
 
 For gelu, Phi(-a) = 2^k t_hi (c0 + g) (:func:`normal_tail_parts32`), and
@@ -171,7 +172,13 @@ def _table(*values):
 # The derivative's tables, printed by tools/fit_gelu32.py: F(a) on the intervals
 # j/2 + [-1/4, 1/4] (29 intervals, degree 6, c0 and c1 as double words, relative
 # error 2^-28.3), with c0 and c1 those of H = F - a/sqrt(2 pi), shifted exactly
-# by -(j/2)/sqrt(2 pi) and -1/sqrt(2 pi) (the rest are F's).
+# by -(j/2)/sqrt(2 pi) and -1/sqrt(2 pi) (the rest are F's).  The two low parts
+# are bfloat16 (2^-33 of their coefficient) and share one float32, _H_LO_PACKED:
+# c0_lo is the float itself, c1_lo its low 16 bits shifted up; on interval 0,
+# where c0 = 1/2 exactly, c0_lo is 2^-120, so that the float is normal (an Intel
+# core takes a microcode assist on a subnormal operand).  Eight tables, not nine:
+# AVX2 reads eight by row in two groups of four, where the ninth took four
+# permutes and three blends per 8 lanes of its own (Lanes.tables32).
 _H_C0_HI = _table(
     0.5, 0.1501476913690567, -0.1373639851808548, -0.39263275265693665,
     -0.6297825574874878, -0.8560243844985962, -1.075312852859497, -1.2899528741836548,
@@ -181,16 +188,6 @@ _H_C0_HI = _table(
     -3.949916124343872, -4.151235103607178, -4.352390289306641, -4.553401947021484,
     -4.754288196563721, -4.955063343048096, -5.155740261077881, -5.356328964233398,
     -5.556839466094971,
-)
-_H_C0_LO = _table(
-    0.0, 3.1506250941504277e-09, -3.3554545808556213e-09, -9.678176038363517e-10,
-    -2.0922068522111203e-09, 1.487558964896607e-08, -3.9989238587168074e-08, 4.641234596647337e-08,
-    2.8759959747048924e-08, -4.8714760225720966e-08, -1.5199271174992646e-08, 7.0113399530669085e-09,
-    -1.849003261611415e-08, 4.0813691981611555e-08, -3.820029803591751e-08, 3.051491859196176e-08,
-    6.494859405847819e-08, 4.245071139052925e-08, -9.220968166800958e-08, -5.774595734919785e-08,
-    1.443093111674898e-08, 1.8111073529780697e-08, 9.451201776755624e-08, -2.1900437729982514e-07,
-    -1.971762628727447e-07, -2.3639999824354163e-07, 3.035451356936392e-08, -8.955641561669836e-08,
-    2.0100225128771854e-07,
 )
 _H_C1_HI = _table(
     -0.7978845834732056, -0.6230751872062683, -0.5363062620162964, -0.4892135560512543,
@@ -202,15 +199,15 @@ _H_C1_HI = _table(
     -0.4016568958759308, -0.40144798159599304, -0.40126216411590576, -0.4010961949825287,
     -0.40094730257987976,
 )
-_H_C1_LO = _table(
-    2.8930644546676376e-08, 1.6362273314030062e-08, -1.5170979139611518e-08, -7.02466440571925e-09,
-    1.954061579212407e-09, 3.525568059714601e-09, 9.137915313317535e-09, 1.4803832604215472e-09,
-    -1.3885323113527193e-08, 6.0328515516516745e-09, -8.888903835213569e-09, 1.4608749765443463e-09,
-    1.0300672315111115e-08, 2.7618551889929677e-09, 4.506624851075003e-09, -1.3542659438314786e-08,
-    -4.37823821641814e-09, -3.331224407432387e-09, 3.1689855184424687e-09, -1.4095880906950242e-08,
-    -1.2863117682115899e-08, -8.685831609511752e-09, -1.1229885465979805e-08, 1.345615974202019e-08,
-    -1.2000380245069664e-08, -9.584192994793739e-09, -8.248627558771204e-09, 1.117830716879098e-08,
-    -1.0840190078909018e-08,
+_H_LO_PACKED = _table(
+    7.534866593205664e-37, 3.1606390837879417e-09, -3.371639412108607e-09, -9.727597616304706e-10,
+    -2.098262452676636e-09, 1.4923646318720785e-08, -4.009244847225091e-08, 4.637767503368195e-08,
+    2.8835726695319863e-08, -4.870690517577714e-08, -1.5331396596707236e-08, 7.01956937021464e-09,
+    -1.853286057951209e-08, 4.0790148148062144e-08, -3.822934147024171e-08, 3.0663077410508777e-08,
+    6.504994587430701e-08, 4.253651653129964e-08, -9.22907048561683e-08, -5.790429469243463e-08,
+    1.4476055021361844e-08, 1.824177253695325e-08, 9.485348329008048e-08, -2.190441676930277e-07,
+    -1.9808905449281156e-07, -2.3720401998161833e-07, 3.0429923469910136e-08, -8.949837138061412e-08,
+    2.0181406057417917e-07,
 )
 _F_C2 = _table(
     0.2499995231628418, 0.11877619475126266, 0.0621071495115757, 0.03518687188625336,
@@ -358,7 +355,8 @@ def mills_minus_density32(a):
     poly = fma(t, poly, _F_C4[j])
     poly = fma(t, poly, _F_C3[j])
     poly = fma(t, poly, _F_C2[j])
-    w = fma(t, poly, _H_C1_LO[j])
+    lo = _H_LO_PACKED[j]  # c0_lo, with c1_lo in its low 16 bits
+    w = fma(t, poly, float_from_bits(float_bits(lo) << np.int32(16), a))
     # c0 + t c1 + t (c1_lo + t P2(t)) as a double word: t c1 reaches the size of c0
     # (and H cancels near the root), so it is formed exactly (a product and its FMA
     # residual, a Fast2Sum with c0: c0's exponent is at least t c1's on every
@@ -368,7 +366,7 @@ def mills_minus_density32(a):
     u = t * c1
     u_lo = fma(t, c1, -u)
     h = c0 + u
-    return h, ((c0 - h) + u) + fma(t, w, u_lo + _H_C0_LO[j])
+    return h, ((c0 - h) + u) + fma(t, w, u_lo + lo)
 
 
 @njit(**JIT_OPTIONS)
@@ -482,16 +480,16 @@ def emit_mills_minus_density32(v, a):
     j = _emit_interval(v, a)
     # a - j/2 (exact) from the same sum: two adds where the scalar twin takes an FMA
     t = builder.fsub(a, builder.fsub(builder.bitcast(j, F16), splat_f(_HALF_ROUND_SHIFT)))
-    c6, c5, c4, c3, c2, c1_lo, c0, c1, c0_lo = v.tables32(
-        (_F_C6, _F_C5, _F_C4, _F_C3, _F_C2, _H_C1_LO, _H_C0_HI, _H_C1_HI, _H_C0_LO), j)
+    c6, c5, c4, c3, c2, lo, c0, c1 = v.tables32(
+        (_F_C6, _F_C5, _F_C4, _F_C3, _F_C2, _H_LO_PACKED, _H_C0_HI, _H_C1_HI), j)
     poly = fma(t, c6, c5)
     for c in (c4, c3, c2):
         poly = fma(t, poly, c)
-    w = fma(t, poly, c1_lo)
+    w = fma(t, poly, builder.bitcast(builder.shl(builder.bitcast(lo, I16), splat_i(16)), F16))  # c1_lo
     u = builder.fmul(t, c1)
     u_lo = fma(t, c1, builder.fneg(u))
     h = builder.fadd(c0, u)
-    h_lo = builder.fadd(builder.fadd(builder.fsub(c0, h), u), fma(t, w, builder.fadd(u_lo, c0_lo)))
+    h_lo = builder.fadd(builder.fadd(builder.fsub(c0, h), u), fma(t, w, builder.fadd(u_lo, lo)))
     return h, h_lo
 
 

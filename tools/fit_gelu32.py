@@ -25,10 +25,16 @@ Run: ``python tools/fit_gelu32.py`` (needs mpmath); paste its output into
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import mpmath as mp
 import numpy as np
 
-mp.mp.dps = 40
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when run by path (runpy, the tests)
+from fit_tanhshrink32 import _bf16, pack  # noqa: E402  (the same bfloat16 rounding and packing)
+
+mp.mp.dps = 40  # after the import: fit_tanhshrink32 sets 30
 
 INTERVALS = 29
 DEGREE = 6
@@ -85,14 +91,15 @@ def fit_interval(j: int):
 
 
 def minus_density(j: int, hi: float, lo: float, order: int):
-    """The double word of coefficient ``order`` (0 or 1) of H = F - a/sqrt(2 pi) on
-    interval j, from F's (hi + lo): H(j/2 + t) = F(j/2 + t) - (j/2 + t)/sqrt(2 pi)
-    shifts c0 by -(j/2)/sqrt(2 pi) and c1 by -1/sqrt(2 pi), the rest alike; the
-    shift is exact here (40 digits), and the new double word is rounded from it
-    (2^-48), so H carries F's fit error and no other."""
+    """Coefficient ``order`` (0 or 1) of H = F - a/sqrt(2 pi) on interval j, from
+    F's (hi + lo), as its float32 ``hi`` and the exact rest: H(j/2 + t) = F(j/2 + t)
+    - (j/2 + t)/sqrt(2 pi) shifts c0 by -(j/2)/sqrt(2 pi) and c1 by -1/sqrt(2 pi),
+    the rest alike; the shift is exact here (40 digits).  The kernel keeps the rest
+    as a bfloat16 (:func:`main` packs c0's and c1's into one float32): 2^-33 of the
+    coefficient, so H carries F's fit error (2^-28.3) and little else."""
     value = mp.mpf(hi) + mp.mpf(lo) - (mp.mpf(j) / 2 if order == 0 else 1) / mp.sqrt(2 * mp.pi)
     new_hi = _f32(float(value))
-    return new_hi, _f32(float(value - mp.mpf(new_hi)))
+    return new_hi, value - mp.mpf(new_hi)
 
 
 def _print_tables(names, columns):
@@ -110,10 +117,13 @@ def main():
     worst = max(r[3] for r in rows)
     print(f"# F(a) tables: {INTERVALS} intervals, degree {DEGREE}, relative error 2^{np.log2(worst):.1f};")
     print("# c0 and c1 those of H = F - a/sqrt(2 pi), the derivative's (minus_density)")
-    names = ["_H_C0_HI", "_H_C0_LO", "_H_C1_HI", "_H_C1_LO"] + [f"_F_C{i}" for i in range(2, DEGREE + 1)]
+    print("# c0's and c1's low parts as bfloat16 in one float32 (_H_LO_PACKED: c0_lo the float itself,")
+    print("# c1_lo its low 16 bits shifted up)")
+    names = ["_H_C0_HI", "_H_C1_HI", "_H_LO_PACKED"] + [f"_F_C{i}" for i in range(2, DEGREE + 1)]
     h0 = [minus_density(j, r[0], r[1], 0) for j, r in enumerate(rows)]
     h1 = [minus_density(j, r[2][0], r[2][1], 1) for j, r in enumerate(rows)]
-    columns = [[h[0] for h in h0], [h[1] for h in h0], [h[0] for h in h1], [h[1] for h in h1]]
+    packed = [pack(_bf16(c0[1]), _bf16(c1[1])) for c0, c1 in zip(h0, h1, strict=True)]
+    columns = [[h[0] for h in h0], [h[0] for h in h1], packed]
     columns += [[r[2][i] for r in rows] for i in range(2, DEGREE + 1)]
     _print_tables(names, columns)
 
