@@ -8,7 +8,8 @@ intrinsics to wider instructions, with the same values).  A subprocess sets
 ``BLOCK_ISA = "avx2"`` before any kernel is built, with a Numba cache of its own
 (the cache keys on the source and the CPU, not on the IR), and checks one kernel
 per kind of table against its scalar twin, bit for bit: float32 sigmoid (16
-entries), float32 gelu (32), float64 silu and silu' (8 doubles).
+entries), float32 gelu (32), float64 silu and silu' (8 doubles); and that the
+float32 sigmoid builds its powers 2^k from the integer k.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from fastact._registry import LOOPS
 ir = "".join(loop.inspect_llvm() for (name, dtype), loop in LOOPS.items()
              if (name, dtype) in (("sigmoid", "float32"), ("gelu", "float32"), ("silu", "float64")))
 assert "llvm.x86.avx2.permps" in ir and "llvm.x86.avx512" not in ir
+# the short paths' 2^k from k's integer form (Lanes.scalef's integer): no floor of
+# the float form, no conversion, no subnormal power
+assert "llvm.floor" not in LOOPS[("sigmoid", "float32")].inspect_llvm()
 print("ok")
 """
 
