@@ -155,6 +155,12 @@ class Lanes:
         """The square root, correctly rounded (``vsqrtps``/``vsqrtpd``)."""
         return self.builder.call(self._intrinsic("sqrt", 1), [a])
 
+    def bfloat16_low(self, packed):
+        """:func:`fastact._core.bfloat16_low` per lane: the bfloat16 in the low 16
+        bits of each float32 of ``packed``, as a float32 (one shift)."""
+        builder = self.builder
+        return builder.bitcast(builder.shl(builder.bitcast(packed, I16), splat_i(16)), F16)
+
     def table(self, values, index):
         """``values[index & 15]`` per lane: one ``vpermps`` (AVX2: :meth:`_table_avx2`)."""
         if BLOCK_ISA != "avx512":
@@ -301,21 +307,21 @@ class Lanes:
             halves.append(level[0])
         return builder.shuffle_vector(halves[0], halves[1], ir.Constant(I16, list(range(BLOCK))))
 
-    def scalef(self, a, b, where=None, quiet=False, otherwise=None, integer=None):
-        """a 2^floor(b) per lane, one ``vscalefps`` (float32 only): exact wherever the
-        result is a normal number, which is where the short paths use it, to apply
-        an exponent without the bit pattern's shift, mask and add.  Lanes outside
-        ``where`` (a vector compare; all lanes when None) keep a, or take
-        ``otherwise`` (a vector: zero-masking with zeros).  ``quiet``: with
-        exceptions suppressed (``{sae}``), for lanes whose subnormal or zero results
-        are discarded (no underflow flag from them).  ``integer``: floor(b) itself
-        (<16 x i32>: an exponent's integer form), from a caller that knows 2^floor(b)
-        normal in every lane of ``where``; AVX-512 ignores it, AVX2 builds the power
-        from it (:meth:`_scalef_avx2`)."""
+    def scalef(self, a, b, *, integer, where=None, quiet=False, otherwise=None):
+        """a 2^n per lane, n an exponent given twice: as a float (``b``, an integer
+        value: ``vscalefps``'s operand) and as <16 x i32> (``integer``, from which
+        AVX2 builds the power, :meth:`_scalef_avx2`).  2^n must be normal in every
+        lane of ``where``; the product is then exact wherever it is normal, which is
+        where the short paths use it, to apply an exponent without the bit
+        pattern's shift, mask and add.  Float32 only.  Lanes outside ``where`` (a
+        vector compare; all lanes when None) keep a, or take ``otherwise`` (a
+        vector: zero-masking with zeros).  ``quiet``: with exceptions suppressed
+        (``{sae}``), for lanes whose subnormal or zero results are discarded (no
+        underflow flag from them).  AVX-512: one ``vscalefps``."""
         if self.dtype != "float32":
             raise NotImplementedError("scalef: float32 lanes only")
         if BLOCK_ISA != "avx512":
-            return self._scalef_avx2(a, b, where, quiet, otherwise, integer)
+            return self._scalef_avx2(a, integer, where, quiet, otherwise)
         builder = self.builder
         mask_type = ir.IntType(BLOCK)
         name = "llvm.x86.avx512.mask.scalef.ps.512"
@@ -327,32 +333,22 @@ class Lanes:
         kept = a if otherwise is None else otherwise
         return builder.call(scalef, [a, b, kept, mask, ir.Constant(ir.IntType(32), 8 if quiet else 4)])
 
-    def _scalef_avx2(self, a, b, where, quiet, otherwise, integer=None):
-        """:meth:`scalef` without AVX-512, the same bits wherever a 2^n is normal
-        (n = floor(b)).  Without ``quiet``: a times 2^n for n in [-149, 127], the
-        power of 2 built on its bit pattern (a subnormal one below 2^-126);
-        multiplying by an exact power of 2 rounds once, as ``vscalefps`` does, and
-        raises the same flags; lanes outside ``where`` multiply by 1.  ``quiet``
-        (``{sae}``: no flag from any lane, for lanes whose subnormal or zero
-        results are discarded): n added to a's exponent field, integer arithmetic
-        that is exact wherever a and a 2^n are normal.  With ``integer`` (n, and
-        2^n normal) the power is (n + 127) << 23: no floor, no conversion and no
-        subnormal case, five vector operations fewer per 8 lanes than from b (the
-        short paths of the exp-based kernels scale by 2^k, k >= -126, and have k as
-        an integer anyway)."""
+    def _scalef_avx2(self, a, n, where, quiet, otherwise):
+        """:meth:`scalef` without AVX-512, the same bits (2^n normal).  Without
+        ``quiet``: a times the power (n + 127) << 23; multiplying by an exact power
+        of 2 rounds once, as ``vscalefps`` does, and raises the same flags; lanes
+        outside ``where`` multiply by 1.  ``quiet`` (``{sae}``: no flag from any
+        lane, for lanes whose subnormal or zero results are discarded): n added to
+        a's exponent field, integer arithmetic that is exact wherever a and a 2^n
+        are normal.  Every caller has n as an integer anyway (the exp-based short
+        paths' k >= -126): from the float form it took a floor, a conversion and a
+        subnormal select more, five vector operations per 8 lanes."""
         builder = self.builder
-        n = integer if integer is not None else builder.fptosi(builder.call(self._intrinsic("floor", 1), [b]), I16)
         if quiet:
             shifted = builder.add(builder.bitcast(a, I16), builder.shl(n, splat_i(23)))
             product = builder.bitcast(shifted, F16)
         else:
-            normal = builder.shl(builder.add(n, splat_i(127)), splat_i(23))
-            if integer is not None:
-                power = builder.bitcast(normal, F16)
-            else:
-                subnormal = builder.shl(splat_i(1), builder.add(n, splat_i(149)))
-                power = builder.bitcast(builder.select(builder.icmp_signed("<", n, splat_i(-126)), subnormal, normal),
-                                        F16)
+            power = builder.bitcast(builder.shl(builder.add(n, splat_i(127)), splat_i(23)), F16)
             if where is not None:  # no flag, and no poison from an exponent out of range, outside where
                 power = builder.select(where, power, splat_f(1.0))
             product = builder.fmul(a, power)

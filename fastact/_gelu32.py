@@ -74,7 +74,7 @@ from numba import njit
 from numba.extending import intrinsic
 
 from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
-from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
+from ._core import JIT_OPTIONS, _select, bfloat16_low, float_bits, float_from_bits, fma
 from ._sigmoid32 import (
     _C2,
     _C3,
@@ -356,7 +356,7 @@ def mills_minus_density32(a):
     poly = fma(t, poly, _F_C3[j])
     poly = fma(t, poly, _F_C2[j])
     lo = _H_LO_PACKED[j]  # c0_lo, with c1_lo in its low 16 bits
-    w = fma(t, poly, float_from_bits(float_bits(lo) << np.int32(16), a))
+    w = fma(t, poly, bfloat16_low(lo))
     # c0 + t c1 + t (c1_lo + t P2(t)) as a double word: t c1 reaches the size of c0
     # (and H cancels near the root), so it is formed exactly (a product and its FMA
     # residual, a Fast2Sum with c0: c0's exponent is at least t c1's on every
@@ -485,7 +485,7 @@ def emit_mills_minus_density32(v, a):
     poly = fma(t, c6, c5)
     for c in (c4, c3, c2):
         poly = fma(t, poly, c)
-    w = fma(t, poly, builder.bitcast(builder.shl(builder.bitcast(lo, I16), splat_i(16)), F16))  # c1_lo
+    w = fma(t, poly, v.bfloat16_low(lo))  # c1_lo
     u = builder.fmul(t, c1)
     u_lo = fma(t, c1, builder.fneg(u))
     h = builder.fadd(c0, u)

@@ -60,7 +60,7 @@ from numba import njit
 from numba.extending import intrinsic
 
 from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
-from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
+from ._core import JIT_OPTIONS, _select, bfloat16_low, float_bits, float_from_bits, fma
 from ._sigmoid32 import _E_FLOOR, _LIMIT_BITS, emit_exp_table_parts32, exp_neg_parts32, scaled_flushed32
 
 __all__ = ["silu_grad32", "silu_grad32_block16", "silu_backward32_block16"]
@@ -218,7 +218,7 @@ def _from_table(x):
     p = fma(p, t, _C3[i])
     p = fma(p, t, _C2[i])
     c0_lo = _LO_PACKED[i]
-    p = fma(p, t, float_from_bits(float_bits(c0_lo) << np.int32(16), x))  # c1_lo
+    p = fma(p, t, bfloat16_low(c0_lo))  # c1_lo
     w = fma(p, t, c0_lo)
     return _C0_HI[i] + fma(t, _C1_HI[i], w)
 
@@ -265,7 +265,7 @@ def _emit_from_table(v, x):
     p = fma(c8, t, c7)
     for c in (c6, c5, c4, c3, c2):
         p = fma(p, t, c)
-    p = fma(p, t, builder.bitcast(builder.shl(builder.bitcast(c0_lo, I16), splat_i(16)), F16))  # c1_lo
+    p = fma(p, t, v.bfloat16_low(c0_lo))  # c1_lo
     w = fma(p, t, c0_lo)
     return builder.bitcast(builder.fadd(c0_hi, fma(t, c1_hi, w)), I16)
 

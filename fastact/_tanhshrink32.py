@@ -65,7 +65,7 @@ from numba import njit
 from numba.extending import intrinsic
 
 from ._avx512 import F16, I16, backward_block_intrinsic, block_intrinsic, splat_f, splat_i
-from ._core import JIT_OPTIONS, _select, float_bits, float_from_bits, fma
+from ._core import JIT_OPTIONS, _select, bfloat16_low, float_bits, float_from_bits, fma
 
 __all__ = [
     "tanhshrink32", "tanhshrink32_block16", "tanhshrink_grad32", "tanhshrink_grad32_block16",
@@ -272,7 +272,7 @@ def _times_table(bv, b_lo, t, k, x, c0_hi, lo_packed, c1_hi, c2, c3, c4, c5, com
     + B_lo (c0 + t c1) with t c1 = u + u_lo exact; else (the derivative) g = t c1 + w
     rounded first and the bracket B g + B_lo (c0 + g)."""
     c0_lo = lo_packed[k]
-    c1_lo = float_from_bits(float_bits(c0_lo) << np.int32(16), x)
+    c1_lo = bfloat16_low(c0_lo)
     p = fma(c5[k], t, c4[k])
     p = fma(p, t, c3[k])
     p = fma(p, t, c2[k])
@@ -352,7 +352,7 @@ def _emit_times_table(v, bv, b_lo, t, k, tables, compensated):
     builder = v.builder
     fma = v.fma
     c0, c0_lo, c1, c2, c3, c4, c5 = v.tables32(tables, k)
-    c1_lo = builder.bitcast(builder.shl(builder.bitcast(c0_lo, I16), splat_i(16)), F16)
+    c1_lo = v.bfloat16_low(c0_lo)
     p = fma(c5, t, c4)
     for c in (c3, c2):
         p = fma(p, t, c)
