@@ -107,3 +107,14 @@ def test_band_probe_prints_the_slowest_band_per_function_and_dtype():
     rows = re.findall(rf"^(\w+)\s+float32\s+{RATIO}  [+-]+2\^-?\d+", out, re.M)
     assert rows == ["relu", "relu_grad", "relu_backward", "tanhshrink", "tanhshrink_grad", "tanhshrink_backward"], out
     assert len(re.findall(rf"[+-]+2\^-?\d+={RATIO}", out)) == 6 * 3 * 28, out  # --all: every band, both signs and each
+
+
+@pytest.mark.parametrize("isa, wide, narrow", [("avx512", "zmm", None), ("avx2", "ymm", "zmm")])
+def test_block_asm_compiles_for_the_isa_asked(isa, wide, narrow):
+    # sigmoid's float32 loop calls a block kernel on either instruction set: its
+    # registers say which one LLVM was told the host has (compiled only, never run)
+    out = _run("tools/block_asm.py", "sigmoid", "float32", "--isa", isa)
+    assert out.splitlines()[0] == f"# sigmoid float32: block kernels {isa}"
+    assert re.search(rf"\bvfmadd\w+ps\s[^\n]*%{wide}\d", out)
+    if narrow:
+        assert f"%{narrow}" not in out
