@@ -11,6 +11,7 @@ themselves are not checked (timings never gate the tests).
 from __future__ import annotations
 
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -109,6 +110,7 @@ def test_band_probe_prints_the_slowest_band_per_function_and_dtype():
     assert len(re.findall(rf"[+-]+2\^-?\d+={RATIO}", out)) == 6 * 3 * 28, out  # --all: every band, both signs and each
 
 
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86 instruction sets only")
 @pytest.mark.parametrize("isa, wide, narrow", [("avx512", "zmm", None), ("avx2", "ymm", "zmm")])
 def test_block_asm_compiles_for_the_isa_asked(isa, wide, narrow):
     # sigmoid's float32 loop calls a block kernel on either instruction set: its
