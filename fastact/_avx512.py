@@ -307,11 +307,12 @@ class Lanes:
             halves.append(level[0])
         return builder.shuffle_vector(halves[0], halves[1], ir.Constant(I16, list(range(BLOCK))))
 
-    def scalef(self, a, b, *, integer, where=None, quiet=False, otherwise=None):
-        """a 2^n per lane, n an exponent given twice: as a float (``b``, an integer
-        value: ``vscalefps``'s operand) and as <16 x i32> (``integer``, from which
-        AVX2 builds the power, :meth:`_scalef_avx2`).  2^n must be normal in every
-        lane of ``where``; the product is then exact wherever it is normal, which is
+    def scalef(self, a, k, *, where=None, quiet=False, otherwise=None):
+        """a 2^k per lane, k an exponent in both its forms (``_sigmoid32.Exponent``):
+        ``k.real``, a float whose floor is k (``vscalefps``'s operand), and
+        ``k.integer``, <16 x i32> (from which AVX2 builds the power,
+        :meth:`_scalef_avx2`).  2^k must be normal in every lane of ``where``; the
+        product is then exact wherever it is normal, which is
         where the short paths use it, to apply an exponent without the bit
         pattern's shift, mask and add.  Float32 only.  Lanes outside ``where`` (a
         vector compare; all lanes when None) keep a, or take ``otherwise`` (a
@@ -321,7 +322,7 @@ class Lanes:
         if self.dtype != "float32":
             raise NotImplementedError("scalef: float32 lanes only")
         if BLOCK_ISA != "avx512":
-            return self._scalef_avx2(a, integer, where, quiet, otherwise)
+            return self._scalef_avx2(a, k.integer, where, quiet, otherwise)
         builder = self.builder
         mask_type = ir.IntType(BLOCK)
         name = "llvm.x86.avx512.mask.scalef.ps.512"
@@ -331,7 +332,7 @@ class Lanes:
         mask = ir.Constant(mask_type, 2**BLOCK - 1) if where is None else builder.bitcast(where, mask_type)
         # 4: the current rounding; 8: to nearest, exceptions suppressed
         kept = a if otherwise is None else otherwise
-        return builder.call(scalef, [a, b, kept, mask, ir.Constant(ir.IntType(32), 8 if quiet else 4)])
+        return builder.call(scalef, [a, k.real, kept, mask, ir.Constant(ir.IntType(32), 8 if quiet else 4)])
 
     def _scalef_avx2(self, a, n, where, quiet, otherwise):
         """:meth:`scalef` without AVX-512, the same bits (2^n normal).  Without

@@ -85,7 +85,7 @@ def _emit_scaled_exp(v, b, store, c_hi, c_lo, pos_value):
             rb = builder.add(builder.bitcast(m, I16), builder.shl(k.integer, splat_i(23)))
             rb = builder.select(builder.icmp_signed("<", rb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), rb)
         else:  # 2^k m is normal here; 2^k by vscalefps (Exponent)
-            rb = builder.bitcast(v.scalef(m, k.real, integer=k.integer), I16)  # k >= -126
+            rb = builder.bitcast(v.scalef(m, k), I16)  # k >= -126
         positive = builder.icmp_signed(">", b, splat_i(0))
         rb = builder.select(positive, splat_i(int(_F(pos_value).view(np.int32))), rb)
         if general:

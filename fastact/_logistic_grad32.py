@@ -157,12 +157,8 @@ def _emitter(scaling: _Scaling):
                 # 2^c E / (1 + e)^2 = E / ((1 + e) / 2^(c/2))^2: the short path divides
                 # by the exactly scaled square and so needs no 2^c at the end (c even)
                 unit = 2.0 ** -(scaling.k_offset // 2)
-                exponent, integer = k.real, k.integer
-                if wide:  # s = 2^max(k, -40), as in the general path
-                    floor = splat_f(float(_E_FLOOR))
-                    exponent = builder.select(builder.fcmp_ordered(">", exponent, floor), exponent, floor)
-                    integer = v.smax(integer, splat_i(_E_FLOOR))
-                s = v.scalef(splat_f(unit), exponent, integer=integer)
+                # wide: s = 2^max(k, -40), as in the general path
+                s = v.scalef(splat_f(unit), k.at_least(v, _E_FLOOR) if wide else k)
                 d, d_lo = emit_one_plus32(v, t_hi, p, s, unit)
             e_hi = builder.fadd(t_hi, p)
             e_lo = builder.fadd(builder.fsub(t_hi, e_hi), p)
@@ -170,7 +166,7 @@ def _emitter(scaling: _Scaling):
             dd_lo = fma(builder.fadd(d, d), d_lo, fma(d, d, builder.fneg(dd)))
             m = emit_ratio_dw32(v, e_hi, e_lo, dd, dd_lo)
             if not general:  # 2^k m (m here 2^c times the general path's), k >= -39: normal, never 0
-                store(builder.bitcast(v.scalef(m, k.real, integer=k.integer), I16), nonzero=True)
+                store(builder.bitcast(v.scalef(m, k), I16), nonzero=True)
                 return
             scale = builder.shl(builder.add(k.integer, splat_i(scaling.k_offset)), splat_i(23))
             rb = builder.add(builder.bitcast(m, I16), scale)

@@ -218,7 +218,7 @@ def _emit_mish(v, b, store):
         e_hi, e_lo, k, s = emit_exp_neg_table32(v, cb, general)
         q = _emit_mish_quotient(v, builder.bitcast(ar, F16), neg, e_hi, e_lo, s)
         if not general:  # the magnitude 2^k q is normal here; 2^k by vscalefps (Exponent)
-            store(builder.or_(builder.bitcast(v.scalef(q, k.real, where=neg, integer=k.integer), I16), sign))
+            store(builder.or_(builder.bitcast(v.scalef(q, k, where=neg), I16), sign))
             return
         shift = builder.sub(builder.select(neg, k.integer, splat_i(0)), scale)
         rb = builder.add(builder.bitcast(q, I16), builder.shl(shift, splat_i(23)))
@@ -360,7 +360,7 @@ def _emit_mish_grad(v, b, store):
         if general:
             rb = emit_scaled_flushed32(v, builder.bitcast(q, I16), sel(neg, k.integer, splat_i(0)), general)
         else:  # normal here; 2^k by vscalefps (Exponent)
-            rb = builder.bitcast(v.scalef(q, k.real, where=neg, integer=k.integer), I16)
+            rb = builder.bitcast(v.scalef(q, k, where=neg), I16)
         dx, inside = emit_root_offset32(v, b, ab, _X0_HI, _ROOT_WINDOW_BITS, general)
         if general:
             above = builder.and_(

@@ -229,25 +229,32 @@ class Exponent(NamedTuple):
     """An exponent k on 16 lanes in the two forms the emitters use: ``integer``
     (<16 x i32>, for bit-pattern arithmetic) and ``real``, a float32 vector whose
     floor is k (the exp's kf = n/16, free), for ``Lanes.scalef``: one operation
-    where applying 2^k on the bit pattern takes a shift, a mask and an add.  The
-    short paths pass ``scalef`` both: AVX2 builds the power 2^k from the integer
-    form (two operations, where from the real one it took a floor, a conversion
-    and a select for subnormal powers).  LLVM drops whichever form a kernel does
-    not use."""
+    where applying 2^k on the bit pattern takes a shift, a mask and an add.
+    ``scalef`` takes both: AVX2 builds the power 2^k from the integer form (two
+    operations, where from the real one it took a floor, a conversion and a
+    select for subnormal powers).  LLVM drops whichever form a kernel does not
+    use."""
 
     integer: ir.Value
     real: ir.Value
+
+    def at_least(self, v, floor: int) -> Exponent:
+        """max(k, floor), an integer floor, in both forms (on ``v``, a ``Lanes``)."""
+        builder = v.builder
+        low = splat_f(float(floor))
+        return Exponent(v.smax(self.integer, splat_i(floor)),
+                        builder.select(builder.fcmp_ordered(">", self.real, low), self.real, low))
+
+    def plus(self, v, offset: int) -> Exponent:
+        """k + offset, an integer offset, in both forms."""
+        builder = v.builder
+        return Exponent(builder.add(self.integer, splat_i(offset)), builder.fadd(self.real, splat_f(offset)))
 
 
 def emit_pow2(v, k, floor=None):
     """2^k (an :class:`Exponent`) as float32, or 2^max(k, floor) (an integer floor):
     one ``vscalefps`` (and a ``vmaxps``); the result must be normal."""
-    exponent, integer = k.real, k.integer
-    if floor is not None:
-        low = splat_f(float(floor))
-        exponent = v.builder.select(v.builder.fcmp_ordered(">", exponent, low), exponent, low)
-        integer = v.smax(integer, splat_i(floor))
-    return v.scalef(splat_f(1.0), exponent, integer=integer)
+    return v.scalef(splat_f(1.0), k if floor is None else k.at_least(v, floor))
 
 
 def emit_exp_table_parts32(v, y, y_lo=None, doubled=False):
@@ -304,9 +311,8 @@ def emit_exp_neg_scaled32(v, ab, doubled=False, k_offset=0):
     bounds these kernels)."""
     builder = v.builder
     t_hi, p, k = emit_exp_table_parts32(v, builder.fneg(builder.bitcast(ab, F16)), doubled=doubled)
-    exponent = builder.fadd(k.real, splat_f(k_offset)) if k_offset else k.real
-    integer = builder.add(k.integer, splat_i(k_offset)) if k_offset else k.integer
-    return v.scalef(t_hi, exponent, integer=integer), v.scalef(p, exponent, integer=integer)
+    k = k.plus(v, k_offset) if k_offset else k
+    return v.scalef(t_hi, k), v.scalef(p, k)
 
 
 def emit_one_plus_scaled32(v, ts, ps, unit=1.0):

@@ -283,9 +283,7 @@ def _emit_tails(v, b, ab, clamp_low):
     a = builder.bitcast(cb, F16)
     t_hi, p, k = emit_exp_table_parts32(v, builder.fneg(a))
     big_e = builder.fadd(t_hi, p)
-    floor = splat_f(float(_E_FLOOR))
-    e = v.scalef(big_e, builder.select(builder.fcmp_ordered(">", k.real, floor), k.real, floor),
-                 integer=v.smax(k.integer, splat_i(_E_FLOOR)))
+    e = v.scalef(big_e, k.at_least(v, _E_FLOOR))
     a_minus_one = builder.fsub(a, one)
     positive = builder.bitcast(fma(e, a_minus_one, one), I16)
     u = builder.fmul(e, a_minus_one)
@@ -293,8 +291,7 @@ def _emit_tails(v, b, ab, clamp_low):
     rest = fma(p, one_minus_a, builder.fmul(big_e, fma(u, splat_f(2.0), e)))
     product = fma(t_hi, one_minus_a, rest)
     normal = builder.icmp_signed("<", cb, splat_i(_ZERO_FROM_BITS))  # else flushed to +0
-    negative = builder.bitcast(
-        v.scalef(product, k.real, where=normal, quiet=True, otherwise=splat_f(0.0), integer=k.integer), I16)
+    negative = builder.bitcast(v.scalef(product, k, where=normal, quiet=True, otherwise=splat_f(0.0)), I16)
     return builder.select(builder.icmp_signed("<", b, splat_i(0)), negative, positive)
 
 

@@ -189,7 +189,7 @@ def _emit_softplus(v, b, store):
             nb = builder.add(builder.bitcast(builder.fadd(y, y_lo), I16), shift)
             nb = builder.select(builder.icmp_signed("<", nb, splat_i(_MIN_NORMAL_BITS)), splat_i(0), nb)
         else:  # normal here; 2^k by vscalefps (Exponent)
-            nb = builder.bitcast(v.scalef(builder.fadd(y, y_lo), k.real, where=first, integer=k.integer), I16)
+            nb = builder.bitcast(v.scalef(builder.fadd(y, y_lo), k, where=first), I16)
         a = builder.bitcast(cb, F16)
         yv = builder.fmul(tau, y)
         z = builder.fadd(a, yv)
