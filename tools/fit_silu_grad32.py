@@ -45,7 +45,7 @@ import mpmath as mp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when run by path (runpy, the tests)
-from fit_tanhshrink32 import _bf16, _f32, pack  # noqa: E402  (the same float32 and bfloat16 roundings)
+from fit_tanhshrink32 import _bf16, _f32, pack, unpack_low  # noqa: E402  (the same float32 and bfloat16 roundings)
 
 mp.mp.dps = 40  # after the import: fit_tanhshrink32 sets 30
 
@@ -157,7 +157,7 @@ def main():
     # place keeps w = t (...) + c0_lo normal for tiny and subnormal x (no underflow
     # flag), far below an ULP of the result
     zero = [row for row in rows if row[0] == 0.0][0]
-    c1_lo = float(np.uint32(int(np.float32(zero[2]).view(np.uint32)) << 16 & 0xFFFFFFFF).view(np.float32))
+    c1_lo = unpack_low(zero[2])
     assert abs(c1_lo) > 2.0**-100  # it keeps p normal
     zero[2] = pack(2.0**-90, c1_lo)
     # and its anchor -2^-100 instead of 0: t = x + 2^-100 is normal for tiny and

@@ -84,6 +84,13 @@ def pack(hi: float, lo: float) -> float:
     return float(np.uint32(b).view(np.float32))
 
 
+def unpack_low(packed: float) -> float:
+    """The bfloat16 in the low 16 bits of the float32 ``packed`` (:func:`pack`'s
+    ``lo``), as the kernels read it (``fastact._core.bfloat16_low``)."""
+    b = (int(np.float32(packed).view(np.uint32)) << 16) & 0xFFFFFFFF
+    return float(np.uint32(b).view(np.float32))
+
+
 def interval(k: int) -> tuple[float, float, float]:
     """(low end, high end, centre) of interval k."""
     if k == 0:
