@@ -150,8 +150,12 @@ def exp_neg64_table(a):
     r = fma(-kf, _LN2_HI_8, -a)  # exact (Cody-Waite)
     r = fma(-kf, _LN2_LO_8, r)
     e = _EXP8_Q
-    q = fma(r, fma(r, fma(r, fma(r, fma(r, e[5], e[4]), e[3]), e[2]), e[1]), e[0])
-    s = fma(r * r, q, r)
+    # Q by Estrin's scheme: the same five FMAs as Horner's, three of them
+    # independent, so that the exp's chain is two FMAs shorter (silu' 4% faster
+    # on AVX2, docs/how-it-is-fast.md)
+    r2 = r * r
+    q = fma(r2, fma(r2, fma(r, e[5], e[4]), fma(r, e[3], e[2])), fma(r, e[1], e[0]))
+    s = fma(r2, q, r)
     j = n & np.int64(7)
     hi = _EXP8_HI[j]
     p = fma(hi, s, hi)
@@ -352,10 +356,10 @@ def emit_exp_neg64_table(v, a):
     n = builder.sub(builder.bitcast(t, v.I), v.splat_i(_SHIFT_BITS))
     nkf = builder.fneg(kf)
     r = fma_(nkf, f(_LN2_LO_8), fma_(nkf, f(_LN2_HI_8), na))
-    q = fma_(r, f(_EXP8_Q[5]), f(_EXP8_Q[4]))
-    for c in reversed(_EXP8_Q[:4]):
-        q = fma_(r, q, f(c))
-    s = fma_(builder.fmul(r, r), q, r)
+    e = [f(c) for c in _EXP8_Q]
+    r2 = builder.fmul(r, r)
+    q = fma_(r2, fma_(r2, fma_(r, e[5], e[4]), fma_(r, e[3], e[2])), fma_(r, e[1], e[0]))
+    s = fma_(r2, q, r)
     hi = v.table8(_EXP8_HI, n)
     p = fma_(hi, s, hi)
     p_lo = builder.fadd(fma_(hi, s, builder.fsub(hi, p)), v.table8(_EXP8_LO, n))
