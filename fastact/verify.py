@@ -13,9 +13,11 @@ the same results, 5-10x faster (40-90 ns per input instead of 230-900 for those
 references).  The reference runs on cache-sized blocks and the statistics in
 one compiled pass per chunk (:func:`_stats32`), two worker processes.
 
-float64: log-uniform samples over every binade and both signs, plus the
-thresholds, judged by the same NumPy reference evaluated in ``np.longdouble``
-(x87 80-bit: 11 more bits, 2**-63 relative).
+float64: samples log-uniform over every binade (each binade, subnormal ones
+included, equally likely; the significand uniform within it; both signs; built
+from bit patterns, so the same on every machine), plus the thresholds, judged
+by the same NumPy reference evaluated in ``np.longdouble`` (x87 80-bit: 11 more
+bits, 2**-63 relative).
 
 Errors are real numbers in units of the ULP of the correctly rounded result (so
 0.5 = correctly rounded at worst).  Where the exact value is below the smallest
@@ -407,10 +409,25 @@ def float32_sweep(name: str, step: int = 1, workers: int | None = None, progress
 
 
 def float64_samples(n: int, seed: int = 0) -> np.ndarray:
-    """Log-uniform over every binade, both signs, plus thresholds and special values."""
+    """Every binade [2^e, 2^(e+1)), e = -1074 ... 1023, equally likely, a uniform
+    significand within it and either sign, plus thresholds and special values.
+
+    Built from integer bit patterns alone, so that every machine draws the same
+    values for a seed: until 2026-12-06 the magnitudes were ``np.exp2`` of a
+    uniform exponent, which NumPy rounds differently under its SIMD dispatch
+    (an AVX-512 host and an AVX2 host drew different samples, and the published
+    float64 rows could not be reproduced on the other)."""
     rng = np.random.default_rng(seed)
-    mags = np.exp2(rng.uniform(-1074, 1024, n))
-    x = mags * rng.choice((-1.0, 1.0), n)
+    e = rng.integers(-1074, 1024, n)
+    significand = rng.integers(0, 1 << 52, n, dtype=np.uint64)
+    sign = rng.integers(0, 2, n, dtype=np.uint64) << np.uint64(63)
+    # normal binades: the biased exponent over the 52 significand bits; the 52
+    # subnormal ones (e < -1022): the leading bit at e + 1074 and the significand's
+    # top e + 1074 bits below it
+    lead = np.clip(e + 1074, 0, 52).astype(np.uint64)
+    subnormal = (np.uint64(1) << lead) | (significand >> (np.uint64(52) - lead))
+    normal = (np.clip(e + 1023, 1, 2046).astype(np.uint64) << np.uint64(52)) | significand
+    x = (np.where(e >= -1022, normal, subnormal) | sign).view(np.float64)
     near = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 2.0**-1074, 2.0**-1022, 2.0**-60, 2.0**-30,
                      19.0, 20.0, 40.0, 87.33, 88.0, 89.0, 708.39, 709.0, 710.0, 745.0, 746.0, 1e4])
     near = np.concatenate([near, -near])

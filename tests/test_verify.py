@@ -157,3 +157,29 @@ def test_readme_table_is_the_published_certificate():
     line for line (regenerate it with ``fastact verify --exhaustive --json ...``)."""
     table = verify.markdown([verify.Result(**row) for row in _published_rows()])
     assert table in (ROOT / "README.md").read_text()
+
+
+def test_float64_samples_are_bit_patterns_of_the_drawn_binades():
+    """The float64 samples: each lies in the binade [2^e, 2^(e+1)) its seed drew,
+    with the drawn sign, every binade from the smallest subnormal to the largest
+    finite one is present, and the significand bits below the binade's leading one
+    are the drawn ones (integer operations only: the same values on every machine,
+    where np.exp2 of a uniform exponent, the draw until 2026-12-06, rounded
+    differently under NumPy's AVX-512 and AVX2 dispatch)."""
+    n = 300_000
+    x = verify.float64_samples(n, seed=3)[:n]
+    rng = np.random.default_rng(3)
+    e = rng.integers(-1074, 1024, n)
+    significand = rng.integers(0, 1 << 52, n, dtype=np.uint64)
+    negative = rng.integers(0, 2, n).astype(bool)
+    assert np.array_equal(np.signbit(x), negative)
+    _, exponent = np.frexp(np.abs(x))
+    assert np.array_equal(exponent - 1, e)
+    assert np.unique(e).size == 2098
+    normal = e >= -1022
+    low_bits = x.view(np.uint64) & np.uint64((1 << 52) - 1)
+    assert np.array_equal(low_bits[normal], significand[normal])
+    # a subnormal binade 2^e holds e + 1074 significand bits: the drawn ones' top bits
+    sub = ~normal
+    kept = (e[sub] + 1074).astype(np.uint64)
+    assert np.array_equal(low_bits[sub] - (np.uint64(1) << kept), significand[sub] >> (np.uint64(52) - kept))
