@@ -40,6 +40,17 @@ def test_compare_prints_a_row_per_function_dtype_and_size():
                 assert re.search(rf"^{name}\s+{dtype}\s+{n}\s+\S+\s+{RATIO}\s+{RATIO}$", out, re.M), (name, dtype, n)
 
 
+def test_compare_takes_public_names_and_rejects_unknown_ones():
+    out = _run("bench/compare.py", "--sizes", "1000", "--dtypes", "float64", "--names", "silu_grad,elu",
+               "--budget", "0.01")
+    rows = re.findall(r"^(\w+)\s+float64\s+1000\s", out, re.M)
+    assert rows == ["silu_grad", "elu", "elu_grad", "elu_backward"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "bench/compare.py", "--names", "sigmoid,nonesuch"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2 and "'nonesuch' is neither a registry name" in done.stderr, done.stderr[-2000:]
+
+
 def test_saturation_prints_every_regime():
     out = _run("bench/saturation.py", "--size", "2000", "--budget", "0.005")
     for name in ("sigmoid", "gelu_backward", "tanhshrink"):
