@@ -271,11 +271,13 @@ class Lanes:
         q4 = ir.VectorType(ir.IntType(32), 4)
         for quarter in range(4):
             j = builder.shuffle_vector(index, undef, ir.Constant(q4, list(range(4 * quarter, 4 * quarter + 4))))
-            two_j = builder.shl(builder.and_(j, ir.Constant(_Q4, [3] * 4)), ir.Constant(_Q4, [1] * 4))
-            # (2j, 2j + 1) as the two 32-bit halves of each 64-bit lane
-            pair = builder.or_(builder.or_(two_j, builder.shl(two_j, ir.Constant(_Q4, [32] * 4))),
-                               ir.Constant(_Q4, [1 << 32] * 4))
-            idx = builder.bitcast(pair, _I8)
+            # (2j, 2j + 1) as the two 32-bit halves of each 64-bit lane, mod 8 (all
+            # vpermps reads): 2j's low half copied into both halves, the high one's
+            # low bit set
+            two_j = builder.bitcast(builder.add(j, j), _I8)
+            idx = builder.or_(builder.shuffle_vector(two_j, ir.Constant(_I8, None),
+                                                     ir.Constant(_I8, [0, 0, 2, 2, 4, 4, 6, 6])),
+                              ir.Constant(_I8, [0, 1] * 4))
             low, high = (builder.bitcast(builder.call(self._perm8, [part, idx]), _D4) for part in parts)
             take_high = builder.icmp_signed("!=", builder.and_(j, ir.Constant(_Q4, [4] * 4)), ir.Constant(_Q4, [0] * 4))
             quarters.append(builder.select(take_high, high, low))
