@@ -477,10 +477,14 @@ def _softshrink(x, lambd):
     ok, lam = _shrink_lambd(lambd)
     up = quiet_greater(x, lam)
     down = quiet_greater(-lam, x)
-    # Both arms are computed: in the dead zone they see 0, not x, so that an
-    # infinite lambd never meets an infinite x (inf - inf).
+    # One subtraction of a signed lambd, x - lambd or x - (-lambd) (the same
+    # rounding as x + lambd): the vectorized loop computes every arm for every lane,
+    # and x - lambd for x near -max with a large lambd (float32, 1e36) overflowed
+    # to -inf, raising *overflow* in a lane that took the other arm.  In the dead
+    # zone both operands are +0 (the result +0.0), so an infinite lambd never meets
+    # an infinite x (inf - inf).
     xs = x if up | down else T(0)
-    y = (xs - lam) if up else ((xs + lam) if down else T(0))
+    y = xs - (lam if up else (-lam if down else T(0)))
     y = y if ok else T(np.nan)
     return x if x != x else y
 
