@@ -332,7 +332,11 @@ def _squareplus_constants(x):
     """(|x| clamp low, |x| above which x**2 >> b, b clamp low, high, 2**-m, m, 2**-n, n,
     |x| from which b / (4 x**2) is below the smallest normal number) in the dtype of
     ``x``: |x| 2**-m and |x| 2**-n keep the quotients of the huge-|x| formulas, and
-    their correction terms, normal (float32 m = 64, n = 53, float64 m = 600, n = 373).
+    their correction terms, normal (float32 m = 96, n = 53, float64 m = 600, n = 373).
+    float32 m was 64 until 2026-12-06: b / (4 |x|)'s quotient then reached 2**-86 (b =
+    2**-20, |x| near the largest float) and its correction, the residual over the
+    denominator, went subnormal (*underflow* at b = 1e-9, x = 3.4028233e38); with 96
+    the quotient stays in [2**-54, 2**83] and its correction normal.
 
     float32: |x| in [2**-20, 2**30] for the main formulas (x**2 + b and s (s + |x|)
     stay far inside the normal range), beyond b / (4 |x|) and b / (4 x**2) (relative
@@ -346,7 +350,7 @@ def _squareplus_constants(x):
 def _squareplus_constants_overload(x):
     if x == types.float32:
         f = np.float32
-        c32 = (f(2.0**-20), f(2.0**30), f(2.0**-20), f(2.0**20), f(2.0**-64), 64, f(2.0**-53), 53, f(2.0**75))
+        c32 = (f(2.0**-20), f(2.0**30), f(2.0**-20), f(2.0**20), f(2.0**-96), 96, f(2.0**-53), 53, f(2.0**75))
         return lambda x: c32
     if x == types.float64:
         c64 = (2.0**-60, 2.0**200, 2.0**-60, 2.0**60, 2.0**-600, 600, 2.0**-373, 373, 2.0**545)
