@@ -408,26 +408,34 @@ def float32_sweep(name: str, step: int = 1, workers: int | None = None, progress
     return total
 
 
-def float64_samples(n: int, seed: int = 0) -> np.ndarray:
-    """Every binade [2^e, 2^(e+1)), e = -1074 ... 1023, equally likely, a uniform
-    significand within it and either sign, plus thresholds and special values.
+def binade_uniform(rng: np.random.Generator, e_lo: int, e_hi: int, n: int) -> np.ndarray:
+    """``n`` float64 magnitudes in [2^e_lo, 2^e_hi) (integers, -1074 <= e_lo < e_hi
+    <= 1024): the binade 2^e uniform over e_lo ... e_hi - 1, the 52 significand
+    bits uniform (a subnormal binade keeps their top ones).
 
-    Built from integer bit patterns alone, so that every machine draws the same
-    values for a seed: until 2026-12-06 the magnitudes were ``np.exp2`` of a
-    uniform exponent, which NumPy rounds differently under its SIMD dispatch
-    (an AVX-512 host and an AVX2 host drew different samples, and the published
-    float64 rows could not be reproduced on the other)."""
-    rng = np.random.default_rng(seed)
-    e = rng.integers(-1074, 1024, n)
+    Built from integer bit patterns alone, so that a seed draws the same values on
+    every machine: ``np.exp2`` of a uniform exponent, the draw here until
+    2026-12-06, rounds differently under NumPy's AVX-512 and AVX2 dispatch (the
+    float64 rows published from one host could not be reproduced on the other)."""
+    e = rng.integers(e_lo, e_hi, n)
     significand = rng.integers(0, 1 << 52, n, dtype=np.uint64)
-    sign = rng.integers(0, 2, n, dtype=np.uint64) << np.uint64(63)
     # normal binades: the biased exponent over the 52 significand bits; the 52
     # subnormal ones (e < -1022): the leading bit at e + 1074 and the significand's
     # top e + 1074 bits below it
     lead = np.clip(e + 1074, 0, 52).astype(np.uint64)
     subnormal = (np.uint64(1) << lead) | (significand >> (np.uint64(52) - lead))
     normal = (np.clip(e + 1023, 1, 2046).astype(np.uint64) << np.uint64(52)) | significand
-    x = (np.where(e >= -1022, normal, subnormal) | sign).view(np.float64)
+    return np.where(e >= -1022, normal, subnormal).view(np.float64)
+
+
+def float64_samples(n: int, seed: int = 0) -> np.ndarray:
+    """Every binade [2^e, 2^(e+1)), e = -1074 ... 1023, equally likely, a uniform
+    significand within it and either sign (:func:`binade_uniform`: the same values
+    on every machine), plus thresholds and special values."""
+    rng = np.random.default_rng(seed)
+    mags = binade_uniform(rng, -1074, 1024, n)
+    sign = rng.integers(0, 2, n, dtype=np.uint64) << np.uint64(63)
+    x = (mags.view(np.uint64) | sign).view(np.float64)
     near = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 2.0**-1074, 2.0**-1022, 2.0**-60, 2.0**-30,
                      19.0, 20.0, 40.0, 87.33, 88.0, 89.0, 708.39, 709.0, 710.0, 745.0, 746.0, 1e4])
     near = np.concatenate([near, -near])

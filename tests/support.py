@@ -347,6 +347,20 @@ def special_values(dtype) -> np.ndarray:
         return np.array(vals, dtype=dt)
 
 
+def magnitudes(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
+    """``n`` float64 magnitudes in [lo, hi] (0 < lo < hi, finite): every binade
+    that meets the range equally likely, the significand uniform within it, the end
+    binades clipped to the range.  ``verify.binade_uniform`` underneath, so a seed
+    gives the same values on every machine, where ``np.exp2(rng.uniform(log2 lo,
+    log2 hi))`` does not (NumPy's float64 exp2 rounds differently under its
+    AVX-512 and AVX2 dispatch: a failure on one host could not be replayed on
+    another)."""
+    from fastact.verify import binade_uniform
+
+    e_lo, e_hi = math.frexp(lo)[1] - 1, math.frexp(hi)[1]
+    return np.clip(binade_uniform(rng, e_lo, min(e_hi, 1024), n), lo, hi)
+
+
 def log_uniform(
     dtype, n: int, rng: np.random.Generator, *, binades: tuple[int, int] | None = None, specials: bool = True
 ) -> np.ndarray:
@@ -727,7 +741,7 @@ def float64_patterns(n: int = 4_000_000, seed: int = 61) -> np.ndarray:
     rng = np.random.default_rng(seed)
     bits = rng.integers(0, 2**64, n, dtype=np.uint64, endpoint=False).view(np.float64)
     usual = rng.standard_normal(n // 2) * 4
-    tiny = rng.standard_normal(n // 8) * np.exp2(rng.uniform(-1075, -900, n // 8))
+    tiny = rng.standard_normal(n // 8) * magnitudes(rng, 2.0**-1074, 2.0**-900, n // 8)
     specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 3.0, -3.0, 1.0, -1.0, 5e-324, -5e-324,
                          np.finfo(np.float64).max, -np.finfo(np.float64).max, np.finfo(np.float64).tiny])
     with np.errstate(all="ignore"):  # the neighbours of the largest finite value are infinities

@@ -20,6 +20,7 @@ from support import (
     RECORDS,
     evaluate,
     log_uniform,
+    magnitudes,
     mp_expected,
     mp_reference,
     params_as,
@@ -165,14 +166,15 @@ def test_extreme_parameters_match_mpmath(name, dtype, value, kind):
     rng = np.random.default_rng(5)
     x = sample_set(dtype)
     x = x[np.isfinite(x)]
-    tiny_exps = np.linspace(np.finfo(dtype).minexp - 10, -20, 1000)
     signs = np.where(rng.random(2000) < 0.5, -1.0, 1.0)
+    wide = magnitudes(rng, 2.0**-60, 2.0**60, 2000)
+    tiny = magnitudes(rng, 2.0 ** (np.finfo(dtype).minexp - 10), 2.0**-20, 1000)
     with np.errstate(over="ignore"):
         x = np.concatenate([
             rng.choice(x, 3000, replace=False),
             np.linspace(-140, 140, 2801) * scale,
-            np.exp2(rng.uniform(-60, 60, 2000)) * scale * signs,
-            np.exp2(tiny_exps) * np.where(np.arange(tiny_exps.size) % 2, 1.0, -1.0),
+            wide * scale * signs,
+            tiny * np.where(np.arange(tiny.size) % 2, 1.0, -1.0),
         ]).astype(dtype)
     x = x[np.isfinite(x)]  # the record's limits cover the infinities
     params = tuple(t(v) for v in (value,) + tuple(act.param_defaults[1:]))

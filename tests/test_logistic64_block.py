@@ -188,7 +188,7 @@ def _saturated_inputs(lo: float = 38.0) -> np.ndarray:
     """log-uniform |x| in [lo, 800], the float64 neighbours of lo and infinities,
     both signs."""
     rng = np.random.default_rng(3)
-    x = np.exp(rng.uniform(np.log(lo), np.log(800.0), 16 * 200_000)) * rng.choice([-1.0, 1.0], 16 * 200_000)
+    x = support.magnitudes(rng, lo, 800.0, 16 * 200_000) * rng.choice([-1.0, 1.0], 16 * 200_000)
     x[rng.integers(0, x.size, 1000)] = np.inf
     x[rng.integers(0, x.size, 1000)] = -np.inf
     near = (np.float64(lo).view(np.int64) + np.arange(20_000)).view(np.float64)

@@ -23,6 +23,7 @@ from support import (
     all_public,
     evaluate,
     fp_errstate,
+    magnitudes,
     mp_reference,
     params_as,
     public_name,
@@ -391,14 +392,14 @@ def test_random_mantissas_in_every_binade_raise_no_flags(act, kind, dtype):
     rng = np.random.default_rng(2024)
     fi = np.finfo(dtype)
     n = 1_000_000
-    lo, hi = np.log2(float(fi.smallest_subnormal)), np.log2(float(fi.max))
+    lo, hi = float(fi.smallest_subnormal), float(fi.max)
 
     def sample():
-        # log-uniform in float64, then rounded once to the dtype: the mantissas are
-        # the dtype's own random bits
-        mag = np.exp2(rng.uniform(lo, hi, n))
+        # every binade equally likely in float64, then rounded once to the dtype:
+        # the mantissas are the dtype's own random bits
+        mag = magnitudes(rng, lo, hi, n)
         sign = np.where(rng.random(n) < 0.5, -1.0, 1.0)
-        return (sign * np.minimum(mag, float(fi.max))).astype(dtype)
+        return (sign * mag).astype(dtype)
 
     with np.errstate(under="ignore"):  # the sampling's own rounding to float32
         x, g = sample(), sample()
@@ -451,13 +452,20 @@ def test_parameter_grid_raises_no_flags(act, dtype):
     """The flag rule over a grid of parameters across the whole range, invalid ones
     (negative, 0) included, every kind: x from 0 to 1000 in steps of 1/40 and
     4*10**4 log-uniform magnitudes over every binade (subnormals included), both
-    signs, +-inf and NaN.  The sweep this was written from found float32 celu' at
-    alpha 1e-21 and squareplus' at b near 2**20 raising *underflow* (kept in
-    test_other_parameters_raise_no_flags)."""
+    signs, +-inf and NaN, and 16 copies each of the largest finite magnitude and
+    its neighbour (a block of them).  The sweep this was written from found float32
+    celu' at alpha 1e-21 and squareplus' at b near 2**20 raising *underflow* (kept in
+    test_other_parameters_raise_no_flags); with the magnitudes drawn from bit
+    patterns (2026-12-06) it found float32 softshrink at lambd 1e36 raising
+    *overflow* for x near -max: the vectorized loop formed x - lambd in lanes that
+    took x + lambd."""
     rng = np.random.default_rng(17)
     fi = np.finfo(dtype)
     lowest = fi.minexp - fi.nmant
-    mag = np.concatenate([np.linspace(0, 1000, 40001), np.exp2(rng.uniform(lowest, fi.maxexp, 40000))])
+    # up to 2^maxexp (float32: the top binade's largest round to inf), float64's max
+    top = 2.0**fi.maxexp if fi.maxexp < 1024 else float(fi.max)
+    largest = np.repeat([float(fi.max), float(np.nextafter(fi.max, 0, dtype=fi.dtype))], 16)
+    mag = np.concatenate([np.linspace(0, 1000, 40001), magnitudes(rng, 2.0**lowest, top, 40000), largest])
     with np.errstate(over="ignore", under="ignore"):
         x = np.concatenate([mag, -mag, [np.inf, -np.inf, np.nan]]).astype(dtype)
     g = rng.standard_normal(x.size).astype(dtype)

@@ -17,6 +17,7 @@ import numpy as np
 
 import fastact
 
+from ..verify import binade_uniform
 from .naive import NAIVE, compile_source
 
 DTYPES = ("float32", "float64")
@@ -205,13 +206,15 @@ def band_labels() -> list[str]:
 
 
 def band_samples(dtype: str, lo: int | None, hi: int | None, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` values of ``dtype`` with 2**lo <= |x| < 2**hi, log-uniform, random signs
-    (``None``: from the smallest subnormal / to the largest finite number)."""
+    """``n`` values of ``dtype`` with 2**lo <= |x| < 2**hi, every binade equally
+    likely and the significand uniform within it (``verify.binade_uniform``: the
+    same values on every machine), random signs (``None``: from the smallest
+    subnormal / to the largest finite number)."""
     fi = np.finfo(dtype)
-    e_lo = math.log2(float(fi.smallest_subnormal)) if lo is None else lo
-    e_hi = math.log2(float(fi.max)) if hi is None else hi
-    with np.errstate(all="ignore"):
-        mags = np.exp2(rng.uniform(e_lo, e_hi, n)).astype(dtype)
+    e_lo = fi.minexp - fi.nmant if lo is None else lo
+    e_hi = fi.maxexp if hi is None else hi
+    with np.errstate(all="ignore"):  # float32: the top binade's largest round to inf
+        mags = binade_uniform(rng, e_lo, e_hi, n).astype(dtype)
     mags = np.clip(mags, fi.smallest_subnormal, fi.max)
     return mags * rng.choice(np.array([-1, 1], dtype=dtype), n)
 
