@@ -77,16 +77,27 @@ _LIMIT_BITS = int(_F(104.0).view(np.int32))
 # scaled by 2^-4: the float32 constant 1/ln2 is that of 16/ln2 over 16.)
 _SHIFT = _F(786432.0)
 _SHIFT_BITS = int(_SHIFT.view(np.int32))
-_INV_LN2 = _F(_F(16.0 / np.log(2.0)) / _F(16))
+# ln 2 in float64, correctly rounded: a literal, as the table below, because
+# NumPy's float64 log and exp2 round differently under its AVX-512 and AVX2
+# dispatch, and a constant computed with them at import could differ in its last
+# bit between machines, and with it the kernels' results (tests/test_sigmoid32.py
+# checks both against mpmath)
+_LN2_64 = 0.6931471805599453
+_INV_LN2 = _F(_F(16.0 / _LN2_64) / _F(16))
 # ln2 = _LN2_HI + _LN2_LO; the high part has 12 significant bits, so kf * _LN2_HI
 # is exact for every multiple kf of 1/16 with |kf| <= 150 (|x| <= 104).
-_LN2_HI = _F(np.round(np.log(2.0) * 2.0**12) / 2.0**12)
-_LN2_LO = _F(np.log(2.0) - float(_LN2_HI))
+_LN2_HI = _F(np.round(_LN2_64 * 2.0**12) / 2.0**12)
+_LN2_LO = _F(_LN2_64 - float(_LN2_HI))
 # expm1(r) ~ r + r^2 (c2 + c3 r) on |r| <= 1.0002 ln2/32 (tools/fit_poly.py)
 _C2 = _F(0.5000161638581165)
 _C3 = _F(0.16666718480749948)
-# 2^(j/16) = _T_HI[j] + _T_LO[j] (float64 exp2 is within 2^-52 of it)
-_T64 = np.exp2(np.arange(16) / 16.0)
+# 2^(j/16) = _T_HI[j] + _T_LO[j]: the float64 values correctly rounded (within 2^-53)
+_T64 = np.array([
+    1.0, 1.0442737824274138, 1.0905077326652577, 1.1387886347566916,
+    1.189207115002721, 1.241857812073484, 1.2968395546510096, 1.3542555469368927,
+    1.4142135623730951, 1.4768261459394993, 1.5422108254079407, 1.6104903319492543,
+    1.681792830507429, 1.7562521603732995, 1.8340080864093424, 1.9152065613971474,
+])
 _T_HI = _T64.astype(np.float32)
 _T_LO = (_T64 - _T_HI.astype(np.float64)).astype(np.float32)
 _E_FLOOR = -40  # e enters the denominator as 2^max(k, -40) * E

@@ -61,10 +61,17 @@ _F = np.float32
 _SIGN = np.int32(-(2**31))
 _ABS = np.int32(0x7FFFFFFF)
 _INF_BITS = 0x7F800000
-# c_j = 1 / (1 + j/16) and log(1 / c_j) = _L_HI[j] + _L_LO[j] (float64's log is
-# within 2^-52 of it, far below the 2^-48 the pair carries)
+# c_j = 1 / (1 + j/16) and log(1 / c_j) = _L_HI[j] + _L_LO[j]: the float64 values
+# correctly rounded, literals (not NumPy's log at import, whose last bit depends on
+# its SIMD dispatch: see _sigmoid32._T64; tests/test_softplus32.py checks them;
+# -0.0 first, as -log(1) was)
 _C = (1.0 / (1.0 + np.arange(16) / 16.0)).astype(np.float32)
-_L64 = -np.log(_C.astype(np.float64))
+_L64 = np.array([
+    -0.0, 0.06062461809114455, 0.11778302820580289, 0.17185024947607866,
+    0.22314353641304868, 0.27193369685719043, 0.31845370131621265, 0.36290547506291715,
+    0.40546507830584244, 0.44628712498016154, 0.4855077785287985, 0.5232481363139673,
+    0.5596157432319401, 0.5947071114719831, 0.6286086072683114, 0.6613985120476878,
+])
 _L_HI = _L64.astype(np.float32)
 _L_LO = (_L64 - _L_HI.astype(np.float64)).astype(np.float32)
 # log1p(r) = r + r^2 (q0 + q1 r + q2 r^2 + q3 r^3) on [0, 1/16] (tools/fit_poly.py)

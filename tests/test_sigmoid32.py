@@ -175,3 +175,20 @@ def test_wide_derivative_blocks_equal_the_scalar_kernels_on_every_value():
         for xs in (x, past):
             support.assert_same_bits(fn(xs), scalar(xs))
         assert (fn(x) >= np.finfo(np.float32).tiny).all()
+
+
+def test_exp_table_and_ln2_are_the_correctly_rounded_values():
+    """2^(j/16) and ln 2 in float64 are literals, correctly rounded (checked here
+    at 200 bits), not NumPy's exp2 and log at import: those round differently
+    under NumPy's AVX-512 and AVX2 dispatch, so the tables' low parts, and with
+    them the kernels' results, could have differed between machines."""
+    import mpmath as mp
+
+    from fastact import _sigmoid32 as s
+
+    with mp.workprec(200):
+        want = [float(mp.mpf(2) ** (mp.mpf(j) / 16)) for j in range(16)]
+        assert s._T64.tolist() == want
+        assert s._LN2_64 == float(mp.log(2))
+    assert np.array_equal(s._T_HI, s._T64.astype(np.float32))
+    assert np.array_equal(s._T_LO, (s._T64 - s._T_HI.astype(np.float64)).astype(np.float32))

@@ -110,3 +110,15 @@ def test_saturated_blocks_equal_the_scalar_kernels_on_every_value():
     assert (fastact.softplus(x[positive]) == x[positive]).all()
     assert (fastact.log_sigmoid(-x[positive]) == -x[positive]).all()
     support.assert_flushes_from_one_threshold(fastact.softplus(np.sort(x[~positive])[::-1]))
+
+
+def test_log_table_is_the_correctly_rounded_values():
+    """log(1 / c_j) in float64 (c_j = float32(1 / (1 + j/16))) are literals,
+    correctly rounded (checked at 200 bits), not NumPy's log at import (see
+    test_sigmoid32's test of the exp table)."""
+    import mpmath as mp
+
+    from fastact import _softplus32 as s
+
+    with mp.workprec(200):
+        assert s._L64.tolist() == [float(-mp.log(mp.mpf(float(c)))) for c in s._C]
