@@ -349,16 +349,18 @@ def special_values(dtype) -> np.ndarray:
 
 def magnitudes(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
     """``n`` float64 magnitudes in [lo, hi] (0 < lo < hi, finite): every binade
-    that meets the range equally likely, the significand uniform within it, the end
-    binades clipped to the range.  ``verify.binade_uniform`` underneath, so a seed
+    that meets [lo, hi) equally likely, the significand uniform within it, the end
+    binades clipped to the range (a power-of-two hi opens no binade of its own, so
+    no share of the samples piles up on it).  ``verify.binade_uniform`` underneath, so a seed
     gives the same values on every machine, where ``np.exp2(rng.uniform(log2 lo,
     log2 hi))`` does not (NumPy's float64 exp2 rounds differently under its
     AVX-512 and AVX2 dispatch: a failure on one host could not be replayed on
     another)."""
     from fastact.verify import binade_uniform
 
-    e_lo, e_hi = math.frexp(lo)[1] - 1, math.frexp(hi)[1]
-    return np.clip(binade_uniform(rng, e_lo, min(e_hi, 1024), n), lo, hi)
+    top_mantissa, top_exponent = math.frexp(hi)  # hi in [2^(top_exponent - 1), 2^top_exponent)
+    e_hi = top_exponent - 1 if top_mantissa == 0.5 else top_exponent
+    return np.clip(binade_uniform(rng, math.frexp(lo)[1] - 1, e_hi, n), lo, hi)
 
 
 def log_uniform(
